@@ -1,0 +1,3 @@
+//! Evaluation: `CheckedRules` + one SCIM operation + the current state -> `Plan`.
+
+pub mod state;

@@ -1,0 +1,235 @@
+//! The `provisio` command line. Parses arguments, calls the library, renders diagnostics.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod cli;
+
+/// A SCIM 2.0 provisioning target whose behaviour is written as rules.
+#[derive(Debug, Parser)]
+#[command(name = "provisio", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve SCIM 2.0 over HTTP.
+    Serve(ServeArgs),
+    /// Check a rules profile (and optionally a tenant overlay) and report every diagnostic.
+    Check(CheckArgs),
+    /// Show the Plan one SCIM operation would produce against a given state.
+    Explain(ExplainArgs),
+    /// Manage tenants (application instances).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage pre-existing application entities.
+    #[command(subcommand)]
+    Entities(EntitiesCommand),
+    /// Show a tenant's change history.
+    History(HistoryArgs),
+    /// Show a tenant's provisioning log.
+    Log(LogArgs),
+}
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// miette's report: graphical on a terminal, plain when NO_COLOR is set or not a tty.
+    Human,
+    /// One JSON document with every diagnostic.
+    Json,
+}
+
+/// Output format of `explain`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// YAML (the default).
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// `provisio serve`
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Database file.
+    #[arg(long, default_value = "provisio.redb")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Rules profile folder.
+    #[arg(long, default_value = "rules/clarizen")]
+    pub rules: PathBuf,
+}
+
+/// `provisio check`
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Profile folder holding target.rules and default.rules.
+    #[arg(default_value = "rules/clarizen")]
+    pub profile: PathBuf,
+    /// A tenant overlay to check on top of the profile.
+    #[arg(long)]
+    pub overlay: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+}
+
+/// `provisio explain`
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Rules profile folder.
+    #[arg(long, default_value = "rules/clarizen")]
+    pub rules: PathBuf,
+    /// A tenant overlay.
+    #[arg(long)]
+    pub overlay: Option<PathBuf>,
+    /// The tenant state, as JSON (see docs/explain.md).
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The SCIM request, HTTP-shaped: {"method", "path", "body"}.
+    pub op: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Yaml)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create(TenantCreateArgs),
+    /// List tenants.
+    List(DbArgs),
+}
+
+/// `--db PATH`
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    /// Database file.
+    #[arg(long, default_value = "provisio.redb")]
+    pub db: PathBuf,
+}
+
+/// `provisio tenant create`
+#[derive(Debug, clap::Args)]
+pub struct TenantCreateArgs {
+    /// Tenant name.
+    pub name: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create an API key; the key is printed alone on the last line, once.
+    Create(KeyCreateArgs),
+    /// List a tenant's keys (ids and integration users, never the keys).
+    List(KeyListArgs),
+    /// Revoke a key by id.
+    Revoke(KeyRevokeArgs),
+}
+
+/// `provisio key create`
+#[derive(Debug, clap::Args)]
+pub struct KeyCreateArgs {
+    /// Tenant the key belongs to.
+    #[arg(long)]
+    pub tenant: String,
+    /// Integration user changes are recorded under.
+    #[arg(long, default_value = "okta-integration")]
+    pub user: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `provisio key list`
+#[derive(Debug, clap::Args)]
+pub struct KeyListArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `provisio key revoke`
+#[derive(Debug, clap::Args)]
+pub struct KeyRevokeArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// Key id, as shown by `key list`.
+    pub id: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum EntitiesCommand {
+    /// Import pre-existing, unmanaged users and groups (JSON or CSV).
+    Import(ImportArgs),
+}
+
+/// `provisio entities import`
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// JSON or CSV file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `provisio history`
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// Only this user's changes.
+    #[arg(long)]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `provisio log`
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// Only failed requests.
+    #[arg(long)]
+    pub failed: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Check(args) => cli::check::run(args),
+        Command::Explain(args) => cli::explain::run(args),
+        Command::Tenant(TenantCommand::Create(args)) => cli::admin::tenant_create(args),
+        Command::Tenant(TenantCommand::List(args)) => cli::admin::tenant_list(args),
+        Command::Key(KeyCommand::Create(args)) => cli::admin::key_create(args),
+        Command::Key(KeyCommand::List(args)) => cli::admin::key_list(args),
+        Command::Key(KeyCommand::Revoke(args)) => cli::admin::key_revoke(args),
+        Command::Entities(EntitiesCommand::Import(args)) => cli::admin::entities_import(args),
+        Command::History(args) => cli::admin::history(args),
+        Command::Log(args) => cli::admin::log(args),
+    }
+}

@@ -1,0 +1,1 @@
+//! The hyper server: connection loop, routing, auth, limits.

@@ -1,0 +1,1 @@
+//! Storage in redb: tables, `apply(Plan)` in one write transaction, queries.

@@ -1,0 +1,1 @@
+//! The rules language syntax: pest grammar -> typed AST with a span on every node.
