@@ -11,6 +11,8 @@
 //! Nothing here writes: applying the Plan is the store's job.
 
 pub mod adapter;
+pub mod explain;
+pub mod memory;
 pub mod op;
 pub mod path;
 pub mod plan;
