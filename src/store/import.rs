@@ -133,14 +133,13 @@ fn parse_csv(text: &str) -> Result<Vec<ImportRecord>, StoreError> {
         }
         let mut fields = BTreeMap::new();
         let mut entity_type = String::new();
-        for (column, cell) in header.iter().zip(row) {
-            if column.eq_ignore_ascii_case("type") {
+        for (index, (column, cell)) in header.iter().zip(row).enumerate() {
+            if index == type_column {
                 entity_type = cell.trim().to_owned();
             } else if !cell.is_empty() {
                 fields.insert(column.clone(), cell);
             }
         }
-        debug_assert!(type_column < header.len());
         if entity_type.is_empty() {
             return Err(StoreError::Import(format!("CSV line {line}: empty `type`")));
         }

@@ -82,9 +82,11 @@ impl Store {
     pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
         let path = path.as_ref();
         let db = Database::create(path).map_err(|error| match error {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
-                path: path.to_owned(),
-            },
+            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+                StoreError::Locked {
+                    path: path.to_owned(),
+                }
+            }
             other => StoreError::Storage(Box::new(other.into())),
         })?;
         let store = Store {
@@ -125,6 +127,13 @@ impl Store {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         Ok(txn)
+    }
+
+    /// Makes every earlier [`TenantWrite::commit_unsynced`] durable (one fsync for all of
+    /// them): the second half of group commit.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.begin_write()?.commit()?;
+        Ok(())
     }
 
     /// The current time from the store's clock.
@@ -472,6 +481,37 @@ fn random_hex<const N: usize>() -> Result<String, StoreError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+
+    #[test]
+    fn handles_cross_threads() {
+        shareable::<Store>();
+        movable::<TenantWrite>();
+        movable::<TenantRead>();
+    }
+
+    #[test]
+    fn tenant_names() {
+        assert!(valid_tenant_name("acme-2_b"));
+        assert!(!valid_tenant_name(""));
+        assert!(!valid_tenant_name("a.b"));
+        assert!(valid_tenant_name(&"a".repeat(64)));
+        assert!(!valid_tenant_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn attributes_are_case_insensitive() {
+        let body = serde_json::json!({"ExternalID": "x"});
+        assert_eq!(attribute(&body, "externalId"), Some(&Value::from("x")));
+        assert_eq!(attribute(&Value::Null, "externalId"), None);
+    }
 }
 
 /// Looks up an attribute of a JSON object by name, case-insensitively.

@@ -285,6 +285,32 @@ impl<X: Txn> Queries<'_, X> {
         Ok(refs)
     }
 
+    pub(crate) fn pending_of(&self, user_id: &str) -> Result<Vec<PendingRef>, StoreError> {
+        let table = self.txn.multimap(PENDING)?;
+        let mut refs = Vec::new();
+        for item in table.range((self.tenant, "", "")..)? {
+            let (key, values) = item?;
+            let (tenant, entity, _) = key.value();
+            if tenant != self.tenant {
+                break;
+            }
+            for value in values {
+                let guard = value?;
+                let (waiting, field, key) = guard.value();
+                if waiting == user_id {
+                    refs.push(PendingRef {
+                        user_id: waiting.to_owned(),
+                        field: field.to_owned(),
+                        entity: entity.to_owned(),
+                        key: key.to_owned(),
+                    });
+                }
+            }
+        }
+        refs.sort();
+        Ok(refs)
+    }
+
     pub(crate) fn count(&self, kind: ResourceKind) -> Result<u64, StoreError> {
         let table = self.txn.table(RESOURCE_COUNTS)?;
         Ok(table

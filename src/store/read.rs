@@ -123,6 +123,13 @@ macro_rules! queries {
                 self.q().entities_of_type(entity_type)
             }
 
+            /// Every pending reference waiting on behalf of `user_id` (to drop them when
+            /// that user is deleted or its reference is set), in a stable order. Scans the
+            /// tenant's pending references.
+            pub fn pending_of(&self, user_id: &str) -> Result<Vec<PendingRef>, StoreError> {
+                self.q().pending_of(user_id)
+            }
+
             /// The tenant's outbox: `(seq, notification)` in order.
             pub fn outbox(&self) -> Result<Vec<(u64, Value)>, StoreError> {
                 self.q().outbox()

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{Durability, ReadableTable, WriteTransaction};
 use serde_json::Value;
 
 use super::clock::IdSource;
@@ -20,7 +20,8 @@ use crate::scim::schema::ResourceKind;
 /// [`StateView`](crate::eval::state::StateView), reading its own uncommitted writes.
 ///
 /// Nothing is visible to others until [`commit`](TenantWrite::commit), which is durable
-/// when it returns. Dropping it without committing discards every write.
+/// when it returns. Dropping it without committing discards every write. After any error
+/// from a write method the transaction may hold part of that write: drop it.
 pub struct TenantWrite {
     pub(crate) txn: WriteTransaction,
     pub(crate) tenant: String,
@@ -386,6 +387,15 @@ impl TenantWrite {
 
     /// Commits durably: when this returns `Ok`, every write survives a crash.
     pub fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit()?;
+        Ok(())
+    }
+
+    /// Commits at once without waiting for the disk (group commit): visible to readers and
+    /// all-or-nothing, but durable only once a later [`Store::sync`](super::Store::sync) or
+    /// durable [`commit`](Self::commit) returns. A server answers the client only after that.
+    pub fn commit_unsynced(mut self) -> Result<(), StoreError> {
+        self.txn.set_durability(Durability::None)?;
         self.txn.commit()?;
         Ok(())
     }

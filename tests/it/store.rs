@@ -876,12 +876,11 @@ fn import_conflicts_roll_back_everything() {
     assert!(read.entities_of_type("Group").unwrap().is_empty());
     assert!(!read.user_name_taken_elsewhere("fresh1@x.io").unwrap());
     assert!(
-        store
+        !store
             .read("b")
             .unwrap()
             .user_name_taken_elsewhere("fresh1@x.io")
             .unwrap()
-            == false
     );
     assert!(store.history("a", None).unwrap().is_empty());
     assert!(matches!(
@@ -1049,4 +1048,58 @@ fn cli_import_history_and_log() {
     assert!(!stdout.contains("hunter2"));
     let (ok, _, stderr) = provisio(&db, &["log", "--tenant", "nope"]);
     assert!(!ok && stderr.contains("unknown tenant"), "{stderr}");
+}
+
+#[test]
+fn group_commit_is_visible_then_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("group.redb");
+    {
+        let store = store_at(&path);
+        store.create_tenant("a").unwrap();
+        for i in 0..3 {
+            let mut txn = store.write("a").unwrap();
+            txn.put_resource(&user(&format!("u{i}"), &format!("n{i}"), None), &[])
+                .unwrap();
+            txn.commit_unsynced().unwrap();
+        }
+        assert_eq!(
+            store.read("a").unwrap().count(ResourceKind::User).unwrap(),
+            3
+        );
+        store.sync().unwrap();
+    }
+    let store = store_at(&path);
+    assert_eq!(
+        store.read("a").unwrap().count(ResourceKind::User).unwrap(),
+        3
+    );
+}
+
+#[test]
+fn pending_refs_of_a_user() {
+    let (_dir, store) = fresh();
+    let pending = |user: &str, entity: &str, key: &str| PendingRef {
+        user_id: user.into(),
+        field: "DirectManager".into(),
+        entity: entity.into(),
+        key: key.into(),
+    };
+    let mut txn = store.write("a").unwrap();
+    txn.add_pending(&pending("u1", "User", "boss")).unwrap();
+    txn.add_pending(&pending("u1", "JobTitle", "Eng")).unwrap();
+    txn.add_pending(&pending("u2", "User", "boss")).unwrap();
+    txn.commit().unwrap();
+    let mut txn = store.write("b").unwrap();
+    txn.add_pending(&pending("u1", "User", "other")).unwrap();
+    txn.commit().unwrap();
+    let read = store.read("a").unwrap();
+    assert_eq!(
+        read.pending_of("u1").unwrap(),
+        vec![
+            pending("u1", "JobTitle", "Eng"),
+            pending("u1", "User", "boss")
+        ]
+    );
+    assert!(read.pending_of("u3").unwrap().is_empty());
 }
