@@ -483,6 +483,14 @@ fn random_hex<const N: usize>() -> Result<String, StoreError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Looks up an attribute of a JSON object by name, case-insensitively.
+pub(crate) fn attribute<'v>(body: &'v Value, name: &str) -> Option<&'v Value> {
+    body.as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,12 +520,4 @@ mod tests {
         assert_eq!(attribute(&body, "externalId"), Some(&Value::from("x")));
         assert_eq!(attribute(&Value::Null, "externalId"), None);
     }
-}
-
-/// Looks up an attribute of a JSON object by name, case-insensitively.
-pub(crate) fn attribute<'v>(body: &'v Value, name: &str) -> Option<&'v Value> {
-    body.as_object()?
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value)
 }
