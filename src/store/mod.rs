@@ -245,26 +245,33 @@ impl Store {
     pub fn create_key(&self, tenant: &str, user: &str) -> Result<(String, String), StoreError> {
         let secret = random_hex::<32>()?;
         let key = format!("{KEY_PREFIX}{secret}");
-        let key_id = format!("key_{}", random_hex::<6>()?);
         let hash = key_hash(&key);
-        let record = KeyRecord {
-            key_id: key_id.clone(),
-            tenant: tenant.to_owned(),
-            user: user.to_owned(),
-            created: self.now(),
-            revoked: false,
-        };
-        let bytes = encode("api_keys", &StoredKey { hash, record })?;
         let txn = self.begin_write()?;
-        {
+        let key_id = {
             if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
                 return Err(StoreError::UnknownTenant(tenant.to_owned()));
             }
+            let mut ids = txn.open_table(KEY_IDS)?;
+            // An id is never reused: a key whose id was overwritten could not be revoked.
+            let key_id = loop {
+                let candidate = format!("key_{}", random_hex::<8>()?);
+                if ids.get((tenant, candidate.as_str()))?.is_none() {
+                    break candidate;
+                }
+            };
+            ids.insert((tenant, key_id.as_str()), hash.as_slice())?;
+            let record = KeyRecord {
+                key_id: key_id.clone(),
+                tenant: tenant.to_owned(),
+                user: user.to_owned(),
+                created: self.now(),
+                revoked: false,
+            };
+            let bytes = encode("api_keys", &StoredKey { hash, record })?;
             txn.open_table(KEYS)?
                 .insert(hash.as_slice(), bytes.as_slice())?;
-            txn.open_table(KEY_IDS)?
-                .insert((tenant, key_id.as_str()), hash.as_slice())?;
-        }
+            key_id
+        };
         txn.commit()?;
         Ok((key_id, key))
     }
