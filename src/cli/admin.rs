@@ -1,46 +1,253 @@
 //! The offline operator commands: tenants, keys, entity import, history and log.
+//!
+//! Each opens the database itself; while a server holds it, each fails at once (exit 1)
+//! with a message saying so, and touches nothing.
 
+use std::path::Path;
 use std::process::ExitCode;
+
+use provisio::store::{HistoryRecord, LogRecord, Store, StoreError, parse_import};
 
 use crate::{
     DbArgs, HistoryArgs, ImportArgs, KeyCreateArgs, KeyListArgs, KeyRevokeArgs, LogArgs,
     TenantCreateArgs,
 };
 
-fn not_built(name: &str) -> ExitCode {
-    eprintln!("provisio {name}: not built yet");
-    ExitCode::FAILURE
+/// `provisio tenant create`
+pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
+    run("tenant create", || {
+        let store = open(&args.db, true)?;
+        let tenant = store.create_tenant(&args.name)?;
+        println!("created tenant `{}`", tenant.name);
+        println!(
+            "next: provisio key create --tenant {} --db {}",
+            tenant.name,
+            args.db.db.display()
+        );
+        Ok(())
+    })
 }
 
-/// `provisio tenant create`
-pub fn tenant_create(_args: TenantCreateArgs) -> ExitCode {
-    not_built("tenant create")
-}
 /// `provisio tenant list`
-pub fn tenant_list(_args: DbArgs) -> ExitCode {
-    not_built("tenant list")
+pub fn tenant_list(args: DbArgs) -> ExitCode {
+    run("tenant list", || {
+        let store = open(&args, false)?;
+        let rows = store
+            .list_tenants()?
+            .into_iter()
+            .map(|t| vec![t.name, t.created])
+            .collect();
+        print!("{}", render_table(&["TENANT", "CREATED"], rows));
+        Ok(())
+    })
 }
-/// `provisio key create`
-pub fn key_create(_args: KeyCreateArgs) -> ExitCode {
-    not_built("key create")
+
+/// `provisio key create`: the key alone on the last line of stdout.
+pub fn key_create(args: KeyCreateArgs) -> ExitCode {
+    run("key create", || {
+        let store = open(&args.db, false)?;
+        let (key_id, key) = store.create_key(&args.tenant, &args.user)?;
+        println!(
+            "API key {key_id} for tenant `{}`, integration user `{}`.",
+            args.tenant, args.user
+        );
+        println!(
+            "Paste it as the Bearer token (API token) in the identity provider; it is shown only this once."
+        );
+        println!("{key}");
+        Ok(())
+    })
 }
+
 /// `provisio key list`
-pub fn key_list(_args: KeyListArgs) -> ExitCode {
-    not_built("key list")
+pub fn key_list(args: KeyListArgs) -> ExitCode {
+    run("key list", || {
+        let store = open(&args.db, false)?;
+        let rows = store
+            .list_keys(&args.tenant)?
+            .into_iter()
+            .map(|k| {
+                let revoked = if k.revoked { "yes" } else { "no" };
+                vec![k.key_id, k.user, k.created, revoked.to_owned()]
+            })
+            .collect();
+        print!(
+            "{}",
+            render_table(&["ID", "USER", "CREATED", "REVOKED"], rows)
+        );
+        Ok(())
+    })
 }
+
 /// `provisio key revoke`
-pub fn key_revoke(_args: KeyRevokeArgs) -> ExitCode {
-    not_built("key revoke")
+pub fn key_revoke(args: KeyRevokeArgs) -> ExitCode {
+    run("key revoke", || {
+        let store = open(&args.db, false)?;
+        store.revoke_key(&args.tenant, &args.id)?;
+        println!("revoked key {} of tenant `{}`", args.id, args.tenant);
+        Ok(())
+    })
 }
+
 /// `provisio entities import`
-pub fn entities_import(_args: ImportArgs) -> ExitCode {
-    not_built("entities import")
+pub fn entities_import(args: ImportArgs) -> ExitCode {
+    run("entities import", || {
+        let text = std::fs::read_to_string(&args.file)
+            .map_err(|e| format!("reading {}: {e}", args.file.display()))?;
+        let records = parse_import(&text)?;
+        let store = open(&args.db, false)?;
+        let summary = store.import_entities(&args.tenant, &records)?;
+        println!(
+            "imported {} users and {} groups into tenant `{}` (unmanaged, Active)",
+            summary.count("User"),
+            summary.count("Group"),
+            args.tenant
+        );
+        Ok(())
+    })
 }
+
 /// `provisio history`
-pub fn history(_args: HistoryArgs) -> ExitCode {
-    not_built("history")
+pub fn history(args: HistoryArgs) -> ExitCode {
+    run("history", || {
+        let store = open(&args.db, false)?;
+        let records = store.history(&args.tenant, args.user.as_deref())?;
+        print!("{}", render_history(&records));
+        Ok(())
+    })
 }
+
 /// `provisio log`
-pub fn log(_args: LogArgs) -> ExitCode {
-    not_built("log")
+pub fn log(args: LogArgs) -> ExitCode {
+    run("log", || {
+        let store = open(&args.db, false)?;
+        let records = store.log(&args.tenant, args.failed)?;
+        print!("{}", render_log(&records));
+        Ok(())
+    })
+}
+
+/// Runs a command body; any error is printed as `provisio CMD: message` with exit 1.
+fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("provisio {command}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A command failure: a store error or a message.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Message(String),
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        CliError::Message(message)
+    }
+}
+
+/// Opens the database; only `tenant create` may create the file.
+fn open(args: &DbArgs, create: bool) -> Result<Store, CliError> {
+    let path: &Path = &args.db;
+    if !create && !path.exists() {
+        return Err(CliError::Message(format!(
+            "no database at {} (create a tenant first with `provisio tenant create NAME --db {}`, or pass --db)",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(Store::open(path)?)
+}
+
+fn render_history(records: &[HistoryRecord]) -> String {
+    let rows = records
+        .iter()
+        .map(|r| {
+            let entity = match &r.user_name {
+                Some(name) => format!("{} {name}", r.entity_type),
+                None => format!("{} {}", r.entity_type, r.entity_id),
+            };
+            let change = format!(
+                "{} -> {}",
+                r.before.as_deref().unwrap_or("(empty)"),
+                r.after.as_deref().unwrap_or("(empty)")
+            );
+            vec![
+                r.time.clone(),
+                r.actor.clone(),
+                entity,
+                r.field.clone(),
+                change,
+                r.rule.clone(),
+            ]
+        })
+        .collect();
+    render_table(
+        &["TIME", "WHO", "ENTITY", "FIELD", "BEFORE -> AFTER", "RULE"],
+        rows,
+    )
+}
+
+fn render_log(records: &[LogRecord]) -> String {
+    let rows = records
+        .iter()
+        .map(|r| {
+            vec![
+                r.time.clone(),
+                r.method.clone(),
+                r.path.clone(),
+                r.status.to_string(),
+                r.outcome.as_str().to_owned(),
+                r.scim_type.clone().unwrap_or_else(|| "-".to_owned()),
+                r.detail.clone().unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    render_table(
+        &[
+            "TIME", "METHOD", "PATH", "STATUS", "OUTCOME", "SCIMTYPE", "DETAIL",
+        ],
+        rows,
+    )
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+/// Newlines inside cells are shown as spaces so each row stays one line.
+fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|c| c.replace(['\n', '\r'], " "))
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let last = row.len().saturating_sub(1);
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(width - cell.chars().count() + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }

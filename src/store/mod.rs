@@ -1,1 +1,530 @@
-//! Storage in redb: tables, `apply(Plan)` in one write transaction, queries.
+//! Storage in redb (DESIGN §9): tenants, API keys, resources and entities with their
+//! indexes, memberships, pending references, outbox, change history, provisioning log and
+//! tenant overlays, in one database file.
+//!
+//! A [`Store`] is cheap to clone and shared by the server's tasks. Every tenant-scoped
+//! read or write goes through [`Store::read`] ([`TenantRead`], a snapshot that never blocks
+//! writers) or [`Store::write`] ([`TenantWrite`], one durable all-or-nothing transaction);
+//! both implement [`StateView`](crate::eval::state::StateView) for the evaluator.
+
+mod clock;
+mod error;
+mod import;
+mod query;
+mod read;
+mod records;
+mod tables;
+mod write;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub use clock::{Clock, FixedClock, IdSource, SequentialIds, SystemClock, UuidIds, rfc3339};
+pub use error::StoreError;
+pub use import::{ImportRecord, ImportSummary, parse_import};
+pub use read::TenantRead;
+pub use records::{
+    HistoryRecord, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord, mask_secrets,
+};
+pub use write::TenantWrite;
+
+use query::{decode, encode, last_seq};
+use tables::{
+    ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, KEY_IDS, KEYS, LOG, MEMBER_OF, MEMBERS, OUTBOX,
+    OVERLAYS, PENDING, RESOURCE_COUNTS, RESOURCES, TENANTS, UNIQUE_KEYS, USER_NAMES,
+};
+
+/// The prefix of every API key, so a leaked key is recognisable.
+pub const KEY_PREFIX: &str = "prv_";
+
+/// Where time and new ids come from. The default is the system clock and UUID v4 ids;
+/// tests inject fixed ones.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Time source for `meta`, history, log, keys and tenants.
+    pub clock: Arc<dyn Clock>,
+    /// Id source for [`TenantWrite::next_id`] and imported entities.
+    pub ids: Arc<dyn IdSource>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidIds),
+        }
+    }
+}
+
+/// The database. Clones share one open file.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it (and every table) if absent.
+    ///
+    /// Fails fast with [`StoreError::Locked`] when another process holds it open.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::open_with(path, StoreConfig::default())
+    }
+
+    /// [`Store::open`] with an injected clock and id source.
+    pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        let db = Database::create(path).map_err(|error| match error {
+            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+                StoreError::Locked {
+                    path: path.to_owned(),
+                }
+            }
+            other => StoreError::Storage(Box::new(other.into())),
+        })?;
+        let store = Store {
+            db: Arc::new(db),
+            config,
+        };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    /// Creates every table, so that read transactions always find them.
+    fn create_tables(&self) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        {
+            txn.open_table(TENANTS)?;
+            txn.open_table(KEYS)?;
+            txn.open_table(KEY_IDS)?;
+            txn.open_table(RESOURCES)?;
+            txn.open_table(RESOURCE_COUNTS)?;
+            txn.open_table(ENTITIES)?;
+            txn.open_table(USER_NAMES)?;
+            txn.open_table(EXTERNAL_IDS)?;
+            txn.open_table(GROUP_NAMES)?;
+            txn.open_table(UNIQUE_KEYS)?;
+            txn.open_multimap_table(MEMBERS)?;
+            txn.open_multimap_table(MEMBER_OF)?;
+            txn.open_multimap_table(PENDING)?;
+            txn.open_table(OUTBOX)?;
+            txn.open_table(HISTORY)?;
+            txn.open_table(LOG)?;
+            txn.open_table(OVERLAYS)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        Ok(txn)
+    }
+
+    /// Makes every earlier [`TenantWrite::commit_unsynced`] durable (one fsync for all of
+    /// them): the second half of group commit.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.begin_write()?.commit()?;
+        Ok(())
+    }
+
+    /// The current time from the store's clock.
+    pub fn now(&self) -> String {
+        self.config.clock.now()
+    }
+
+    /// A new id from the store's id source.
+    pub fn next_id(&self) -> String {
+        self.config.ids.next_id()
+    }
+
+    /// Begins a write transaction scoped to `tenant` (which must exist). Write transactions
+    /// are serialised: this waits for the one in progress, if any.
+    pub fn write(&self, tenant: &str) -> Result<TenantWrite, StoreError> {
+        let txn = self.begin_write()?;
+        {
+            let table = txn.open_table(TENANTS)?;
+            if table.get(tenant)?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            }
+        }
+        Ok(TenantWrite {
+            txn,
+            tenant: tenant.to_owned(),
+            now: self.now(),
+            ids: Arc::clone(&self.config.ids),
+        })
+    }
+
+    /// Begins a read snapshot scoped to `tenant` (which must exist).
+    pub fn read(&self, tenant: &str) -> Result<TenantRead, StoreError> {
+        let txn = self.db.begin_read()?;
+        {
+            let table = txn.open_table(TENANTS)?;
+            if table.get(tenant)?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            }
+        }
+        Ok(TenantRead {
+            txn,
+            tenant: tenant.to_owned(),
+        })
+    }
+
+    // ---- tenants ----
+
+    /// Creates a tenant. Names match `[A-Za-z0-9_-]{1,64}`; an existing name is an error.
+    pub fn create_tenant(&self, name: &str) -> Result<TenantRecord, StoreError> {
+        if !valid_tenant_name(name) {
+            return Err(StoreError::InvalidTenantName(name.to_owned()));
+        }
+        let record = TenantRecord {
+            name: name.to_owned(),
+            created: self.now(),
+        };
+        let bytes = encode("tenants", &record)?;
+        let txn = self.begin_write()?;
+        {
+            let mut table = txn.open_table(TENANTS)?;
+            if table.get(name)?.is_some() {
+                return Err(StoreError::TenantExists(name.to_owned()));
+            }
+            table.insert(name, bytes.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(record)
+    }
+
+    /// Every tenant, in name order.
+    pub fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TENANTS)?;
+        let mut tenants = Vec::new();
+        for item in table.iter()? {
+            let (_, value) = item?;
+            tenants.push(decode("tenants", value.value())?);
+        }
+        Ok(tenants)
+    }
+
+    /// Whether a tenant of this name exists.
+    pub fn tenant_exists(&self, name: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TENANTS)?;
+        Ok(table.get(name)?.is_some())
+    }
+
+    /// Whether no tenant exists yet (a fresh database).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TENANTS)?;
+        Ok(table.is_empty()?)
+    }
+
+    fn require_tenant(&self, name: &str) -> Result<(), StoreError> {
+        if self.tenant_exists(name)? {
+            Ok(())
+        } else {
+            Err(StoreError::UnknownTenant(name.to_owned()))
+        }
+    }
+
+    // ---- API keys ----
+
+    /// Creates an API key for `tenant` and integration `user`. Returns the key id and the
+    /// key (`prv_` + 64 hex digits of 32 random bytes); only the key's SHA-256 is stored,
+    /// so this is the one time it can be shown.
+    pub fn create_key(&self, tenant: &str, user: &str) -> Result<(String, String), StoreError> {
+        let secret = random_hex::<32>()?;
+        let key = format!("{KEY_PREFIX}{secret}");
+        let hash = key_hash(&key);
+        let txn = self.begin_write()?;
+        let key_id = {
+            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            }
+            let mut ids = txn.open_table(KEY_IDS)?;
+            // An id is never reused: a key whose id was overwritten could not be revoked.
+            let key_id = loop {
+                let candidate = format!("key_{}", random_hex::<8>()?);
+                if ids.get((tenant, candidate.as_str()))?.is_none() {
+                    break candidate;
+                }
+            };
+            ids.insert((tenant, key_id.as_str()), hash.as_slice())?;
+            let record = KeyRecord {
+                key_id: key_id.clone(),
+                tenant: tenant.to_owned(),
+                user: user.to_owned(),
+                created: self.now(),
+                revoked: false,
+            };
+            let bytes = encode("api_keys", &StoredKey { hash, record })?;
+            txn.open_table(KEYS)?
+                .insert(hash.as_slice(), bytes.as_slice())?;
+            key_id
+        };
+        txn.commit()?;
+        Ok((key_id, key))
+    }
+
+    /// The tenant and integration user of a valid, unrevoked key; `None` otherwise.
+    pub fn authenticate(&self, key: &str) -> Result<Option<KeyInfo>, StoreError> {
+        let hash = key_hash(key);
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(KEYS)?;
+        let Some(guard) = table.get(hash.as_slice())? else {
+            return Ok(None);
+        };
+        let stored: StoredKey = decode("api_keys", guard.value())?;
+        let matches: bool = stored.hash.ct_eq(&hash).into();
+        if !matches || stored.record.revoked {
+            return Ok(None);
+        }
+        Ok(Some(KeyInfo {
+            key_id: stored.record.key_id,
+            tenant: stored.record.tenant,
+            user: stored.record.user,
+        }))
+    }
+
+    /// A tenant's keys in id order (never the keys, never their hashes).
+    pub fn list_keys(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+            return Err(StoreError::UnknownTenant(tenant.to_owned()));
+        }
+        let ids = txn.open_table(KEY_IDS)?;
+        let keys = txn.open_table(KEYS)?;
+        let mut records = Vec::new();
+        for item in ids.range((tenant, "")..)? {
+            let (key, hash) = item?;
+            if key.value().0 != tenant {
+                break;
+            }
+            if let Some(guard) = keys.get(hash.value())? {
+                records.push(decode::<StoredKey>("api_keys", guard.value())?.record);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Revokes a key of `tenant` by id; it never authenticates again. Revoking twice is
+    /// not an error.
+    pub fn revoke_key(&self, tenant: &str, key_id: &str) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        {
+            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            }
+            let hash = match txn.open_table(KEY_IDS)?.get((tenant, key_id))? {
+                Some(guard) => guard.value().to_vec(),
+                None => return Err(StoreError::UnknownKey(key_id.to_owned())),
+            };
+            let mut keys = txn.open_table(KEYS)?;
+            let mut stored: StoredKey = match keys.get(hash.as_slice())? {
+                Some(guard) => decode("api_keys", guard.value())?,
+                None => return Err(StoreError::UnknownKey(key_id.to_owned())),
+            };
+            stored.record.revoked = true;
+            let bytes = encode("api_keys", &stored)?;
+            keys.insert(hash.as_slice(), bytes.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    // ---- history, log, overlays ----
+
+    /// A tenant's change history in order; with `user_name`, only records whose userName
+    /// matches it case-insensitively.
+    pub fn history(
+        &self,
+        tenant: &str,
+        user_name: Option<&str>,
+    ) -> Result<Vec<HistoryRecord>, StoreError> {
+        let wanted = user_name.map(query::fold);
+        let records: Vec<HistoryRecord> = self.scan_seq(tenant, HISTORY, "history")?;
+        Ok(records
+            .into_iter()
+            .filter(|r| match &wanted {
+                None => true,
+                Some(w) => r.user_name.as_deref().is_some_and(|u| query::fold(u) == *w),
+            })
+            .collect())
+    }
+
+    /// Appends to a tenant's provisioning log in a transaction of its own (so that it
+    /// records failures whose operation rolled back). Masks secrets in `request`, assigns
+    /// `seq` (returned) and, when `time` is empty, the clock's time.
+    pub fn append_log(&self, tenant: &str, mut record: LogRecord) -> Result<u64, StoreError> {
+        if let Some(request) = &mut record.request {
+            mask_secrets(request);
+        }
+        if record.time.is_empty() {
+            record.time = self.now();
+        }
+        let txn = self.begin_write()?;
+        {
+            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            }
+            let mut table = txn.open_table(LOG)?;
+            record.seq = last_seq(&table, tenant)? + 1;
+            let bytes = encode("provisioning_log", &record)?;
+            table.insert((tenant, record.seq), bytes.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(record.seq)
+    }
+
+    /// A tenant's provisioning log in order; with `failed_only`, only records whose
+    /// outcome is not `ok` (failed or rejected).
+    pub fn log(&self, tenant: &str, failed_only: bool) -> Result<Vec<LogRecord>, StoreError> {
+        let records: Vec<LogRecord> = self.scan_seq(tenant, LOG, "provisioning_log")?;
+        Ok(records
+            .into_iter()
+            .filter(|r| !failed_only || r.outcome != Outcome::Ok)
+            .collect())
+    }
+
+    fn scan_seq<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant: &str,
+        def: redb::TableDefinition<(&str, u64), &[u8]>,
+        name: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let txn = self.db.begin_read()?;
+        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+            return Err(StoreError::UnknownTenant(tenant.to_owned()));
+        }
+        let table = txn.open_table(def)?;
+        let mut records = Vec::new();
+        for item in table.range((tenant, 0)..=(tenant, u64::MAX))? {
+            records.push(decode(name, item?.1.value())?);
+        }
+        Ok(records)
+    }
+
+    /// Saves a new version of a tenant's overlay text (empty text = restore defaults);
+    /// returns its version, counting from 1.
+    pub fn save_overlay(&self, tenant: &str, text: &str) -> Result<u64, StoreError> {
+        let txn = self.begin_write()?;
+        let version = {
+            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            }
+            let mut table = txn.open_table(OVERLAYS)?;
+            let version = last_seq(&table, tenant)? + 1;
+            table.insert((tenant, version), text)?;
+            version
+        };
+        txn.commit()?;
+        Ok(version)
+    }
+
+    /// The latest overlay of a tenant as `(version, text)`, or `None` if never saved.
+    pub fn overlay(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self.overlays(tenant)?.pop())
+    }
+
+    /// Every saved overlay version of a tenant, oldest first.
+    pub fn overlays(&self, tenant: &str) -> Result<Vec<(u64, String)>, StoreError> {
+        self.require_tenant(tenant)?;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(OVERLAYS)?;
+        let mut versions = Vec::new();
+        for item in table.range((tenant, 0)..=(tenant, u64::MAX))? {
+            let (key, value) = item?;
+            versions.push((key.value().1, value.value().to_owned()));
+        }
+        Ok(versions)
+    }
+
+    /// Imports pre-existing entities as unmanaged (`managed: false`, `Active`) with new
+    /// ids, in one transaction: either every record is imported or none is.
+    ///
+    /// A user's `UserName` is claimed in the global userName index and indexed as the
+    /// User unique key; a group's `Name` as the Group unique key. A name already taken
+    /// (in any tenant for users, in this tenant for groups), or twice in the file, fails
+    /// the whole import.
+    pub fn import_entities(
+        &self,
+        tenant: &str,
+        records: &[ImportRecord],
+    ) -> Result<ImportSummary, StoreError> {
+        import::import(self, tenant, records)
+    }
+}
+
+/// Whether `name` matches `[A-Za-z0-9_-]{1,64}`.
+pub fn valid_tenant_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A key row: the record and the hash it is stored under, compared in constant time.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredKey {
+    hash: [u8; 32],
+    record: KeyRecord,
+}
+
+fn key_hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn random_hex<const N: usize>() -> Result<String, StoreError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Looks up an attribute of a JSON object by name, case-insensitively.
+pub(crate) fn attribute<'v>(body: &'v Value, name: &str) -> Option<&'v Value> {
+    body.as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+
+    #[test]
+    fn handles_cross_threads() {
+        shareable::<Store>();
+        movable::<TenantWrite>();
+        movable::<TenantRead>();
+    }
+
+    #[test]
+    fn tenant_names() {
+        assert!(valid_tenant_name("acme-2_b"));
+        assert!(!valid_tenant_name(""));
+        assert!(!valid_tenant_name("a.b"));
+        assert!(valid_tenant_name(&"a".repeat(64)));
+        assert!(!valid_tenant_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn attributes_are_case_insensitive() {
+        let body = serde_json::json!({"ExternalID": "x"});
+        assert_eq!(attribute(&body, "externalId"), Some(&Value::from("x")));
+        assert_eq!(attribute(&Value::Null, "externalId"), None);
+    }
+}

@@ -1,0 +1,441 @@
+//! Reads shared by read and write transactions: one implementation over either.
+
+use redb::{
+    Key, MultimapTableDefinition, ReadOnlyMultimapTable, ReadOnlyTable, ReadTransaction,
+    ReadableMultimapTable, ReadableTable, TableDefinition, TableError, Value as RedbValue,
+    WriteTransaction,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+use super::StoreError;
+use super::tables::{
+    ENTITIES, EXTERNAL_IDS, GROUP_NAMES, MEMBER_OF, MEMBERS, OUTBOX, PENDING, RESOURCE_COUNTS,
+    RESOURCES, UNIQUE_KEYS, USER_NAMES,
+};
+use crate::eval::state::{Entity, Lifecycle, Meta, PendingRef, StoredResource};
+use crate::scim::schema::ResourceKind;
+
+/// A redb transaction tables can be read through: a read or a write transaction.
+pub(crate) trait Txn {
+    /// An open table.
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static>: ReadableTable<K, V>
+    where
+        Self: 'a;
+    /// An open multimap table.
+    type Multimap<'a, K: Key + 'static, V: Key + 'static>: ReadableMultimapTable<K, V>
+    where
+        Self: 'a;
+
+    /// Opens a table for reading.
+    fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
+        &'a self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Self::Table<'a, K, V>, TableError>;
+
+    /// Opens a multimap table for reading.
+    fn multimap<'a, K: Key + 'static, V: Key + 'static>(
+        &'a self,
+        def: MultimapTableDefinition<'_, K, V>,
+    ) -> Result<Self::Multimap<'a, K, V>, TableError>;
+}
+
+impl Txn for ReadTransaction {
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = ReadOnlyTable<K, V>;
+    type Multimap<'a, K: Key + 'static, V: Key + 'static> = ReadOnlyMultimapTable<K, V>;
+
+    fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
+        &'a self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Self::Table<'a, K, V>, TableError> {
+        self.open_table(def)
+    }
+
+    fn multimap<'a, K: Key + 'static, V: Key + 'static>(
+        &'a self,
+        def: MultimapTableDefinition<'_, K, V>,
+    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
+        self.open_multimap_table(def)
+    }
+}
+
+impl Txn for WriteTransaction {
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = redb::Table<'a, K, V>;
+    type Multimap<'a, K: Key + 'static, V: Key + 'static> = redb::MultimapTable<'a, K, V>;
+
+    fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
+        &'a self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Self::Table<'a, K, V>, TableError> {
+        self.open_table(def)
+    }
+
+    fn multimap<'a, K: Key + 'static, V: Key + 'static>(
+        &'a self,
+        def: MultimapTableDefinition<'_, K, V>,
+    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
+        self.open_multimap_table(def)
+    }
+}
+
+/// A resource row: the entity half lives in `ENTITIES` under the same id.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ResourceRow {
+    pub(crate) body: Value,
+    pub(crate) meta: Meta,
+}
+
+/// Decodes a JSON row.
+pub(crate) fn decode<T: DeserializeOwned>(
+    table: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
+/// Encodes a JSON row.
+pub(crate) fn encode<T: Serialize>(table: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
+/// The case-folded form every case-insensitive index is keyed by.
+pub(crate) fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Every read of one tenant's state, over a read or a write transaction.
+pub(crate) struct Queries<'a, X: Txn> {
+    pub(crate) txn: &'a X,
+    pub(crate) tenant: &'a str,
+}
+
+impl<X: Txn> Queries<'_, X> {
+    pub(crate) fn resource(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let row = {
+            let table = self.txn.table(RESOURCES)?;
+            let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
+                return Ok(None);
+            };
+            decode::<ResourceRow>("resources", guard.value())?
+        };
+        self.join(kind, id, row).map(Some)
+    }
+
+    fn join(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        row: ResourceRow,
+    ) -> Result<StoredResource, StoreError> {
+        let entity = self.entity(id)?.ok_or_else(|| StoreError::Corrupt {
+            table: "resources",
+            detail: format!("{} {id} has no entity", kind.as_str()),
+        })?;
+        Ok(StoredResource {
+            kind,
+            body: row.body,
+            meta: row.meta,
+            entity,
+        })
+    }
+
+    pub(crate) fn entity(&self, id: &str) -> Result<Option<Entity>, StoreError> {
+        let table = self.txn.table(ENTITIES)?;
+        match table.get((self.tenant, id))? {
+            Some(guard) => decode("entities", guard.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn find_entity(
+        &self,
+        entity_type: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<Entity>, StoreError> {
+        let id = {
+            let table = self.txn.table(UNIQUE_KEYS)?;
+            let folded = fold(value);
+            match table.get((self.tenant, entity_type, field, folded.as_str()))? {
+                Some(guard) => guard.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        Ok(self
+            .entity(&id)?
+            .filter(|e| e.lifecycle != Lifecycle::Deleted && e.entity_type == entity_type))
+    }
+
+    /// The (tenant, id) holding a userName, globally.
+    pub(crate) fn user_name_owner(
+        &self,
+        user_name: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let table = self.txn.table(USER_NAMES)?;
+        let folded = fold(user_name);
+        Ok(table.get(folded.as_str())?.map(|guard| {
+            let (tenant, id) = guard.value();
+            (tenant.to_owned(), id.to_owned())
+        }))
+    }
+
+    pub(crate) fn user_name_taken_elsewhere(&self, user_name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .user_name_owner(user_name)?
+            .is_some_and(|(tenant, _)| tenant != self.tenant))
+    }
+
+    pub(crate) fn by_user_name(
+        &self,
+        user_name: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        match self.user_name_owner(user_name)? {
+            Some((tenant, id)) if tenant == self.tenant => self.resource(ResourceKind::User, &id),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) fn by_external_id(
+        &self,
+        kind: ResourceKind,
+        external_id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let id = {
+            let table = self.txn.table(EXTERNAL_IDS)?;
+            match table.get((self.tenant, kind.as_str(), external_id))? {
+                Some(guard) => guard.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.resource(kind, &id)
+    }
+
+    pub(crate) fn by_group_name(&self, name: &str) -> Result<Option<StoredResource>, StoreError> {
+        let id = {
+            let table = self.txn.table(GROUP_NAMES)?;
+            let folded = fold(name);
+            match table.get((self.tenant, folded.as_str()))? {
+                Some(guard) => guard.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.resource(ResourceKind::Group, &id)
+    }
+
+    pub(crate) fn is_member(&self, group: &str, user: &str) -> Result<bool, StoreError> {
+        let table = self.txn.multimap(MEMBERS)?;
+        for value in table.get((self.tenant, group))? {
+            if value?.value() == user {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    pub(crate) fn members_of(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        let table = self.txn.multimap(MEMBERS)?;
+        let mut ids = Vec::new();
+        for value in table.get((self.tenant, group))? {
+            ids.push(value?.value().to_owned());
+        }
+        Ok(ids)
+    }
+
+    pub(crate) fn groups_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let table = self.txn.multimap(MEMBER_OF)?;
+        let mut ids = Vec::new();
+        for value in table.get((self.tenant, user))? {
+            ids.push(value?.value().to_owned());
+        }
+        Ok(ids)
+    }
+
+    pub(crate) fn pending_refs(
+        &self,
+        entity: &str,
+        keys: &[&str],
+    ) -> Result<Vec<PendingRef>, StoreError> {
+        let table = self.txn.multimap(PENDING)?;
+        let mut refs = Vec::new();
+        for key in keys {
+            let folded = fold(key);
+            for value in table.get((self.tenant, entity, folded.as_str()))? {
+                let guard = value?;
+                let (user_id, field, key) = guard.value();
+                refs.push(PendingRef {
+                    user_id: user_id.to_owned(),
+                    field: field.to_owned(),
+                    entity: entity.to_owned(),
+                    key: key.to_owned(),
+                });
+            }
+        }
+        refs.sort();
+        refs.dedup();
+        Ok(refs)
+    }
+
+    pub(crate) fn pending_of(&self, user_id: &str) -> Result<Vec<PendingRef>, StoreError> {
+        let table = self.txn.multimap(PENDING)?;
+        let mut refs = Vec::new();
+        for item in table.range((self.tenant, "", "")..)? {
+            let (key, values) = item?;
+            let (tenant, entity, _) = key.value();
+            if tenant != self.tenant {
+                break;
+            }
+            for value in values {
+                let guard = value?;
+                let (waiting, field, key) = guard.value();
+                if waiting == user_id {
+                    refs.push(PendingRef {
+                        user_id: waiting.to_owned(),
+                        field: field.to_owned(),
+                        entity: entity.to_owned(),
+                        key: key.to_owned(),
+                    });
+                }
+            }
+        }
+        refs.sort();
+        Ok(refs)
+    }
+
+    pub(crate) fn count(&self, kind: ResourceKind) -> Result<u64, StoreError> {
+        let table = self.txn.table(RESOURCE_COUNTS)?;
+        Ok(table
+            .get((self.tenant, kind.as_str()))?
+            .map_or(0, |g| g.value()))
+    }
+
+    /// Visits the resources of a kind in id order, starting after `after` (exclusive) or at
+    /// the first; stops when `visit` returns false.
+    fn scan(
+        &self,
+        kind: ResourceKind,
+        after: Option<&str>,
+        mut visit: impl FnMut(&str, &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let table = self.txn.table(RESOURCES)?;
+        let start = (self.tenant, kind.as_str(), after.unwrap_or(""));
+        for item in table.range(start..)? {
+            let (key, value) = item?;
+            let (tenant, k, id) = key.value();
+            if tenant != self.tenant || k != kind.as_str() {
+                break;
+            }
+            if after.is_some_and(|a| a == id) {
+                continue;
+            }
+            if !visit(id, value.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn list_ids(&self, kind: ResourceKind) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        self.scan(kind, None, |id, _| {
+            ids.push(id.to_owned());
+            Ok(true)
+        })?;
+        Ok(ids)
+    }
+
+    fn collect_rows(
+        &self,
+        kind: ResourceKind,
+        after: Option<&str>,
+        skip: usize,
+        count: usize,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        let mut rows = Vec::new();
+        let mut skipped = 0;
+        if count > 0 {
+            self.scan(kind, after, |id, bytes| {
+                if skipped < skip {
+                    skipped += 1;
+                    return Ok(true);
+                }
+                rows.push((id.to_owned(), decode::<ResourceRow>("resources", bytes)?));
+                Ok(rows.len() < count)
+            })?;
+        }
+        rows.into_iter()
+            .map(|(id, row)| self.join(kind, &id, row))
+            .collect()
+    }
+
+    pub(crate) fn page(
+        &self,
+        kind: ResourceKind,
+        start_index: usize,
+        count: usize,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        self.collect_rows(kind, None, start_index.saturating_sub(1), count)
+    }
+
+    pub(crate) fn page_after(
+        &self,
+        kind: ResourceKind,
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        self.collect_rows(kind, after, 0, count)
+    }
+
+    pub(crate) fn resources(&self, kind: ResourceKind) -> Result<Vec<StoredResource>, StoreError> {
+        self.collect_rows(kind, None, 0, usize::MAX)
+    }
+
+    pub(crate) fn entities_of_type(&self, entity_type: &str) -> Result<Vec<Entity>, StoreError> {
+        let table = self.txn.table(ENTITIES)?;
+        let mut entities = Vec::new();
+        for item in table.range((self.tenant, "")..)? {
+            let (key, value) = item?;
+            if key.value().0 != self.tenant {
+                break;
+            }
+            let entity: Entity = decode("entities", value.value())?;
+            if entity.entity_type == entity_type {
+                entities.push(entity);
+            }
+        }
+        Ok(entities)
+    }
+
+    pub(crate) fn outbox(&self) -> Result<Vec<(u64, Value)>, StoreError> {
+        let table = self.txn.table(OUTBOX)?;
+        let mut items = Vec::new();
+        for item in table.range((self.tenant, 0)..=(self.tenant, u64::MAX))? {
+            let (key, value) = item?;
+            items.push((key.value().1, decode("outbox", value.value().as_bytes())?));
+        }
+        Ok(items)
+    }
+}
+
+/// The last sequence number used in a `(tenant, seq)` table, 0 when empty.
+pub(crate) fn last_seq<T, V>(table: &T, tenant: &str) -> Result<u64, StoreError>
+where
+    T: ReadableTable<(&'static str, u64), V>,
+    V: RedbValue + 'static,
+{
+    Ok(
+        match table.range((tenant, 0)..=(tenant, u64::MAX))?.next_back() {
+            Some(item) => item?.0.value().1,
+            None => 0,
+        },
+    )
+}

@@ -1,0 +1,185 @@
+//! [`TenantRead`] and the queries shared with [`TenantWrite`].
+
+use redb::ReadTransaction;
+use serde_json::Value;
+
+use super::StoreError;
+use super::query::Queries;
+use super::write::TenantWrite;
+use crate::eval::state::{Entity, PendingRef, StateError, StateView, StoredResource};
+use crate::scim::schema::ResourceKind;
+
+/// A consistent snapshot of one tenant's state. Never blocks writers, never sees writes
+/// committed after it began.
+pub struct TenantRead {
+    pub(crate) txn: ReadTransaction,
+    pub(crate) tenant: String,
+}
+
+impl TenantRead {
+    /// The tenant this snapshot is scoped to.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+}
+
+/// The same query methods on a read snapshot and on a write transaction.
+macro_rules! queries {
+    ($ty:ty) => {
+        impl $ty {
+            fn q(&self) -> Queries<'_, impl super::query::Txn> {
+                Queries {
+                    txn: &self.txn,
+                    tenant: &self.tenant,
+                }
+            }
+
+            /// A resource of this tenant by kind and id, joined with its entity.
+            pub fn get_resource(
+                &self,
+                kind: ResourceKind,
+                id: &str,
+            ) -> Result<Option<StoredResource>, StoreError> {
+                self.q().resource(kind, id)
+            }
+
+            /// The ids of every resource of a kind, in id order (the stable list order).
+            pub fn list_ids(&self, kind: ResourceKind) -> Result<Vec<String>, StoreError> {
+                self.q().list_ids(kind)
+            }
+
+            /// Every resource of a kind, in id order (for filters no index answers).
+            pub fn resources(&self, kind: ResourceKind) -> Result<Vec<StoredResource>, StoreError> {
+                self.q().resources(kind)
+            }
+
+            /// At most `count` resources in id order from the 1-based `start_index`
+            /// (0 is taken as 1). Skipped rows are stepped over, not decoded.
+            pub fn page(
+                &self,
+                kind: ResourceKind,
+                start_index: usize,
+                count: usize,
+            ) -> Result<Vec<StoredResource>, StoreError> {
+                self.q().page(kind, start_index, count)
+            }
+
+            /// At most `count` resources in id order after the id `after` (exclusive), or
+            /// from the first: a cursor page whose cost is proportional to the page.
+            pub fn page_after(
+                &self,
+                kind: ResourceKind,
+                after: Option<&str>,
+                count: usize,
+            ) -> Result<Vec<StoredResource>, StoreError> {
+                self.q().page_after(kind, after, count)
+            }
+
+            /// The number of resources of a kind (one read).
+            pub fn count(&self, kind: ResourceKind) -> Result<u64, StoreError> {
+                self.q().count(kind)
+            }
+
+            /// This tenant's User resource holding `user_name` (case-insensitive), through
+            /// the global index. A name held in another tenant gives `None`.
+            pub fn by_user_name(
+                &self,
+                user_name: &str,
+            ) -> Result<Option<StoredResource>, StoreError> {
+                self.q().by_user_name(user_name)
+            }
+
+            /// The resource of a kind with this externalId (exact match).
+            pub fn by_external_id(
+                &self,
+                kind: ResourceKind,
+                external_id: &str,
+            ) -> Result<Option<StoredResource>, StoreError> {
+                self.q().by_external_id(kind, external_id)
+            }
+
+            /// The Group resource with this displayName (case-insensitive).
+            pub fn by_group_name(&self, name: &str) -> Result<Option<StoredResource>, StoreError> {
+                self.q().by_group_name(name)
+            }
+
+            /// Member user ids of a group, in id order.
+            pub fn members_of(&self, group: &str) -> Result<Vec<String>, StoreError> {
+                self.q().members_of(group)
+            }
+
+            /// Group ids a user is a member of, in id order.
+            pub fn groups_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+                self.q().groups_of(user)
+            }
+
+            /// An entity of this tenant by id (managed or not).
+            pub fn get_entity(&self, id: &str) -> Result<Option<Entity>, StoreError> {
+                self.q().entity(id)
+            }
+
+            /// Every entity of a type, in id order (including `Deleted` ones).
+            pub fn entities_of_type(&self, entity_type: &str) -> Result<Vec<Entity>, StoreError> {
+                self.q().entities_of_type(entity_type)
+            }
+
+            /// Every pending reference waiting on behalf of `user_id` (to drop them when
+            /// that user is deleted or its reference is set), in a stable order. Scans the
+            /// tenant's pending references.
+            pub fn pending_of(&self, user_id: &str) -> Result<Vec<PendingRef>, StoreError> {
+                self.q().pending_of(user_id)
+            }
+
+            /// The tenant's outbox: `(seq, notification)` in order.
+            pub fn outbox(&self) -> Result<Vec<(u64, Value)>, StoreError> {
+                self.q().outbox()
+            }
+        }
+
+        impl StateView for $ty {
+            fn resource(
+                &self,
+                kind: ResourceKind,
+                id: &str,
+            ) -> Result<Option<StoredResource>, StateError> {
+                Ok(self.q().resource(kind, id)?)
+            }
+
+            fn entity(&self, id: &str) -> Result<Option<Entity>, StateError> {
+                Ok(self.q().entity(id)?)
+            }
+
+            fn find_entity(
+                &self,
+                entity_type: &str,
+                field: &str,
+                value: &str,
+            ) -> Result<Option<Entity>, StateError> {
+                Ok(self.q().find_entity(entity_type, field, value)?)
+            }
+
+            fn user_name_taken_elsewhere(&self, user_name: &str) -> Result<bool, StateError> {
+                Ok(self.q().user_name_taken_elsewhere(user_name)?)
+            }
+
+            fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StateError> {
+                Ok(self.q().is_member(group_id, user_id)?)
+            }
+
+            fn members(&self, group_id: &str) -> Result<Vec<String>, StateError> {
+                Ok(self.q().members_of(group_id)?)
+            }
+
+            fn pending_refs(
+                &self,
+                entity: &str,
+                keys: &[&str],
+            ) -> Result<Vec<PendingRef>, StateError> {
+                Ok(self.q().pending_refs(entity, keys)?)
+            }
+        }
+    };
+}
+
+queries!(TenantRead);
+queries!(TenantWrite);

@@ -1,0 +1,184 @@
+//! Plain records the store keeps: tenants, keys, change history, provisioning log.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A tenant (one application instance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    /// Name, matching `[A-Za-z0-9_-]{1,64}`.
+    pub name: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+}
+
+/// What an authenticated API key identifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The key's id (not secret).
+    pub key_id: String,
+    /// The tenant every request with this key is scoped to.
+    pub tenant: String,
+    /// The integration user changes are recorded under.
+    pub user: String,
+}
+
+/// A stored API key, as listed: never the key, never its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// Key id, shown by `key list`, used by `key revoke`.
+    pub key_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Integration user.
+    pub user: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// Revoked keys never authenticate.
+    pub revoked: bool,
+}
+
+/// One field change of one entity, append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    /// Per-tenant sequence number, assigned by `append_history` (the given value is ignored).
+    pub seq: u64,
+    /// RFC 3339 UTC; when empty, `append_history` sets the transaction's time.
+    pub time: String,
+    /// Who: the integration user of the API key (or `import`).
+    pub actor: String,
+    /// Entity type (`User`).
+    pub entity_type: String,
+    /// Entity id.
+    pub entity_id: String,
+    /// The userName of the user concerned, for `history --user`.
+    pub user_name: Option<String>,
+    /// Field name, or a lifecycle pseudo-field such as `lifecycle`.
+    pub field: String,
+    /// Value before, as text; `None` when empty.
+    pub before: Option<String>,
+    /// Value after, as text; `None` when emptied.
+    pub after: Option<String>,
+    /// The rule that caused it, `file:line`.
+    pub rule: String,
+}
+
+/// How a provisioning request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Applied (or nothing to do).
+    Ok,
+    /// Failed: bad input or an internal error; nothing written.
+    Failed,
+    /// Refused by a rule (`reject`); nothing written.
+    Rejected,
+}
+
+impl Outcome {
+    /// `ok`, `failed` or `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// One provisioning request as received and how it ended, append-only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// Per-tenant sequence number, assigned by `append_log` (the given value is ignored).
+    #[serde(default)]
+    pub seq: u64,
+    /// RFC 3339 UTC; when empty, `append_log` sets the store clock's time.
+    pub time: String,
+    /// Integration user of the API key.
+    pub actor: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (with query).
+    pub path: String,
+    /// HTTP status of the response.
+    pub status: u16,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// SCIM error type, if any.
+    pub scim_type: Option<String>,
+    /// Error detail, if any.
+    pub detail: Option<String>,
+    /// The request body, with secrets masked by `append_log`.
+    pub request: Option<Value>,
+}
+
+/// Replaces the value of every `password` key (any case, at any depth) with `"********"`,
+/// and the `value` of a PATCH operation whose `path` names `password`.
+pub fn mask_secrets(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let path_is_password = map
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("path"))
+                .and_then(|(_, path)| path.as_str())
+                .is_some_and(names_password);
+            for (key, inner) in map.iter_mut() {
+                if path_is_password && key.eq_ignore_ascii_case("value") {
+                    *inner = Value::String("********".to_owned());
+                    continue;
+                }
+                if key.eq_ignore_ascii_case("password") {
+                    *inner = Value::String("********".to_owned());
+                } else {
+                    mask_secrets(inner);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_secrets),
+        _ => {}
+    }
+}
+
+/// `password`, or a URN-qualified `...:password`, in any case.
+fn names_password(path: &str) -> bool {
+    let last = path.rsplit(':').next().unwrap_or(path).trim();
+    last.eq_ignore_ascii_case("password")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_password_at_any_depth() {
+        let mut body = json!({
+            "userName": "a",
+            "password": "s3cret",
+            "Operations": [{"op": "replace", "value": {"Password": "x", "other": 1}}],
+            "nested": {"deeper": {"password": {"even": "objects"}}}
+        });
+        mask_secrets(&mut body);
+        assert_eq!(
+            body,
+            json!({
+                "userName": "a",
+                "password": "********",
+                "Operations": [{"op": "replace", "value": {"Password": "********", "other": 1}}],
+                "nested": {"deeper": {"password": "********"}}
+            })
+        );
+        assert!(!body.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn masks_patch_value_with_password_path() {
+        let mut body = json!(["password", {"op": "replace", "Path": "urn:ietf:params:scim:schemas:core:2.0:User:PASSWORD", "value": "p"}, {"path": "title", "value": "boss"}]);
+        mask_secrets(&mut body);
+        // A PATCH op naming `password` in its path carries the secret in `value`.
+        assert_eq!(
+            body,
+            json!(["password", {"op": "replace", "Path": "urn:ietf:params:scim:schemas:core:2.0:User:PASSWORD", "value": "********"}, {"path": "title", "value": "boss"}])
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Table definitions. Every per-tenant key starts with the tenant name, so a tenant's rows
+//! are one contiguous key range and no query can step into another tenant's range.
+//!
+//! Values are JSON bytes unless noted; index values are plain ids.
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// `tenant -> TenantRecord`.
+pub(crate) const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+
+/// `sha256(key) -> KeyRecord`. The key itself is never stored.
+pub(crate) const KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("api_keys");
+
+/// `(tenant, key_id) -> sha256(key)`, to list and revoke a tenant's keys by id.
+pub(crate) const KEY_IDS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("api_key_ids");
+
+/// `(tenant, kind, id) -> ResourceRow` (body and meta; the entity lives in [`ENTITIES`]).
+pub(crate) const RESOURCES: TableDefinition<(&str, &str, &str), &[u8]> =
+    TableDefinition::new("resources");
+
+/// `(tenant, kind) -> number of resources`, so `totalResults` costs one read.
+pub(crate) const RESOURCE_COUNTS: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("resource_counts");
+
+/// `(tenant, id) -> Entity`.
+pub(crate) const ENTITIES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("entities");
+
+/// GLOBAL: `lower(userName) -> (tenant, id)`. userName is unique across tenants.
+pub(crate) const USER_NAMES: TableDefinition<&str, (&str, &str)> =
+    TableDefinition::new("user_names");
+
+/// `(tenant, kind, externalId) -> id`.
+pub(crate) const EXTERNAL_IDS: TableDefinition<(&str, &str, &str), &str> =
+    TableDefinition::new("external_ids");
+
+/// `(tenant, lower(displayName)) -> group id`.
+pub(crate) const GROUP_NAMES: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("group_names");
+
+/// `(tenant, entity_type, field, lower(value)) -> entity id`.
+pub(crate) const UNIQUE_KEYS: TableDefinition<(&str, &str, &str, &str), &str> =
+    TableDefinition::new("entity_unique_keys");
+
+/// `(tenant, group) -> user`.
+pub(crate) const MEMBERS: MultimapTableDefinition<(&str, &str), &str> =
+    MultimapTableDefinition::new("members");
+
+/// `(tenant, user) -> group`.
+pub(crate) const MEMBER_OF: MultimapTableDefinition<(&str, &str), &str> =
+    MultimapTableDefinition::new("member_of");
+
+/// `(tenant, entity_type, lower(key)) -> (user_id, field, key as sent)`.
+pub(crate) const PENDING: MultimapTableDefinition<(&str, &str, &str), (&str, &str, &str)> =
+    MultimapTableDefinition::new("pending_refs");
+
+/// `(tenant, seq) -> notification JSON`.
+pub(crate) const OUTBOX: TableDefinition<(&str, u64), &str> = TableDefinition::new("outbox");
+
+/// `(tenant, seq) -> HistoryRecord`, append-only.
+pub(crate) const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history");
+
+/// `(tenant, seq) -> LogRecord`, append-only.
+pub(crate) const LOG: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("provisioning_log");
+
+/// `(tenant, version) -> overlay rules text`.
+pub(crate) const OVERLAYS: TableDefinition<(&str, u64), &str> = TableDefinition::new("overlays");

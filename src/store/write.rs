@@ -1,0 +1,408 @@
+//! [`TenantWrite`]: one write transaction scoped to one tenant.
+
+use std::sync::Arc;
+
+use redb::{Durability, ReadableTable, WriteTransaction};
+use serde_json::Value;
+
+use super::clock::IdSource;
+use super::query::{ResourceRow, decode, encode, fold, last_seq};
+use super::records::HistoryRecord;
+use super::tables::{
+    ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
+    RESOURCE_COUNTS, RESOURCES, UNIQUE_KEYS, USER_NAMES,
+};
+use super::{StoreError, attribute};
+use crate::eval::state::{Entity, FieldValue, Lifecycle, PendingRef, StoredResource};
+use crate::scim::schema::ResourceKind;
+
+/// One write transaction over one tenant's state. Implements
+/// [`StateView`](crate::eval::state::StateView), reading its own uncommitted writes.
+///
+/// Nothing is visible to others until [`commit`](TenantWrite::commit), which is durable
+/// when it returns. Dropping it without committing discards every write. After any error
+/// from a write method the transaction may hold part of that write: drop it.
+pub struct TenantWrite {
+    pub(crate) txn: WriteTransaction,
+    pub(crate) tenant: String,
+    pub(crate) now: String,
+    pub(crate) ids: Arc<dyn IdSource>,
+}
+
+impl TenantWrite {
+    /// The tenant this transaction is scoped to.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The time of this transaction (RFC 3339 UTC, from the store's clock, taken once when
+    /// it began), for `meta` and history.
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    /// A new resource/entity id from the store's id source (UUID v4 unless injected).
+    pub fn next_id(&self) -> String {
+        self.ids.next_id()
+    }
+
+    /// Writes a resource and its entity (`resource.entity`, which must have the same id),
+    /// keeping the externalId index and, for a group, the displayName index in step with
+    /// the body (attribute names matched case-insensitively). `unique_fields` are passed to
+    /// [`put_entity`](Self::put_entity). The userName index is NOT touched: use
+    /// [`claim_user_name`](Self::claim_user_name).
+    pub fn put_resource(
+        &mut self,
+        resource: &StoredResource,
+        unique_fields: &[&str],
+    ) -> Result<(), StoreError> {
+        let kind = resource.kind;
+        let id = resource.entity.id.as_str();
+        let row = encode(
+            "resources",
+            &ResourceRow {
+                body: resource.body.clone(),
+                meta: resource.meta.clone(),
+            },
+        )?;
+        let tenant = self.tenant.as_str();
+        let old_body: Option<Value> = {
+            let mut table = self.txn.open_table(RESOURCES)?;
+            let old = table.insert((tenant, kind.as_str(), id), row.as_slice())?;
+            match old {
+                Some(guard) => Some(decode::<ResourceRow>("resources", guard.value())?.body),
+                None => None,
+            }
+        };
+        if old_body.is_none() {
+            self.bump_count(kind, 1)?;
+        }
+        self.reindex(kind, id, old_body.as_ref(), Some(&resource.body))?;
+        self.put_entity(&resource.entity, unique_fields)
+    }
+
+    /// Deletes a resource: its row, its externalId and group-name index entries, and its
+    /// membership rows in both directions (a group's members, or a user's groups). The
+    /// entity stays (write its `Deleted` lifecycle with [`put_entity`](Self::put_entity));
+    /// the userName stays claimed until [`release_user_name`](Self::release_user_name).
+    /// Returns whether the resource existed.
+    pub fn delete_resource(&mut self, kind: ResourceKind, id: &str) -> Result<bool, StoreError> {
+        let tenant = self.tenant.as_str();
+        let old_body = {
+            let mut table = self.txn.open_table(RESOURCES)?;
+            let old = table.remove((tenant, kind.as_str(), id))?;
+            match old {
+                Some(guard) => decode::<ResourceRow>("resources", guard.value())?.body,
+                None => return Ok(false),
+            }
+        };
+        self.bump_count(kind, -1)?;
+        self.reindex(kind, id, Some(&old_body), None)?;
+        match kind {
+            ResourceKind::Group => {
+                self.clear_members(id)?;
+            }
+            ResourceKind::User => {
+                let tenant = self.tenant.as_str();
+                let groups: Vec<String> = {
+                    let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
+                    let mut groups = Vec::new();
+                    for value in table.remove_all((tenant, id))? {
+                        groups.push(value?.value().to_owned());
+                    }
+                    groups
+                };
+                let mut table = self.txn.open_multimap_table(MEMBERS)?;
+                for group in &groups {
+                    table.remove((tenant, group.as_str()), id)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn bump_count(&self, kind: ResourceKind, delta: i64) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(RESOURCE_COUNTS)?;
+        let key = (self.tenant.as_str(), kind.as_str());
+        let current = table.get(key)?.map_or(0, |g| g.value());
+        let next = current.saturating_add_signed(delta);
+        table.insert(key, next)?;
+        Ok(())
+    }
+
+    /// Moves the externalId and group-name index entries of `id` from `old` to `new`.
+    fn reindex(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) -> Result<(), StoreError> {
+        let tenant = self.tenant.as_str();
+        let text = |body: Option<&Value>, name: &str| {
+            body.and_then(|b| attribute(b, name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (old_ext, new_ext) = (text(old, "externalId"), text(new, "externalId"));
+        if old_ext != new_ext {
+            let mut table = self.txn.open_table(EXTERNAL_IDS)?;
+            if let Some(old_ext) = &old_ext {
+                let key = (tenant, kind.as_str(), old_ext.as_str());
+                if table.get(key)?.is_some_and(|g| g.value() == id) {
+                    table.remove(key)?;
+                }
+            }
+            if let Some(new_ext) = &new_ext {
+                table.insert((tenant, kind.as_str(), new_ext.as_str()), id)?;
+            }
+        }
+        if kind == ResourceKind::Group {
+            let old_name = text(old, "displayName").map(|n| fold(&n));
+            let new_name = text(new, "displayName").map(|n| fold(&n));
+            if old_name != new_name {
+                let mut table = self.txn.open_table(GROUP_NAMES)?;
+                if let Some(old_name) = &old_name {
+                    let key = (tenant, old_name.as_str());
+                    if table.get(key)?.is_some_and(|g| g.value() == id) {
+                        table.remove(key)?;
+                    }
+                }
+                if let Some(new_name) = &new_name {
+                    table.insert((tenant, new_name.as_str()), id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes an entity, keeping the unique-key index (used by `find_entity`) in step: the
+    /// String values of `unique_fields` are indexed case-insensitively, and every index entry
+    /// of the previous version that no longer applies is removed. A `Deleted` entity keeps no
+    /// index entries. Fails with [`StoreError::DuplicateKey`] when another live entity of the
+    /// same type holds one of the values.
+    pub fn put_entity(
+        &mut self,
+        entity: &Entity,
+        unique_fields: &[&str],
+    ) -> Result<(), StoreError> {
+        let tenant = self.tenant.as_str();
+        let id = entity.id.as_str();
+        let bytes = encode("entities", entity)?;
+        let old: Option<Entity> = {
+            let mut table = self.txn.open_table(ENTITIES)?;
+            let old = table.insert((tenant, id), bytes.as_slice())?;
+            match old {
+                Some(guard) => Some(decode("entities", guard.value())?),
+                None => None,
+            }
+        };
+        let wanted: Vec<(&str, String)> = if entity.lifecycle == Lifecycle::Deleted {
+            Vec::new()
+        } else {
+            unique_fields
+                .iter()
+                .filter_map(|field| match entity.fields.get(*field) {
+                    Some(FieldValue::String(value)) => Some((*field, fold(value))),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut table = self.txn.open_table(UNIQUE_KEYS)?;
+        if let Some(old) = &old {
+            for (field, value) in &old.fields {
+                let FieldValue::String(value) = value else {
+                    continue;
+                };
+                let folded = fold(value);
+                if wanted.iter().any(|(f, v)| f == field && *v == folded) {
+                    continue;
+                }
+                let key = (
+                    tenant,
+                    old.entity_type.as_str(),
+                    field.as_str(),
+                    folded.as_str(),
+                );
+                if table.get(key)?.is_some_and(|g| g.value() == id) {
+                    table.remove(key)?;
+                }
+            }
+        }
+        for (field, folded) in &wanted {
+            let key = (tenant, entity.entity_type.as_str(), *field, folded.as_str());
+            if let Some(holder) = table.get(key)? {
+                if holder.value() != id {
+                    let value = match entity.fields.get(*field) {
+                        Some(v) => v.display(),
+                        None => folded.clone(),
+                    };
+                    return Err(StoreError::DuplicateKey {
+                        entity_type: entity.entity_type.clone(),
+                        field: (*field).to_owned(),
+                        value,
+                    });
+                }
+                continue;
+            }
+            table.insert(key, id)?;
+        }
+        Ok(())
+    }
+
+    /// Claims a userName (case-insensitive) for user `id` of this tenant in the GLOBAL
+    /// index. Claiming a name this user already holds is a no-op; a name held by anyone
+    /// else, in any tenant, fails with [`StoreError::UserNameTaken`].
+    pub fn claim_user_name(&mut self, user_name: &str, id: &str) -> Result<(), StoreError> {
+        let folded = fold(user_name);
+        let mut table = self.txn.open_table(USER_NAMES)?;
+        if let Some(holder) = table.get(folded.as_str())? {
+            let (tenant, holder_id) = holder.value();
+            if tenant == self.tenant && holder_id == id {
+                return Ok(());
+            }
+            return Err(StoreError::UserNameTaken(user_name.to_owned()));
+        }
+        table.insert(folded.as_str(), (self.tenant.as_str(), id))?;
+        Ok(())
+    }
+
+    /// Releases a userName held by this tenant. A name held by another tenant is left
+    /// alone. Returns whether it was released.
+    pub fn release_user_name(&mut self, user_name: &str) -> Result<bool, StoreError> {
+        let folded = fold(user_name);
+        let mut table = self.txn.open_table(USER_NAMES)?;
+        let ours = table
+            .get(folded.as_str())?
+            .is_some_and(|holder| holder.value().0 == self.tenant);
+        if ours {
+            table.remove(folded.as_str())?;
+        }
+        Ok(ours)
+    }
+
+    /// Adds `user` to `group` (both directions). Returns false if already a member.
+    /// Costs the same whatever the group's size.
+    pub fn add_member(&mut self, group: &str, user: &str) -> Result<bool, StoreError> {
+        let tenant = self.tenant.as_str();
+        let existed = {
+            let mut table = self.txn.open_multimap_table(MEMBERS)?;
+            table.insert((tenant, group), user)?
+        };
+        let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
+        table.insert((tenant, user), group)?;
+        Ok(!existed)
+    }
+
+    /// Removes `user` from `group` (both directions). Returns whether it was a member.
+    pub fn remove_member(&mut self, group: &str, user: &str) -> Result<bool, StoreError> {
+        let tenant = self.tenant.as_str();
+        let existed = {
+            let mut table = self.txn.open_multimap_table(MEMBERS)?;
+            table.remove((tenant, group), user)?
+        };
+        let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
+        table.remove((tenant, user), group)?;
+        Ok(existed)
+    }
+
+    /// Removes every member of `group` (both directions); returns the removed user ids in
+    /// id order.
+    pub fn clear_members(&mut self, group: &str) -> Result<Vec<String>, StoreError> {
+        let tenant = self.tenant.as_str();
+        let users: Vec<String> = {
+            let mut table = self.txn.open_multimap_table(MEMBERS)?;
+            let mut users = Vec::new();
+            for value in table.remove_all((tenant, group))? {
+                users.push(value?.value().to_owned());
+            }
+            users
+        };
+        let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
+        for user in &users {
+            table.remove((tenant, user.as_str()), group)?;
+        }
+        Ok(users)
+    }
+
+    /// Records a reference waiting for an entity (keyed by `entity` and the folded `key`).
+    pub fn add_pending(&mut self, pending: &PendingRef) -> Result<(), StoreError> {
+        let folded = fold(&pending.key);
+        let mut table = self.txn.open_multimap_table(PENDING)?;
+        table.insert(
+            (
+                self.tenant.as_str(),
+                pending.entity.as_str(),
+                folded.as_str(),
+            ),
+            (
+                pending.user_id.as_str(),
+                pending.field.as_str(),
+                pending.key.as_str(),
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// Removes a pending reference (as returned by `pending_refs`). Returns whether it
+    /// existed.
+    pub fn remove_pending(&mut self, pending: &PendingRef) -> Result<bool, StoreError> {
+        let folded = fold(&pending.key);
+        let mut table = self.txn.open_multimap_table(PENDING)?;
+        Ok(table.remove(
+            (
+                self.tenant.as_str(),
+                pending.entity.as_str(),
+                folded.as_str(),
+            ),
+            (
+                pending.user_id.as_str(),
+                pending.field.as_str(),
+                pending.key.as_str(),
+            ),
+        )?)
+    }
+
+    /// Appends a notification to the tenant's outbox; returns its sequence number.
+    pub fn push_outbox(&mut self, notification: &Value) -> Result<u64, StoreError> {
+        let text = notification.to_string();
+        let mut table = self.txn.open_table(OUTBOX)?;
+        let seq = last_seq(&table, &self.tenant)? + 1;
+        table.insert((self.tenant.as_str(), seq), text.as_str())?;
+        Ok(seq)
+    }
+
+    /// Appends a change to the tenant's history: assigns `seq` (returned) and, when
+    /// `time` is empty, the transaction's time.
+    pub fn append_history(&mut self, mut record: HistoryRecord) -> Result<u64, StoreError> {
+        let mut table = self.txn.open_table(HISTORY)?;
+        record.seq = last_seq(&table, &self.tenant)? + 1;
+        if record.time.is_empty() {
+            record.time.clone_from(&self.now);
+        }
+        let bytes = encode("history", &record)?;
+        table.insert((self.tenant.as_str(), record.seq), bytes.as_slice())?;
+        Ok(record.seq)
+    }
+
+    /// Commits durably: when this returns `Ok`, every write survives a crash.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit()?;
+        Ok(())
+    }
+
+    /// Commits at once without waiting for the disk (group commit): visible to readers and
+    /// all-or-nothing, but durable only once a later [`Store::sync`](super::Store::sync) or
+    /// durable [`commit`](Self::commit) returns. A server answers the client only after that.
+    pub fn commit_unsynced(mut self) -> Result<(), StoreError> {
+        self.txn.set_durability(Durability::None)?;
+        self.txn.commit()?;
+        Ok(())
+    }
+
+    /// Discards every write (the same as dropping the transaction).
+    pub fn abort(self) -> Result<(), StoreError> {
+        self.txn.abort()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,1105 @@
+//! The redb store, against real database files in temporary directories.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use provisio::eval::state::{
+    Entity, FieldValue, Lifecycle, Meta, PendingRef, StateView, StoredResource,
+};
+use provisio::scim::schema::ResourceKind;
+use provisio::store::{
+    FixedClock, HistoryRecord, LogRecord, Outcome, SequentialIds, Store, StoreConfig, StoreError,
+    parse_import,
+};
+use serde_json::{Value, json};
+
+const NOW: &str = "2024-05-01T12:00:00Z";
+
+fn store_at(path: &Path) -> Store {
+    Store::open_with(
+        path,
+        StoreConfig {
+            clock: Arc::new(FixedClock(NOW.to_owned())),
+            ids: Arc::new(SequentialIds::default()),
+        },
+    )
+    .unwrap()
+}
+
+/// A fresh store with tenants `a` and `b`.
+fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_at(&dir.path().join("test.redb"));
+    store.create_tenant("a").unwrap();
+    store.create_tenant("b").unwrap();
+    (dir, store)
+}
+
+fn string_fields(pairs: &[(&str, &str)]) -> BTreeMap<String, FieldValue> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), FieldValue::String((*v).to_owned())))
+        .collect()
+}
+
+fn user(id: &str, user_name: &str, external_id: Option<&str>) -> StoredResource {
+    let mut body = json!({"id": id, "userName": user_name});
+    if let Some(ext) = external_id {
+        body["externalId"] = json!(ext);
+    }
+    StoredResource {
+        kind: ResourceKind::User,
+        body,
+        meta: Meta {
+            created: NOW.to_owned(),
+            last_modified: NOW.to_owned(),
+            version: 1,
+        },
+        entity: Entity {
+            id: id.to_owned(),
+            entity_type: "User".to_owned(),
+            fields: string_fields(&[("UserName", user_name)]),
+            lifecycle: Lifecycle::Active,
+            managed: true,
+        },
+    }
+}
+
+fn group(id: &str, name: &str) -> StoredResource {
+    StoredResource {
+        kind: ResourceKind::Group,
+        body: json!({"id": id, "DisplayName": name}),
+        meta: Meta {
+            created: NOW.to_owned(),
+            last_modified: NOW.to_owned(),
+            version: 1,
+        },
+        entity: Entity {
+            id: id.to_owned(),
+            entity_type: "Group".to_owned(),
+            fields: string_fields(&[("Name", name)]),
+            lifecycle: Lifecycle::Active,
+            managed: true,
+        },
+    }
+}
+
+/// Writes a user resource with its claimed userName.
+fn put_user(store: &Store, tenant: &str, resource: &StoredResource) {
+    let mut txn = store.write(tenant).unwrap();
+    let name = resource.body["userName"].as_str().unwrap();
+    txn.claim_user_name(name, &resource.entity.id).unwrap();
+    txn.put_resource(resource, &["UserName"]).unwrap();
+    txn.commit().unwrap();
+}
+
+fn put_group(store: &Store, tenant: &str, resource: &StoredResource) {
+    let mut txn = store.write(tenant).unwrap();
+    txn.put_resource(resource, &["Name"]).unwrap();
+    txn.commit().unwrap();
+}
+
+fn history_record(user_name: &str, field: &str) -> HistoryRecord {
+    HistoryRecord {
+        seq: 0,
+        time: String::new(),
+        actor: "okta".to_owned(),
+        entity_type: "User".to_owned(),
+        entity_id: "u1".to_owned(),
+        user_name: Some(user_name.to_owned()),
+        field: field.to_owned(),
+        before: None,
+        after: Some("x".to_owned()),
+        rule: "default.rules:12".to_owned(),
+    }
+}
+
+fn log_record(status: u16, outcome: Outcome, request: Option<Value>) -> LogRecord {
+    LogRecord {
+        seq: 0,
+        time: String::new(),
+        actor: "okta".to_owned(),
+        method: "POST".to_owned(),
+        path: "/scim/v2/Users".to_owned(),
+        status,
+        outcome,
+        scim_type: (outcome != Outcome::Ok).then(|| "uniqueness".to_owned()),
+        detail: None,
+        request,
+    }
+}
+
+#[test]
+fn resources_round_trip_with_indexes() {
+    let (_dir, store) = fresh();
+    put_user(&store, "a", &user("u1", "Ann@Example.com", Some("ext-1")));
+    put_group(&store, "a", &group("g1", "Sales Team"));
+
+    let read = store.read("a").unwrap();
+    assert_eq!(
+        read.get_resource(ResourceKind::User, "u1").unwrap(),
+        Some(user("u1", "Ann@Example.com", Some("ext-1")))
+    );
+    let by_name = read.by_user_name("ann@EXAMPLE.com").unwrap().unwrap();
+    assert_eq!(by_name.entity.id, "u1");
+    let by_ext = read.by_external_id(ResourceKind::User, "ext-1").unwrap();
+    assert_eq!(by_ext.map(|r| r.entity.id), Some("u1".to_owned()));
+    assert!(
+        read.by_external_id(ResourceKind::Group, "ext-1")
+            .unwrap()
+            .is_none()
+    );
+    let by_group = read.by_group_name("sales team").unwrap();
+    assert_eq!(by_group.map(|r| r.entity.id), Some("g1".to_owned()));
+    assert_eq!(read.count(ResourceKind::User).unwrap(), 1);
+    assert_eq!(read.count(ResourceKind::Group).unwrap(), 1);
+    drop(read);
+
+    // A changed externalId and displayName move their index entries.
+    put_user(&store, "a", &user("u1", "Ann@Example.com", Some("ext-2")));
+    put_group(&store, "a", &group("g1", "Marketing"));
+    let read = store.read("a").unwrap();
+    assert!(
+        read.by_external_id(ResourceKind::User, "ext-1")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        read.by_external_id(ResourceKind::User, "ext-2")
+            .unwrap()
+            .is_some()
+    );
+    assert!(read.by_group_name("Sales Team").unwrap().is_none());
+    assert!(read.by_group_name("MARKETING").unwrap().is_some());
+    assert_eq!(read.count(ResourceKind::User).unwrap(), 1);
+    drop(read);
+
+    let mut txn = store.write("a").unwrap();
+    assert!(txn.delete_resource(ResourceKind::Group, "g1").unwrap());
+    assert!(!txn.delete_resource(ResourceKind::Group, "g1").unwrap());
+    txn.commit().unwrap();
+    let read = store.read("a").unwrap();
+    assert!(read.by_group_name("marketing").unwrap().is_none());
+    assert_eq!(read.count(ResourceKind::Group).unwrap(), 0);
+    // The entity stays for history.
+    assert!(read.get_entity("g1").unwrap().is_some());
+}
+
+#[test]
+fn paging_is_stable_and_in_id_order() {
+    let (_dir, store) = fresh();
+    for i in (1..=25).rev() {
+        put_user(
+            &store,
+            "a",
+            &user(&format!("u{i:02}"), &format!("user{i}"), None),
+        );
+    }
+    put_user(&store, "b", &user("u00", "other", None));
+    let read = store.read("a").unwrap();
+    let ids: Vec<String> = (1..=25).map(|i| format!("u{i:02}")).collect();
+    assert_eq!(read.list_ids(ResourceKind::User).unwrap(), ids);
+    assert_eq!(read.count(ResourceKind::User).unwrap(), 25);
+    let page = |start, count| -> Vec<String> {
+        read.page(ResourceKind::User, start, count)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.entity.id)
+            .collect()
+    };
+    assert_eq!(page(1, 10), ids[0..10]);
+    assert_eq!(page(11, 10), ids[10..20]);
+    assert_eq!(page(21, 10), ids[20..25]);
+    assert!(page(26, 10).is_empty());
+    assert!(page(1, 0).is_empty());
+    assert_eq!(page(0, 2), ids[0..2]);
+    let after: Vec<String> = read
+        .page_after(ResourceKind::User, Some("u10"), 3)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entity.id)
+        .collect();
+    assert_eq!(after, ids[10..13]);
+    assert_eq!(read.resources(ResourceKind::User).unwrap().len(), 25);
+    assert!(read.list_ids(ResourceKind::Group).unwrap().is_empty());
+}
+
+#[test]
+fn tenants_are_isolated() {
+    let (_dir, store) = fresh();
+    put_user(&store, "b", &user("ub", "bob", Some("ext-b")));
+    put_group(&store, "b", &group("gb", "B Group"));
+    {
+        let mut txn = store.write("b").unwrap();
+        txn.add_member("gb", "ub").unwrap();
+        txn.add_pending(&PendingRef {
+            user_id: "ub".into(),
+            field: "DirectManager".into(),
+            entity: "User".into(),
+            key: "boss".into(),
+        })
+        .unwrap();
+        txn.push_outbox(&json!({"kind": "invite"})).unwrap();
+        txn.append_history(history_record("bob", "FirstName"))
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    store
+        .append_log("b", log_record(201, Outcome::Ok, None))
+        .unwrap();
+
+    let check = |view: &dyn StateView| {
+        assert!(view.resource(ResourceKind::User, "ub").unwrap().is_none());
+        assert!(view.resource(ResourceKind::Group, "gb").unwrap().is_none());
+        assert!(view.entity("ub").unwrap().is_none());
+        assert!(
+            view.find_entity("User", "UserName", "bob")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            view.find_entity("Group", "Name", "b group")
+                .unwrap()
+                .is_none()
+        );
+        assert!(!view.is_member("gb", "ub").unwrap());
+        assert!(view.members("gb").unwrap().is_empty());
+        assert!(view.pending_refs("User", &["boss"]).unwrap().is_empty());
+        // The userName is taken elsewhere, without saying where.
+        assert!(view.user_name_taken_elsewhere("BOB").unwrap());
+    };
+    let read = store.read("a").unwrap();
+    check(&read);
+    assert!(read.by_user_name("bob").unwrap().is_none());
+    assert!(
+        read.by_external_id(ResourceKind::User, "ext-b")
+            .unwrap()
+            .is_none()
+    );
+    assert!(read.by_group_name("b group").unwrap().is_none());
+    assert!(read.members_of("gb").unwrap().is_empty());
+    assert!(read.groups_of("ub").unwrap().is_empty());
+    assert!(read.get_entity("ub").unwrap().is_none());
+    assert!(read.entities_of_type("User").unwrap().is_empty());
+    assert!(read.list_ids(ResourceKind::User).unwrap().is_empty());
+    assert!(read.page(ResourceKind::User, 1, 100).unwrap().is_empty());
+    assert_eq!(read.count(ResourceKind::User).unwrap(), 0);
+    assert!(read.outbox().unwrap().is_empty());
+    drop(read);
+    let write = store.write("a").unwrap();
+    check(&write);
+    assert!(
+        write
+            .get_resource(ResourceKind::User, "ub")
+            .unwrap()
+            .is_none()
+    );
+    drop(write);
+    assert!(store.history("a", None).unwrap().is_empty());
+    assert!(store.log("a", false).unwrap().is_empty());
+
+    // Tenant b sees its own; its own userName is not "elsewhere".
+    let read = store.read("b").unwrap();
+    assert!(read.by_user_name("BOB").unwrap().is_some());
+    assert!(!read.user_name_taken_elsewhere("bob").unwrap());
+    assert_eq!(read.members_of("gb").unwrap(), ["ub"]);
+    assert_eq!(read.outbox().unwrap().len(), 1);
+
+    // Tenant a cannot take, nor release, b's userName.
+    let mut txn = store.write("a").unwrap();
+    assert!(matches!(
+        txn.claim_user_name("Bob", "ua"),
+        Err(StoreError::UserNameTaken(_))
+    ));
+    assert!(!txn.release_user_name("bob").unwrap());
+    txn.commit().unwrap();
+    assert!(
+        store
+            .read("b")
+            .unwrap()
+            .by_user_name("bob")
+            .unwrap()
+            .is_some()
+    );
+
+    assert!(matches!(store.read("c"), Err(StoreError::UnknownTenant(_))));
+    assert!(matches!(
+        store.write("c"),
+        Err(StoreError::UnknownTenant(_))
+    ));
+}
+
+#[test]
+fn tenant_names_and_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_at(&dir.path().join("t.redb"));
+    assert!(store.is_empty().unwrap());
+    store.create_tenant("default").unwrap();
+    assert!(!store.is_empty().unwrap());
+    assert!(matches!(
+        store.create_tenant("default"),
+        Err(StoreError::TenantExists(_))
+    ));
+    for bad in ["", "a b", "ä", "x/y", &"x".repeat(65)] {
+        assert!(
+            matches!(
+                store.create_tenant(bad),
+                Err(StoreError::InvalidTenantName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    store.create_tenant(&"A-z_9".repeat(12)).unwrap();
+    let names: Vec<String> = store
+        .list_tenants()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["A-z_9".repeat(12), "default".to_owned()]);
+    assert!(store.tenant_exists("default").unwrap());
+    assert!(!store.tenant_exists("Default").unwrap());
+}
+
+#[test]
+fn keys_are_hashed_and_revocable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.redb");
+    let store = store_at(&path);
+    store.create_tenant("a").unwrap();
+    let (id, key) = store.create_key("a", "okta-integration").unwrap();
+    assert!(key.starts_with("prv_") && key.len() == 4 + 64, "{key}");
+    let info = store.authenticate(&key).unwrap().unwrap();
+    assert_eq!(
+        (info.key_id.as_str(), info.tenant.as_str()),
+        (id.as_str(), "a")
+    );
+    assert_eq!(info.user, "okta-integration");
+
+    assert!(store.authenticate("prv_wrong").unwrap().is_none());
+    assert!(store.authenticate("").unwrap().is_none());
+    let mut altered = key.clone();
+    altered.pop();
+    altered.push('x');
+    assert!(store.authenticate(&altered).unwrap().is_none());
+
+    let (id2, key2) = store.create_key("a", "entra").unwrap();
+    assert_ne!(key, key2);
+    let listed = store.list_keys("a").unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|k| !k.revoked && k.created == NOW));
+
+    store.revoke_key("a", &id).unwrap();
+    assert!(store.authenticate(&key).unwrap().is_none());
+    assert!(store.authenticate(&key2).unwrap().is_some());
+    let revoked: Vec<bool> = {
+        let mut keys = store.list_keys("a").unwrap();
+        keys.sort_by(|x, y| x.key_id.cmp(&y.key_id));
+        let mut expected: Vec<(String, bool)> = vec![(id.clone(), true), (id2.clone(), false)];
+        expected.sort();
+        assert_eq!(
+            keys.iter()
+                .map(|k| (k.key_id.clone(), k.revoked))
+                .collect::<Vec<_>>(),
+            expected
+        );
+        keys.iter().map(|k| k.revoked).collect()
+    };
+    assert_eq!(revoked.len(), 2);
+    assert!(matches!(
+        store.revoke_key("a", "key_nope"),
+        Err(StoreError::UnknownKey(_))
+    ));
+    assert!(matches!(
+        store.create_key("zz", "u"),
+        Err(StoreError::UnknownTenant(_))
+    ));
+    assert!(matches!(
+        store.list_keys("zz"),
+        Err(StoreError::UnknownTenant(_))
+    ));
+
+    // Neither key appears anywhere in the file.
+    drop(store);
+    let bytes = std::fs::read(&path).unwrap();
+    for k in [&key, &key2] {
+        let needle = k.as_bytes();
+        let secret = &needle[4..];
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret),
+            "key stored in clear"
+        );
+    }
+}
+
+#[test]
+fn a_dropped_write_leaves_nothing() {
+    let (_dir, store) = fresh();
+    {
+        let mut txn = store.write("a").unwrap();
+        txn.claim_user_name("ann", "u1").unwrap();
+        txn.put_resource(&user("u1", "ann", Some("e1")), &["UserName"])
+            .unwrap();
+        txn.add_member("g1", "u1").unwrap();
+        txn.push_outbox(&json!({})).unwrap();
+        txn.append_history(history_record("ann", "FirstName"))
+            .unwrap();
+        // The transaction reads its own writes.
+        assert!(txn.resource(ResourceKind::User, "u1").unwrap().is_some());
+        assert!(
+            txn.find_entity("User", "UserName", "ANN")
+                .unwrap()
+                .is_some()
+        );
+        assert!(txn.is_member("g1", "u1").unwrap());
+        // A snapshot taken meanwhile does not.
+        assert!(
+            store
+                .read("a")
+                .unwrap()
+                .by_user_name("ann")
+                .unwrap()
+                .is_none()
+        );
+    }
+    let read = store.read("a").unwrap();
+    assert!(
+        read.get_resource(ResourceKind::User, "u1")
+            .unwrap()
+            .is_none()
+    );
+    assert!(read.get_entity("u1").unwrap().is_none());
+    assert!(
+        read.by_external_id(ResourceKind::User, "e1")
+            .unwrap()
+            .is_none()
+    );
+    assert!(!read.user_name_taken_elsewhere("ann").unwrap());
+    assert!(read.members_of("g1").unwrap().is_empty());
+    assert!(read.outbox().unwrap().is_empty());
+    assert_eq!(read.count(ResourceKind::User).unwrap(), 0);
+    assert!(store.history("a", None).unwrap().is_empty());
+    // The name is free for another tenant.
+    put_user(&store, "b", &user("u9", "ANN", None));
+
+    // An explicit abort is the same.
+    let mut txn = store.write("a").unwrap();
+    txn.put_resource(&user("u2", "zed", None), &[]).unwrap();
+    txn.abort().unwrap();
+    assert!(store.read("a").unwrap().get_entity("u2").unwrap().is_none());
+}
+
+#[test]
+fn a_snapshot_does_not_see_later_commits() {
+    let (_dir, store) = fresh();
+    let before = store.read("a").unwrap();
+    put_user(&store, "a", &user("u1", "ann", None));
+    assert!(
+        before
+            .get_resource(ResourceKind::User, "u1")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .read("a")
+            .unwrap()
+            .get_resource(ResourceKind::User, "u1")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn unique_key_index_follows_field_changes() {
+    let (_dir, store) = fresh();
+    let mut entity = Entity {
+        id: "e1".into(),
+        entity_type: "JobTitle".into(),
+        fields: string_fields(&[("Name", "Engineer"), ("Code", "ENG")]),
+        lifecycle: Lifecycle::Active,
+        managed: false,
+    };
+    let mut txn = store.write("a").unwrap();
+    txn.put_entity(&entity, &["Name", "Code"]).unwrap();
+    txn.commit().unwrap();
+    let find = |field: &str, value: &str| {
+        store
+            .read("a")
+            .unwrap()
+            .find_entity("JobTitle", field, value)
+            .unwrap()
+            .map(|e| e.id)
+    };
+    assert_eq!(find("Name", "ENGINEER"), Some("e1".into()));
+    assert_eq!(find("Code", "eng"), Some("e1".into()));
+    assert_eq!(find("Name", "eng"), None);
+    assert_eq!(
+        store
+            .read("a")
+            .unwrap()
+            .find_entity("User", "Name", "engineer")
+            .unwrap(),
+        None
+    );
+
+    // A changed value moves; a field no longer unique leaves the index.
+    entity.fields = string_fields(&[("Name", "Senior Engineer"), ("Code", "ENG")]);
+    let mut txn = store.write("a").unwrap();
+    txn.put_entity(&entity, &["Name"]).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(find("Name", "engineer"), None);
+    assert_eq!(find("Name", "senior engineer"), Some("e1".into()));
+    assert_eq!(find("Code", "ENG"), None);
+
+    // Another entity cannot take the same value; the failed transaction is dropped.
+    let other = Entity {
+        id: "e2".into(),
+        entity_type: "JobTitle".into(),
+        fields: string_fields(&[("Name", "SENIOR ENGINEER")]),
+        lifecycle: Lifecycle::Active,
+        managed: false,
+    };
+    let mut txn = store.write("a").unwrap();
+    assert!(matches!(
+        txn.put_entity(&other, &["Name"]),
+        Err(StoreError::DuplicateKey { .. })
+    ));
+    drop(txn);
+    assert_eq!(find("Name", "senior engineer"), Some("e1".into()));
+
+    // A deleted entity is not found and frees its values.
+    entity.lifecycle = Lifecycle::Deleted;
+    let mut txn = store.write("a").unwrap();
+    txn.put_entity(&entity, &["Name"]).unwrap();
+    txn.put_entity(&other, &["Name"]).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(find("Name", "senior engineer"), Some("e2".into()));
+    let read = store.read("a").unwrap();
+    assert_eq!(read.entities_of_type("JobTitle").unwrap().len(), 2);
+    assert_eq!(
+        read.get_entity("e1").unwrap().unwrap().lifecycle,
+        Lifecycle::Deleted
+    );
+}
+
+#[test]
+fn memberships_both_directions() {
+    let (_dir, store) = fresh();
+    let mut txn = store.write("a").unwrap();
+    for u in ["u1", "u2", "u3"] {
+        txn.put_resource(&user(u, u, None), &[]).unwrap();
+    }
+    for g in ["g1", "g2"] {
+        txn.put_resource(&group(g, g), &[]).unwrap();
+    }
+    assert!(txn.add_member("g1", "u2").unwrap());
+    assert!(txn.add_member("g1", "u1").unwrap());
+    assert!(!txn.add_member("g1", "u1").unwrap());
+    assert!(txn.add_member("g1", "u3").unwrap());
+    assert!(txn.add_member("g2", "u1").unwrap());
+    txn.commit().unwrap();
+
+    let read = store.read("a").unwrap();
+    assert_eq!(read.members_of("g1").unwrap(), ["u1", "u2", "u3"]);
+    assert_eq!(read.members("g1").unwrap(), ["u1", "u2", "u3"]);
+    assert_eq!(read.groups_of("u1").unwrap(), ["g1", "g2"]);
+    assert!(read.is_member("g2", "u1").unwrap());
+    assert!(!read.is_member("g2", "u2").unwrap());
+    drop(read);
+
+    let mut txn = store.write("a").unwrap();
+    assert!(txn.remove_member("g1", "u2").unwrap());
+    assert!(!txn.remove_member("g1", "u2").unwrap());
+    assert!(txn.groups_of("u2").unwrap().is_empty());
+    // Deleting a user removes it from its groups.
+    txn.delete_resource(ResourceKind::User, "u1").unwrap();
+    assert_eq!(txn.members_of("g1").unwrap(), ["u3"]);
+    assert!(txn.members_of("g2").unwrap().is_empty());
+    txn.commit().unwrap();
+
+    let mut txn = store.write("a").unwrap();
+    txn.add_member("g2", "u3").unwrap();
+    assert_eq!(txn.clear_members("g1").unwrap(), ["u3"]);
+    assert!(txn.clear_members("g1").unwrap().is_empty());
+    assert_eq!(txn.groups_of("u3").unwrap(), ["g2"]);
+    // Deleting a group removes its rows in both directions.
+    txn.delete_resource(ResourceKind::Group, "g2").unwrap();
+    assert!(txn.groups_of("u3").unwrap().is_empty());
+    assert!(txn.members_of("g2").unwrap().is_empty());
+    txn.commit().unwrap();
+}
+
+#[test]
+fn pending_refs_by_key_case_insensitive() {
+    let (_dir, store) = fresh();
+    let manager_by_name = PendingRef {
+        user_id: "u2".into(),
+        field: "DirectManager".into(),
+        entity: "User".into(),
+        key: "Boss@Example.com".into(),
+    };
+    let manager_by_id = PendingRef {
+        user_id: "u1".into(),
+        field: "DirectManager".into(),
+        entity: "User".into(),
+        key: "m-42".into(),
+    };
+    let mut txn = store.write("a").unwrap();
+    txn.add_pending(&manager_by_name).unwrap();
+    txn.add_pending(&manager_by_id).unwrap();
+    txn.add_pending(&manager_by_id).unwrap();
+    txn.commit().unwrap();
+
+    let read = store.read("a").unwrap();
+    assert_eq!(
+        read.pending_refs("User", &["M-42", "boss@example.COM", "m-42"])
+            .unwrap(),
+        vec![manager_by_id.clone(), manager_by_name.clone()]
+    );
+    assert!(read.pending_refs("JobTitle", &["m-42"]).unwrap().is_empty());
+    assert!(read.pending_refs("User", &[]).unwrap().is_empty());
+    drop(read);
+
+    let mut txn = store.write("a").unwrap();
+    assert!(txn.remove_pending(&manager_by_id).unwrap());
+    assert!(!txn.remove_pending(&manager_by_id).unwrap());
+    txn.commit().unwrap();
+    assert_eq!(
+        store
+            .read("a")
+            .unwrap()
+            .pending_refs("User", &["m-42", "BOSS@example.com"])
+            .unwrap(),
+        vec![manager_by_name]
+    );
+}
+
+#[test]
+fn history_appends_and_filters_by_user() {
+    let (_dir, store) = fresh();
+    let mut txn = store.write("a").unwrap();
+    assert_eq!(
+        txn.append_history(history_record("Ann", "FirstName"))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        txn.append_history(history_record("bob", "FirstName"))
+            .unwrap(),
+        2
+    );
+    txn.commit().unwrap();
+    let mut txn = store.write("a").unwrap();
+    let mut explicit = history_record("ANN", "lifecycle");
+    explicit.time = "2020-01-01T00:00:00Z".into();
+    assert_eq!(txn.append_history(explicit).unwrap(), 3);
+    txn.commit().unwrap();
+    let mut txn = store.write("b").unwrap();
+    assert_eq!(txn.append_history(history_record("ann", "X")).unwrap(), 1);
+    txn.commit().unwrap();
+
+    let all = store.history("a", None).unwrap();
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(all[0].time, NOW);
+    assert_eq!(all[2].time, "2020-01-01T00:00:00Z");
+    let ann = store.history("a", Some("ann")).unwrap();
+    assert_eq!(
+        ann.iter().map(|r| r.field.as_str()).collect::<Vec<_>>(),
+        ["FirstName", "lifecycle"]
+    );
+    assert!(store.history("a", Some("nobody")).unwrap().is_empty());
+    assert!(matches!(
+        store.history("zz", None),
+        Err(StoreError::UnknownTenant(_))
+    ));
+}
+
+#[test]
+fn log_masks_and_filters() {
+    let (_dir, store) = fresh();
+    let body = json!({"userName": "ann", "password": "hunter2", "groups": []});
+    assert_eq!(
+        store
+            .append_log("a", log_record(201, Outcome::Ok, Some(body)))
+            .unwrap(),
+        1
+    );
+    {
+        // A failed operation rolled back; the log still records it.
+        let mut txn = store.write("a").unwrap();
+        txn.put_resource(&user("u1", "ann", None), &[]).unwrap();
+        drop(txn);
+        assert_eq!(
+            store
+                .append_log("a", log_record(409, Outcome::Rejected, None))
+                .unwrap(),
+            2
+        );
+    }
+    assert_eq!(
+        store
+            .append_log("a", log_record(400, Outcome::Failed, None))
+            .unwrap(),
+        3
+    );
+
+    let all = store.log("a", false).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].time, NOW);
+    assert_eq!(all[0].request.as_ref().unwrap()["password"], "********");
+    let failed = store.log("a", true).unwrap();
+    assert_eq!(
+        failed.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [409, 400]
+    );
+    assert!(store.log("b", false).unwrap().is_empty());
+    assert!(matches!(
+        store.append_log("zz", log_record(200, Outcome::Ok, None)),
+        Err(StoreError::UnknownTenant(_))
+    ));
+}
+
+#[test]
+fn outbox_and_overlays() {
+    let (_dir, store) = fresh();
+    let mut txn = store.write("a").unwrap();
+    assert_eq!(
+        txn.push_outbox(&json!({"suppressed": "invite"})).unwrap(),
+        1
+    );
+    assert_eq!(txn.push_outbox(&json!({"n": 2})).unwrap(), 2);
+    txn.commit().unwrap();
+    let outbox = store.read("a").unwrap().outbox().unwrap();
+    assert_eq!(
+        outbox,
+        vec![(1, json!({"suppressed": "invite"})), (2, json!({"n": 2}))]
+    );
+
+    assert_eq!(store.overlay("a").unwrap(), None);
+    assert_eq!(store.save_overlay("a", "v1").unwrap(), 1);
+    assert_eq!(store.save_overlay("a", "v2").unwrap(), 2);
+    assert_eq!(store.save_overlay("b", "other").unwrap(), 1);
+    assert_eq!(store.overlay("a").unwrap(), Some((2, "v2".to_owned())));
+    assert_eq!(store.overlays("a").unwrap().len(), 2);
+}
+
+#[test]
+fn import_json_and_csv() {
+    let (_dir, store) = fresh();
+    let json = r#"{"users": [{"UserName": "Ann@x.io", "FirstName": "Ann"}, {"username": "bob@x.io"}],
+                  "groups": [{"Name": "Clarizen Users"}]}"#;
+    let summary = store
+        .import_entities("a", &parse_import(json).unwrap())
+        .unwrap();
+    assert_eq!((summary.count("User"), summary.count("Group")), (2, 1));
+    let csv = "type,UserName,FirstName,LastName,Email,Name\nUser,carol@x.io,Carol,C,carol@x.io,\nGroup,,,,,Sales\n";
+    let summary = store
+        .import_entities("a", &parse_import(csv).unwrap())
+        .unwrap();
+    assert_eq!((summary.count("User"), summary.count("Group")), (1, 1));
+
+    let read = store.read("a").unwrap();
+    let ann = read
+        .find_entity("User", "UserName", "ann@X.IO")
+        .unwrap()
+        .unwrap();
+    assert!(!ann.managed);
+    assert_eq!(ann.lifecycle, Lifecycle::Active);
+    assert_eq!(ann.fields["FirstName"], FieldValue::String("Ann".into()));
+    assert!(
+        read.find_entity("User", "UserName", "BOB@x.io")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        read.find_entity("Group", "Name", "clarizen users")
+            .unwrap()
+            .is_some()
+    );
+    let carol = read
+        .find_entity("User", "UserName", "carol@x.io")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        carol.fields["Email"],
+        FieldValue::String("carol@x.io".into())
+    );
+    assert!(!carol.fields.contains_key("Name"));
+    // Imported entities are not SCIM resources.
+    assert_eq!(read.count(ResourceKind::User).unwrap(), 0);
+    assert_eq!(read.entities_of_type("User").unwrap().len(), 3);
+    // The userNames are claimed globally.
+    drop(read);
+    assert!(
+        store
+            .read("b")
+            .unwrap()
+            .user_name_taken_elsewhere("ANN@x.io")
+            .unwrap()
+    );
+    assert_eq!(store.history("a", Some("ann@x.io")).unwrap().len(), 1);
+}
+
+#[test]
+fn import_conflicts_roll_back_everything() {
+    let (_dir, store) = fresh();
+    put_user(&store, "b", &user("ub", "taken@x.io", None));
+    let before = store
+        .read("a")
+        .unwrap()
+        .entities_of_type("User")
+        .unwrap()
+        .len();
+
+    let cases = [
+        // taken in another tenant
+        "type,UserName\nUser,fresh1@x.io\nUser,TAKEN@x.io\n",
+        // twice in the file
+        "type,UserName\nUser,dup@x.io\nUser,Dup@x.io\n",
+        // group twice
+        "type,Name\nGroup,G\nGroup,g\n",
+        // missing key
+        "type,UserName,FirstName\nUser,ok@x.io,A\nUser,,B\n",
+        // unknown type
+        "type,UserName\nRobot,r2\n",
+    ];
+    for csv in cases {
+        let records = parse_import(csv).unwrap();
+        let error = store.import_entities("a", &records).unwrap_err();
+        assert!(matches!(error, StoreError::Import(_)), "{csv}: {error}");
+    }
+    let read = store.read("a").unwrap();
+    assert_eq!(read.entities_of_type("User").unwrap().len(), before);
+    assert!(read.entities_of_type("Group").unwrap().is_empty());
+    assert!(!read.user_name_taken_elsewhere("fresh1@x.io").unwrap());
+    assert!(
+        !store
+            .read("b")
+            .unwrap()
+            .user_name_taken_elsewhere("fresh1@x.io")
+            .unwrap()
+    );
+    assert!(store.history("a", None).unwrap().is_empty());
+    assert!(matches!(
+        store.import_entities("zz", &[]),
+        Err(StoreError::UnknownTenant(_))
+    ));
+}
+
+#[test]
+fn a_held_database_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("held.redb");
+    let first = Store::open(&path).unwrap();
+    let clone = first.clone();
+    let error = Store::open(&path).unwrap_err();
+    assert!(matches!(error, StoreError::Locked { .. }), "{error}");
+    assert!(
+        error.to_string().contains("in use by a running server"),
+        "{error}"
+    );
+    drop(first);
+    drop(clone);
+    Store::open(&path).unwrap();
+}
+
+// ---- the CLI, through the real binary ----
+
+fn provisio(db: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .unwrap();
+    (
+        output.status.code() == Some(0),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_tenant_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.redb");
+
+    let (ok, _, stderr) = provisio(&db, &["tenant", "list"]);
+    assert!(!ok && stderr.contains("no database"), "{stderr}");
+
+    let (ok, stdout, stderr) = provisio(&db, &["tenant", "create", "acme"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("acme"));
+    let (ok, _, stderr) = provisio(&db, &["tenant", "create", "acme"]);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let (ok, stdout, stderr) = provisio(
+        &db,
+        &["key", "create", "--tenant", "acme", "--user", "okta"],
+    );
+    assert!(ok, "{stderr}");
+    let key = stdout.lines().last().unwrap().to_owned();
+    assert!(key.starts_with("prv_") && !key.contains(' '), "{stdout}");
+
+    let (ok, _, stderr) = provisio(&db, &["key", "create", "--tenant", "nope"]);
+    assert!(!ok && stderr.contains("unknown tenant `nope`"), "{stderr}");
+
+    let (ok, stdout, _) = provisio(&db, &["key", "list", "--tenant", "acme"]);
+    assert!(ok);
+    assert!(stdout.contains("okta") && stdout.contains("no"), "{stdout}");
+    assert!(!stdout.contains(&key[4..]), "key list shows the key");
+    let key_id = stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let (ok, stdout, _) = provisio(&db, &["tenant", "list"]);
+    assert!(ok && stdout.contains("acme"));
+
+    // The key authenticates, until revoked.
+    {
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.authenticate(&key).unwrap().unwrap().tenant, "acme");
+    }
+    let (ok, _, stderr) = provisio(&db, &["key", "revoke", "--tenant", "acme", &key_id]);
+    assert!(ok, "{stderr}");
+    let store = Store::open(&db).unwrap();
+    assert!(store.authenticate(&key).unwrap().is_none());
+
+    // While the database is held, every command fails at once, touching nothing.
+    let import = dir.path().join("import.csv");
+    std::fs::write(&import, "type,UserName\nUser,ann@x.io\n").unwrap();
+    let import = import.to_str().unwrap();
+    for args in [
+        &["tenant", "create", "other"][..],
+        &["tenant", "list"],
+        &["key", "create", "--tenant", "acme"],
+        &["key", "list", "--tenant", "acme"],
+        &["key", "revoke", "--tenant", "acme", &key_id],
+        &["entities", "import", "--tenant", "acme", import],
+        &["history", "--tenant", "acme"],
+        &["log", "--tenant", "acme", "--failed"],
+    ] {
+        let (ok, stdout, stderr) = provisio(&db, args);
+        assert!(!ok, "{args:?}");
+        assert!(
+            stderr.contains("in use by a running server"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+    drop(store);
+    assert_eq!(Store::open(&db).unwrap().list_tenants().unwrap().len(), 1);
+}
+
+#[test]
+fn cli_import_history_and_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.redb");
+    assert!(provisio(&db, &["tenant", "create", "acme"]).0);
+    let file = dir.path().join("people.json");
+    std::fs::write(
+        &file,
+        r#"{"users":[{"UserName":"ann@x.io"}],"groups":[{"Name":"Sales"}]}"#,
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, stdout, stderr) = provisio(&db, &["entities", "import", "--tenant", "acme", file]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 users and 1 groups"), "{stdout}");
+    let (ok, _, stderr) = provisio(&db, &["entities", "import", "--tenant", "acme", file]);
+    assert!(!ok && stderr.contains("already taken"), "{stderr}");
+    let (ok, _, stderr) = provisio(&db, &["entities", "import", "--tenant", "nope", file]);
+    assert!(!ok && stderr.contains("unknown tenant"), "{stderr}");
+
+    {
+        let store = Store::open(&db).unwrap();
+        store
+            .append_log(
+                "acme",
+                log_record(409, Outcome::Rejected, Some(json!({"password": "hunter2"}))),
+            )
+            .unwrap();
+        store
+            .append_log("acme", log_record(201, Outcome::Ok, None))
+            .unwrap();
+    }
+    let (ok, stdout, _) = provisio(&db, &["history", "--tenant", "acme", "--user", "ANN@x.io"]);
+    assert!(ok);
+    assert!(
+        stdout.contains("User ann@x.io") && stdout.contains("(empty) -> Active"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Group"), "{stdout}");
+    let (ok, stdout, _) = provisio(&db, &["log", "--tenant", "acme", "--failed"]);
+    assert!(ok);
+    assert!(
+        stdout.contains("409") && stdout.contains("uniqueness"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("201"), "{stdout}");
+    assert!(!stdout.contains("hunter2"));
+    let (ok, _, stderr) = provisio(&db, &["log", "--tenant", "nope"]);
+    assert!(!ok && stderr.contains("unknown tenant"), "{stderr}");
+}
+
+#[test]
+fn group_commit_is_visible_then_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("group.redb");
+    {
+        let store = store_at(&path);
+        store.create_tenant("a").unwrap();
+        for i in 0..3 {
+            let mut txn = store.write("a").unwrap();
+            txn.put_resource(&user(&format!("u{i}"), &format!("n{i}"), None), &[])
+                .unwrap();
+            txn.commit_unsynced().unwrap();
+        }
+        assert_eq!(
+            store.read("a").unwrap().count(ResourceKind::User).unwrap(),
+            3
+        );
+        store.sync().unwrap();
+    }
+    let store = store_at(&path);
+    assert_eq!(
+        store.read("a").unwrap().count(ResourceKind::User).unwrap(),
+        3
+    );
+}
+
+#[test]
+fn pending_refs_of_a_user() {
+    let (_dir, store) = fresh();
+    let pending = |user: &str, entity: &str, key: &str| PendingRef {
+        user_id: user.into(),
+        field: "DirectManager".into(),
+        entity: entity.into(),
+        key: key.into(),
+    };
+    let mut txn = store.write("a").unwrap();
+    txn.add_pending(&pending("u1", "User", "boss")).unwrap();
+    txn.add_pending(&pending("u1", "JobTitle", "Eng")).unwrap();
+    txn.add_pending(&pending("u2", "User", "boss")).unwrap();
+    txn.commit().unwrap();
+    let mut txn = store.write("b").unwrap();
+    txn.add_pending(&pending("u1", "User", "other")).unwrap();
+    txn.commit().unwrap();
+    let read = store.read("a").unwrap();
+    assert_eq!(
+        read.pending_of("u1").unwrap(),
+        vec![
+            pending("u1", "JobTitle", "Eng"),
+            pending("u1", "User", "boss")
+        ]
+    );
+    assert!(read.pending_of("u3").unwrap().is_empty());
+}
