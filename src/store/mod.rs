@@ -7,6 +7,7 @@
 //! writers) or [`Store::write`] ([`TenantWrite`], one durable all-or-nothing transaction);
 //! both implement [`StateView`](crate::eval::state::StateView) for the evaluator.
 
+mod apply;
 mod clock;
 mod error;
 mod import;
@@ -26,6 +27,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use apply::apply;
 pub use clock::{Clock, FixedClock, IdSource, SequentialIds, SystemClock, UuidIds, rfc3339};
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary, parse_import};
