@@ -1,11 +1,54 @@
-//! `provisio explain`.
+//! `provisio explain`: print the Plan of one SCIM request against a STATE.json.
 
+use std::fs;
 use std::process::ExitCode;
 
-use crate::ExplainArgs;
+use provisio::check::load_checked;
+use provisio::eval::explain::explain;
+
+use crate::{ExplainArgs, PlanFormat};
 
 /// Runs `provisio explain`.
-pub fn run(_args: ExplainArgs) -> ExitCode {
-    eprintln!("provisio explain: not built yet");
-    ExitCode::FAILURE
+pub fn run(args: ExplainArgs) -> ExitCode {
+    let rules = match load_checked(&args.rules, args.overlay.as_deref()) {
+        Ok(rules) => rules,
+        Err(err) => {
+            eprintln!("provisio explain: {err}");
+            eprintln!("(run `provisio check` for the full diagnostics)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let read = |path: &std::path::Path| {
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let (state, op) = match (read(&args.state), read(&args.op)) {
+        (Ok(state), Ok(op)) => (state, op),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("provisio explain: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = match explain(&rules, &state, &op) {
+        Ok(plan) => plan,
+        Err(err) => {
+            eprintln!("provisio explain: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rendered = match args.format {
+        PlanFormat::Yaml => serde_yaml::to_string(&plan).map_err(|e| e.to_string()),
+        PlanFormat::Json => serde_json::to_string_pretty(&plan)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+    };
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("provisio explain: cannot render the plan: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
