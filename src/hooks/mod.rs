@@ -440,7 +440,8 @@ mod tests {
 
     #[test]
     fn runtime_errors_name_the_line() {
-        let err = run("fn f(user, before, after) {\n  let x = 1;\n  x.no_such_method()\n}").unwrap_err();
+        let err =
+            run("fn f(user, before, after) {\n  let x = 1;\n  x.no_such_method()\n}").unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
         assert_eq!(err.limit, None);
     }
@@ -460,8 +461,7 @@ mod tests {
 
     #[test]
     fn growing_array_hits_the_size_limit() {
-        let err = run("fn f(user, before, after) { let a = []; a.pad(20000, 0); }")
-            .unwrap_err();
+        let err = run("fn f(user, before, after) { let a = []; a.pad(20000, 0); }").unwrap_err();
         assert_eq!(err.limit, Some(LimitKind::DataSize), "{err}");
     }
 
