@@ -359,6 +359,12 @@ pub fn normalize_single(
                 }
                 Ok(Value::Object(out))
             }
+            // Entra sends a manager (or member) as a bare id string.
+            Value::String(id) if def.sub_attribute("value").is_some() => {
+                let mut out = Map::new();
+                out.insert("value".into(), Value::String(id));
+                Ok(Value::Object(out))
+            }
             other => Err(wrong("an object", &other)),
         },
         AttrType::Integer => match &value {

@@ -203,6 +203,12 @@ impl Filter {
         self.validate_in(&Scope::Resource(kind))
     }
 
+    /// Validates a filter written inside `parent[...]`: its names are sub-attributes of
+    /// `parent`.
+    pub fn validate_element(&self, parent: &'static AttributeDef) -> Result<(), ScimError> {
+        self.validate_in(&Scope::Element(Some(parent)))
+    }
+
     fn validate_in(&self, scope: &Scope) -> Result<(), ScimError> {
         match self {
             Filter::And(operands) | Filter::Or(operands) => {
