@@ -6,4 +6,5 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod resource;
 pub mod schema;
