@@ -3,8 +3,10 @@
 
 pub mod attr;
 pub mod error;
+pub mod etag;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod project;
 pub mod resource;
 pub mod schema;
