@@ -5,6 +5,7 @@ pub mod attr;
 pub mod error;
 pub mod etag;
 pub mod filter;
+pub mod list;
 pub mod patch;
 pub mod path;
 pub mod project;
