@@ -1,0 +1,469 @@
+//! List and search requests (RFC 7644 §3.4.2, §3.4.3): query-string and SearchRequest
+//! parsing, the sort comparator, paging, and the ListResponse.
+
+use std::cmp::Ordering;
+use std::ops::Range;
+
+use percent_encoding::percent_decode_str;
+use serde_json::{Map, Value, json};
+
+use super::attr::{AttrPath, as_bool, get_ci, resolve};
+use super::error::{ScimError, ScimType};
+use super::filter::{Filter, parse_datetime, parse_filter};
+use super::project::Projection;
+use super::schema::{AttrType, AttributeDef, LIST_RESPONSE_SCHEMA, ResourceKind};
+
+/// Page size when the client gives no `count`.
+pub const DEFAULT_COUNT: usize = 100;
+/// The largest page served (advertised as `filter.maxResults`).
+pub const MAX_RESULTS: usize = 1000;
+
+/// A parsed list or search request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// The filter, validated for the resource type.
+    pub filter: Option<Filter>,
+    /// 1-based index of the first result (at least 1).
+    pub start_index: usize,
+    /// Page size, `0..=MAX_RESULTS`; 0 asks only for `totalResults`.
+    pub count: usize,
+    /// The sort attribute.
+    pub sort_by: Option<AttrPath>,
+    /// `sortOrder=descending`.
+    pub descending: bool,
+    /// `attributes` / `excludedAttributes`.
+    pub projection: Projection,
+}
+
+impl ListQuery {
+    /// The slice of a sorted, filtered result list of `total` items that this page shows.
+    pub fn window(&self, total: usize) -> Range<usize> {
+        let start = self.start_index.saturating_sub(1).min(total);
+        let end = start.saturating_add(self.count).min(total);
+        start..end
+    }
+
+    /// Orders two resources by `sortBy` (ties and no `sortBy`: by `id`), for a stable order
+    /// across pages.
+    pub fn compare(&self, kind: ResourceKind, a: &Value, b: &Value) -> Ordering {
+        compare_resources(kind, self.sort_by.as_ref(), self.descending, a, b)
+    }
+}
+
+/// Splits a raw query string into decoded `(name, value)` pairs. Values may arrive
+/// percent-encoded or raw (spaces and quotes as typed, as Okta sometimes sends them). `+`
+/// means a space only when the client form-encoded (a `+` outside a quoted string), so a raw
+/// `userName eq "a+b@x"` keeps its plus.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn decode(raw: &str) -> String {
+    let plus_is_space = plus_outside_quotes(raw);
+    let prepared = if plus_is_space {
+        raw.replace('+', "%20")
+    } else {
+        raw.to_owned()
+    };
+    percent_decode_str(&prepared)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn plus_outside_quotes(raw: &str) -> bool {
+    let mut in_quotes = false;
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        if rest.len() >= 3 && rest.get(..3).is_some_and(|s| s.eq_ignore_ascii_case("%22")) {
+            in_quotes = !in_quotes;
+            rest = rest.get(3..).unwrap_or_default();
+            continue;
+        }
+        match c {
+            '"' => in_quotes = !in_quotes,
+            '+' if !in_quotes => return true,
+            _ => {}
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+    }
+    false
+}
+
+/// Parses the query string of `GET /Users` or `GET /Groups` (parameter names
+/// case-insensitive; unknown parameters ignored). A non-integer `startIndex`/`count` or an
+/// unknown `sortOrder` is `invalidValue`; a bad filter is `invalidFilter`.
+pub fn parse_list_query(kind: ResourceKind, query: &str) -> Result<ListQuery, ScimError> {
+    let mut params = RawParams::default();
+    for (name, value) in query_pairs(query) {
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "filter" => &mut params.filter,
+            "startindex" => &mut params.start_index,
+            "count" => &mut params.count,
+            "sortby" => &mut params.sort_by,
+            "sortorder" => &mut params.sort_order,
+            "attributes" => &mut params.attributes,
+            "excludedattributes" => &mut params.excluded,
+            _ => continue,
+        };
+        *slot = Some(value);
+    }
+    params.into_query(kind)
+}
+
+/// Parses a `POST /.search` SearchRequest body (`schemas` not enforced; `attributes` and
+/// `excludedAttributes` as arrays or comma-separated strings; numbers as numbers or strings).
+pub fn parse_search_request(kind: ResourceKind, body: &Value) -> Result<ListQuery, ScimError> {
+    let object = body.as_object().ok_or_else(|| {
+        ScimError::new(
+            ScimType::InvalidSyntax,
+            "a SearchRequest must be a JSON object",
+        )
+    })?;
+    let text = |name: &str| -> Result<Option<String>, ScimError> {
+        match get_ci(object, name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Array(items)) => Ok(Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Some(_) => Err(ScimError::new(
+                ScimType::InvalidValue,
+                format!("`{name}` in the SearchRequest has the wrong type"),
+            )),
+        }
+    };
+    let params = RawParams {
+        filter: text("filter")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        attributes: text("attributes")?,
+        excluded: text("excludedAttributes")?,
+    };
+    params.into_query(kind)
+}
+
+#[derive(Default)]
+struct RawParams {
+    filter: Option<String>,
+    start_index: Option<String>,
+    count: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+impl RawParams {
+    fn into_query(self, kind: ResourceKind) -> Result<ListQuery, ScimError> {
+        let filter = match self.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_filter(kind, text)?),
+        };
+        let start_index = match self.start_index {
+            None => 1,
+            Some(text) => integer("startIndex", &text)?.max(1) as usize,
+        };
+        let count = match self.count {
+            None => DEFAULT_COUNT,
+            Some(text) => (integer("count", &text)?.max(0) as usize).min(MAX_RESULTS),
+        };
+        let sort_by = match self.sort_by.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let path = AttrPath::parse(text)
+                    .map_err(|e| ScimError::new(ScimType::InvalidValue, format!("sortBy: {e}")))?;
+                resolve(kind, &path).map_err(|e| {
+                    ScimError::new(ScimType::InvalidValue, format!("sortBy: {}", e.message()))
+                })?;
+                Some(path)
+            }
+        };
+        let descending = match self.sort_order.as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(order) if order.eq_ignore_ascii_case("ascending") => false,
+            Some(order) if order.eq_ignore_ascii_case("descending") => true,
+            Some(order) => {
+                return Err(ScimError::new(
+                    ScimType::InvalidValue,
+                    format!("sortOrder is \"{order}\"; use ascending or descending"),
+                ));
+            }
+        };
+        Ok(ListQuery {
+            filter,
+            start_index,
+            count,
+            sort_by,
+            descending,
+            projection: Projection::parse(
+                kind,
+                self.attributes.as_deref(),
+                self.excluded.as_deref(),
+            ),
+        })
+    }
+}
+
+fn integer(name: &str, text: &str) -> Result<i64, ScimError> {
+    let trimmed = text.trim();
+    trimmed.parse::<i64>().or_else(|_| {
+        // Saturate absurdly large values rather than refusing them.
+        if !trimmed.is_empty()
+            && trimmed
+                .trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        {
+            Ok(if trimmed.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            })
+        } else {
+            Err(ScimError::new(
+                ScimType::InvalidValue,
+                format!("{name} must be an integer, not \"{text}\""),
+            ))
+        }
+    })
+}
+
+/// Orders two resources by `sort_by` (string comparison case-insensitive unless the
+/// attribute is caseExact; dateTimes as instants; multi-valued attributes by their primary
+/// or first element; missing values last when ascending), then by `id`.
+pub fn compare_resources(
+    kind: ResourceKind,
+    sort_by: Option<&AttrPath>,
+    descending: bool,
+    a: &Value,
+    b: &Value,
+) -> Ordering {
+    let by_key = match sort_by {
+        None => Ordering::Equal,
+        Some(path) => {
+            let def = resolve(kind, path).ok().map(|r| r.leaf());
+            let ka = sort_value(kind, path, a);
+            let kb = sort_value(kind, path, b);
+            let ordering = match (ka, kb) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(x), Some(y)) => compare_values(x, y, def),
+            };
+            if descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
+        }
+    };
+    by_key.then_with(|| {
+        let id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
+        id(a).cmp(&id(b))
+    })
+}
+
+fn sort_value<'a>(kind: ResourceKind, path: &AttrPath, resource: &'a Value) -> Option<&'a Value> {
+    let object = resource.as_object()?;
+    let container = match &path.urn {
+        Some(urn) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
+            get_ci(object, urn)?.as_object()?
+        }
+        _ => object,
+    };
+    let mut value = get_ci(container, &path.attr)?;
+    if let Value::Array(items) = value {
+        value = items
+            .iter()
+            .find(|item| {
+                item.as_object()
+                    .and_then(|o| get_ci(o, "primary"))
+                    .and_then(as_bool)
+                    == Some(true)
+            })
+            .or_else(|| items.first())?;
+    }
+    let field = path.sub.as_deref().or(if value.is_object() {
+        Some("value")
+    } else {
+        None
+    });
+    match field {
+        Some(sub) => get_ci(value.as_object()?, sub).filter(|v| !v.is_null()),
+        None => Some(value).filter(|v| !v.is_null()),
+    }
+}
+
+fn compare_values(a: &Value, b: &Value, def: Option<&AttributeDef>) -> Ordering {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            if def.is_some_and(|d| d.ty == AttrType::DateTime)
+                && let (Some(p), Some(q)) = (parse_datetime(x), parse_datetime(y))
+            {
+                return p.cmp(&q);
+            }
+            if def.is_some_and(|d| d.case_exact) {
+                x.cmp(y)
+            } else {
+                x.to_lowercase().cmp(&y.to_lowercase())
+            }
+        }
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+/// A ListResponse: integer `totalResults`, `startIndex` and `itemsPerPage` (the number of
+/// resources in this page), and `Resources` (always present, possibly empty).
+pub fn list_response(resources: Vec<Value>, total_results: usize, start_index: usize) -> Value {
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
+    out.insert("totalResults".into(), json!(total_results));
+    out.insert("startIndex".into(), json!(start_index.max(1)));
+    out.insert("itemsPerPage".into(), json!(resources.len()));
+    out.insert("Resources".into(), Value::Array(resources));
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> ListQuery {
+        parse_list_query(ResourceKind::User, q).unwrap_or_else(|e| panic!("{q}: {e}"))
+    }
+
+    fn filter_value(q: &str) -> Value {
+        match query(q).filter {
+            Some(Filter::Compare { value, .. }) => value,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn okta_connection_test() {
+        let q = query("startIndex=1&count=2");
+        assert_eq!((q.start_index, q.count, q.filter), (1, 2, None));
+    }
+
+    #[test]
+    fn okta_percent_encoded_filter() {
+        let q = "filter=userName%20eq%20%22jane%40ex.com%22&startIndex=1&count=100";
+        assert_eq!(filter_value(q), json!("jane@ex.com"));
+    }
+
+    #[test]
+    fn raw_filter_with_spaces_and_quotes() {
+        assert_eq!(
+            filter_value(r#"filter=userName eq "jane@ex.com"&count=100"#),
+            json!("jane@ex.com")
+        );
+    }
+
+    #[test]
+    fn raw_plus_inside_quotes_is_kept() {
+        assert_eq!(
+            filter_value(r#"filter=userName eq "a+b@ex.com""#),
+            json!("a+b@ex.com")
+        );
+    }
+
+    #[test]
+    fn form_encoded_plus_is_space() {
+        assert_eq!(
+            filter_value("filter=displayName+eq+%22Sales+EMEA%22"),
+            json!("Sales EMEA")
+        );
+    }
+
+    #[test]
+    fn defaults_and_clamping() {
+        let q = query("");
+        assert_eq!((q.start_index, q.count), (1, DEFAULT_COUNT));
+        let q = query("startIndex=-5&count=-1");
+        assert_eq!((q.start_index, q.count), (1, 0));
+        assert_eq!(query("count=999999999999999999999").count, MAX_RESULTS);
+    }
+
+    #[test]
+    fn garbage_count_is_invalid_value() {
+        let e = parse_list_query(ResourceKind::User, "count=ten").unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn bad_filter_is_invalid_filter() {
+        let e = parse_list_query(ResourceKind::User, "filter=userName%20eq").unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
+    }
+
+    #[test]
+    fn window_pages() {
+        let q = query("startIndex=101&count=100");
+        assert_eq!(q.window(250), 100..200);
+        assert_eq!(query("startIndex=201&count=100").window(250), 200..250);
+        assert_eq!(query("startIndex=900").window(250), 250..250);
+    }
+
+    #[test]
+    fn sort_by_case_insensitive_then_id() {
+        let q = query("sortBy=USERNAME&sortOrder=descending");
+        let a = json!({"id": "1", "userName": "alice"});
+        let b = json!({"id": "2", "userName": "Bob"});
+        assert_eq!(q.compare(ResourceKind::User, &a, &b), Ordering::Greater);
+        let c = json!({"id": "0"});
+        assert_eq!(
+            query("sortBy=userName").compare(ResourceKind::User, &a, &c),
+            Ordering::Less
+        );
+    }
+
+    #[test]
+    fn search_request_body() {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "attributes": ["userName"], "filter": "userName sw \"j\"", "startIndex": 1, "count": 10
+        });
+        let q = parse_search_request(ResourceKind::User, &body).unwrap();
+        assert_eq!(q.count, 10);
+        assert!(q.filter.is_some());
+        assert!(!q.projection.includes("emails"));
+    }
+
+    #[test]
+    fn excluded_attributes_in_query() {
+        let q = parse_list_query(
+            ResourceKind::Group,
+            "excludedAttributes=members&filter=displayName%20eq%20%22x%22",
+        )
+        .unwrap();
+        assert!(!q.projection.includes("members"));
+    }
+
+    #[test]
+    fn list_response_shape() {
+        let r = list_response(vec![], 0, 1);
+        assert_eq!(r["totalResults"], json!(0));
+        assert_eq!(r["Resources"], json!([]));
+        assert_eq!(r["itemsPerPage"], json!(0));
+    }
+}
