@@ -788,17 +788,18 @@ impl<'a> Eval<'a> {
             } else {
                 self.state.resource(ResourceKind::User, &pending.user_id)?
             };
-            let still_wanted = waiter.as_ref().is_some_and(|w| {
+            let mapping = self
+                .rules
+                .mappings(ResourceKind::User)
+                .iter()
+                .find(|m| m.target == pending.field);
+            let still_wanted = waiter.as_ref().zip(mapping).is_some_and(|(w, m)| {
                 w.entity.lifecycle != Lifecycle::Deleted
-                    && self
-                        .rules
-                        .mappings(ResourceKind::User)
-                        .iter()
-                        .find(|m| m.target == pending.field)
-                        .and_then(|m| path::select(&w.body, &m.source))
+                    && path::select(&w.body, &m.source)
                         .and_then(|v| text_of(&v))
                         .is_some_and(|k| k.trim().eq_ignore_ascii_case(&pending.key))
             });
+            let rule = mapping.map(|m| m.origin.to_string()).unwrap_or_default();
             let Some(waiter) = waiter.filter(|_| still_wanted) else {
                 self.pending.push(PendingChange::Drop { pending });
                 continue;
@@ -818,6 +819,7 @@ impl<'a> Eval<'a> {
                     before,
                     after: Some(after),
                     source: Provenance::PendingLink {
+                        rule,
                         key: pending.key.clone(),
                     },
                 });
@@ -1260,13 +1262,12 @@ impl<'a> Eval<'a> {
                 let user_name = if write.entity.id == self.p.id {
                     self.own_user_name()
                 } else {
-                    None
+                    self.user_name_of(&write.entity.id).ok().flatten()
                 };
                 let rule = match &write.source {
-                    Provenance::Mapping { rule, .. } | Provenance::Hook { rule, .. } => {
-                        rule.clone()
-                    }
-                    Provenance::PendingLink { key } => format!("pending link ({key})"),
+                    Provenance::Mapping { rule, .. }
+                    | Provenance::Hook { rule, .. }
+                    | Provenance::PendingLink { rule, .. } => rule.clone(),
                 };
                 history.push(HistoryEntry {
                     entity: write.entity.clone(),

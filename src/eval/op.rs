@@ -126,19 +126,7 @@ impl ScimOp {
     }
 }
 
-/// Group member operations, split out of a body or PatchOp: membership is a relation,
-/// never a JSON array.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberOp {
-    /// Add these user ids.
-    Add(Vec<String>),
-    /// Remove these user ids (absent ones are ignored).
-    Remove(Vec<String>),
-    /// Remove every member.
-    RemoveAll,
-    /// Replace all members by these.
-    ReplaceAll(Vec<String>),
-}
+pub use crate::scim::patch::MemberOp;
 
 /// An operation prepared for evaluation: the resource before and after.
 #[derive(Debug, Clone)]

@@ -202,6 +202,8 @@ pub enum Provenance {
     },
     /// A pending reference resolved by this operation.
     PendingLink {
+        /// The mapping rule that asked for the reference.
+        rule: String,
         /// The key the waiting user gave (an id or userName).
         key: String,
     },

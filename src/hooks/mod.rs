@@ -114,7 +114,7 @@ pub fn compile(name: &str, source: &str) -> Result<CompiledScript, CompileError>
 
 /// What a hook asked for. The host validates each against the target schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", tag = "intent")]
 pub enum Intent {
     /// Find the entity of this type whose natural key equals `key` (case-insensitive),
     /// create it if absent, and link the user to it.
