@@ -21,7 +21,7 @@ fn profile() -> PathBuf {
 #[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum Outcome {
-    Plan(provisio::eval::Plan),
+    Plan(Box<provisio::eval::Plan>),
     Error {
         status: u16,
         scim_type: Option<&'static str>,
@@ -31,7 +31,7 @@ enum Outcome {
 
 fn outcome(rules: &CheckedRules, state: &str, op: &str) -> Outcome {
     match explain(rules, state, op) {
-        Ok(plan) => Outcome::Plan(plan),
+        Ok(plan) => Outcome::Plan(Box::new(plan)),
         Err(ExplainError::Eval(err)) => {
             let scim = err.to_scim();
             Outcome::Error {
