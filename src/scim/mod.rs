@@ -2,6 +2,8 @@
 //! Pure functions over `serde_json::Value`; nothing here touches storage or HTTP.
 
 pub mod attr;
+pub mod bulk;
+pub mod discovery;
 pub mod error;
 pub mod etag;
 pub mod filter;
