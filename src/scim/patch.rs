@@ -459,10 +459,10 @@ fn apply_operation(
                     "without a `path`, the value must be an object of attributes",
                 ));
             };
-            for (resolved, value) in expand_pathless(kind, id, map, password)? {
+            for (resolved, filter, value) in expand_pathless(kind, id, map, password)? {
                 let target = Target {
                     resolved,
-                    filter: None,
+                    filter: filter.as_ref(),
                 };
                 set(work, &target, operation.op, value)?;
             }
@@ -479,16 +479,23 @@ struct Target<'a> {
 
 /// Turns a pathless value into (target, value) pairs: dotted keys, URN-prefixed keys and
 /// extension objects are expanded; `schemas` and read-only attributes are skipped, but an
-/// `id` different from the resource id is `mutability`; `password` is taken out.
+/// `id` different from the resource id is `mutability`; `password` is taken out. A key with
+/// a value filter (`emails[type eq "work"].value`, Entra) is a full path.
 fn expand_pathless(
     kind: ResourceKind,
     id: &str,
     map: Map<String, Value>,
     password: &mut Option<String>,
-) -> Result<Vec<(Resolved, Value)>, ScimError> {
+) -> Result<Vec<(Resolved, Option<Filter>, Value)>, ScimError> {
     let mut out = Vec::new();
     for (key, value) in map {
         if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if key.contains('[') {
+            let path = PatchPath::parse(&key)?;
+            let resolved = check_target(kind, &path, PatchOpKind::Replace)?;
+            out.push((resolved, path.filter, value));
             continue;
         }
         if key.eq_ignore_ascii_case(kind.core_schema().id) {
@@ -507,8 +514,9 @@ fn expand_pathless(
                                 p
                             })
                             .map_err(|e| unknown_key(&sub_key, &e))?;
-                        if let Some(pair) = pathless_entry(kind, id, &path, sub_value, password)? {
-                            out.push(pair);
+                        if let Some((r, v)) = pathless_entry(kind, id, &path, sub_value, password)?
+                        {
+                            out.push((r, None, v));
                         }
                     }
                 }
@@ -523,8 +531,8 @@ fn expand_pathless(
             continue;
         }
         let path = AttrPath::parse(&key).map_err(|e| unknown_key(&key, &e))?;
-        if let Some(pair) = pathless_entry(kind, id, &path, value, password)? {
-            out.push(pair);
+        if let Some((r, v)) = pathless_entry(kind, id, &path, value, password)? {
+            out.push((r, None, v));
         }
     }
     Ok(out)
@@ -1018,6 +1026,15 @@ mod tests {
                 .unwrap()
                 .contains(&json!(ENTERPRISE_USER_SCHEMA))
         );
+    }
+
+    #[test]
+    fn entra_pathless_value_path_key() {
+        let u = patched(
+            &user(),
+            json!([{"op": "replace", "value": {"emails[type eq \"work\"].value": "w@x"}}]),
+        );
+        assert_eq!(u["emails"][1], json!({"type": "work", "value": "w@x"}));
     }
 
     #[test]
