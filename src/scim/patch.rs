@@ -683,6 +683,10 @@ fn set(
             let existing = get_ci(object, def.name).cloned();
             let merged = match (existing, normalized, op) {
                 (Some(Value::Array(mut old)), Value::Array(new), PatchOpKind::Add) => {
+                    // RFC 7643 §2.4: at most one element is primary; the newest wins.
+                    if new.iter().any(is_primary) {
+                        old.iter_mut().for_each(clear_primary);
+                    }
                     for item in new {
                         if !old.contains(&item) {
                             old.push(item);
@@ -701,6 +705,18 @@ fn set(
             put(object, def.name, merged);
             Ok(())
         }
+    }
+}
+
+fn is_primary(item: &Value) -> bool {
+    item.get("primary") == Some(&Value::Bool(true))
+}
+
+fn clear_primary(item: &mut Value) {
+    if let Some(object) = item.as_object_mut()
+        && object.get("primary") == Some(&Value::Bool(true))
+    {
+        object.insert("primary".into(), Value::Bool(false));
     }
 }
 
@@ -749,6 +765,13 @@ fn set_filtered(
     let Some(items) = slot.as_array_mut() else {
         return Ok(());
     };
+    if patch.get("primary") == Some(&Value::Bool(true)) {
+        for item in items.iter_mut() {
+            if !filter.matches_element(Some(def), item) {
+                clear_primary(item);
+            }
+        }
+    }
     let mut matched = false;
     for item in items.iter_mut() {
         if filter.matches_element(Some(def), item)
@@ -1038,6 +1061,16 @@ mod tests {
     }
 
     #[test]
+    fn unqualified_manager_remove() {
+        let u = patched(
+            &user(),
+            json!([{"op": "add", "path": "manager", "value": {"value": "m1"}},
+                   {"op": "remove", "path": "manager"}]),
+        );
+        assert_eq!(u[ENTERPRISE_USER_SCHEMA], json!({}));
+    }
+
+    #[test]
     fn pathless_extension_object() {
         let u = patched(
             &user(),
@@ -1187,6 +1220,19 @@ mod tests {
             json!([{"op": "add", "path": "emails", "value": [{"value": "b", "type": "work", "primary": "True"}]}]),
         );
         assert_eq!(u["emails"][1]["primary"], json!(true));
+    }
+
+    #[test]
+    fn new_primary_clears_old_primary() {
+        let start = json!({"userName": "a", "emails": [{"value": "a", "primary": true}]});
+        let u = patched(
+            &start,
+            json!([{"op": "add", "path": "emails", "value": [{"value": "b", "primary": true}]}]),
+        );
+        assert_eq!(
+            u["emails"],
+            json!([{"value": "a", "primary": false}, {"value": "b", "primary": true}])
+        );
     }
 
     #[test]
