@@ -143,7 +143,8 @@ fn did_you_mean(hint: Option<&str>) -> String {
 }
 
 /// Resolves a path against the schemas of `kind`, case-insensitively. A URN equal to the
-/// core schema addresses the top level; an extension URN addresses that extension.
+/// core schema addresses the top level; an extension URN addresses that extension; an
+/// unqualified name that is not a core attribute is looked up in the extensions.
 pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Result<Resolved, Unresolved> {
     let (extension, def) = match &path.urn {
         Some(urn) if urn.eq_ignore_ascii_case(kind.core_schema().id) => {
@@ -162,7 +163,16 @@ pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Result<Resolved, Unresolv
             })?;
             (Some(ext), def)
         }
-        None => (None, core_attribute(kind, &path.attr)?),
+        None => match core_attribute(kind, &path.attr) {
+            Ok(def) => (None, def),
+            // Lenient: an unqualified extension attribute (`manager`, `department`), as
+            // some clients send, resolves to its extension when no core attribute has the name.
+            Err(e) => kind
+                .extensions()
+                .iter()
+                .find_map(|ext| ext.attribute(&path.attr).map(|def| (Some(*ext), def)))
+                .ok_or(e)?,
+        },
     };
     let sub = match &path.sub {
         None => None,
@@ -438,6 +448,15 @@ mod tests {
     fn resolves_common_attributes() {
         let r = resolve(ResourceKind::Group, &path("externalid")).unwrap();
         assert_eq!(r.canonical(), "externalId");
+    }
+
+    #[test]
+    fn unqualified_extension_attribute_resolves() {
+        let r = resolve(ResourceKind::User, &path("department")).unwrap();
+        assert_eq!(
+            r.canonical(),
+            format!("{ENTERPRISE_USER_SCHEMA}:department")
+        );
     }
 
     #[test]

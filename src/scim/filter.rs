@@ -363,9 +363,11 @@ impl Scope {
                     attr: path.attr.clone(),
                     sub: None,
                 };
-                let def = resolve(*kind, &top).ok().map(|r| r.def);
-                let container = match &path.urn {
-                    Some(urn) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
+                let resolved = resolve(*kind, &top).ok();
+                let def = resolved.map(|r| r.def);
+                let container = match (resolved.and_then(|r| r.extension), &path.urn) {
+                    (Some(ext), _) => get_ci(object, ext.id).and_then(Value::as_object),
+                    (None, Some(urn)) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
                         get_ci(object, urn).and_then(Value::as_object)
                     }
                     _ => Some(object),
@@ -948,6 +950,11 @@ mod tests {
             r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "jane@example.com""#,
             &u
         ));
+    }
+
+    #[test]
+    fn unqualified_extension_attribute() {
+        assert!(user_matches(r#"department eq "R&D""#, &jane()));
     }
 
     #[test]

@@ -280,8 +280,10 @@ pub fn compare_resources(
 
 fn sort_value<'a>(kind: ResourceKind, path: &AttrPath, resource: &'a Value) -> Option<&'a Value> {
     let object = resource.as_object()?;
-    let container = match &path.urn {
-        Some(urn) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
+    let extension = resolve(kind, path).ok().and_then(|r| r.extension);
+    let container = match (extension, &path.urn) {
+        (Some(ext), _) => get_ci(object, ext.id)?.as_object()?,
+        (None, Some(urn)) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
             get_ci(object, urn)?.as_object()?
         }
         _ => object,

@@ -459,10 +459,10 @@ fn apply_operation(
                     "without a `path`, the value must be an object of attributes",
                 ));
             };
-            for (resolved, value) in expand_pathless(kind, id, map, password)? {
+            for (resolved, filter, value) in expand_pathless(kind, id, map, password)? {
                 let target = Target {
                     resolved,
-                    filter: None,
+                    filter: filter.as_ref(),
                 };
                 set(work, &target, operation.op, value)?;
             }
@@ -479,16 +479,23 @@ struct Target<'a> {
 
 /// Turns a pathless value into (target, value) pairs: dotted keys, URN-prefixed keys and
 /// extension objects are expanded; `schemas` and read-only attributes are skipped, but an
-/// `id` different from the resource id is `mutability`; `password` is taken out.
+/// `id` different from the resource id is `mutability`; `password` is taken out. A key with
+/// a value filter (`emails[type eq "work"].value`, Entra) is a full path.
 fn expand_pathless(
     kind: ResourceKind,
     id: &str,
     map: Map<String, Value>,
     password: &mut Option<String>,
-) -> Result<Vec<(Resolved, Value)>, ScimError> {
+) -> Result<Vec<(Resolved, Option<Filter>, Value)>, ScimError> {
     let mut out = Vec::new();
     for (key, value) in map {
         if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if key.contains('[') {
+            let path = PatchPath::parse(&key)?;
+            let resolved = check_target(kind, &path, PatchOpKind::Replace)?;
+            out.push((resolved, path.filter, value));
             continue;
         }
         if key.eq_ignore_ascii_case(kind.core_schema().id) {
@@ -507,8 +514,9 @@ fn expand_pathless(
                                 p
                             })
                             .map_err(|e| unknown_key(&sub_key, &e))?;
-                        if let Some(pair) = pathless_entry(kind, id, &path, sub_value, password)? {
-                            out.push(pair);
+                        if let Some((r, v)) = pathless_entry(kind, id, &path, sub_value, password)?
+                        {
+                            out.push((r, None, v));
                         }
                     }
                 }
@@ -523,8 +531,8 @@ fn expand_pathless(
             continue;
         }
         let path = AttrPath::parse(&key).map_err(|e| unknown_key(&key, &e))?;
-        if let Some(pair) = pathless_entry(kind, id, &path, value, password)? {
-            out.push(pair);
+        if let Some((r, v)) = pathless_entry(kind, id, &path, value, password)? {
+            out.push((r, None, v));
         }
     }
     Ok(out)
@@ -675,6 +683,10 @@ fn set(
             let existing = get_ci(object, def.name).cloned();
             let merged = match (existing, normalized, op) {
                 (Some(Value::Array(mut old)), Value::Array(new), PatchOpKind::Add) => {
+                    // RFC 7643 §2.4: at most one element is primary; the newest wins.
+                    if new.iter().any(is_primary) {
+                        old.iter_mut().for_each(clear_primary);
+                    }
                     for item in new {
                         if !old.contains(&item) {
                             old.push(item);
@@ -693,6 +705,18 @@ fn set(
             put(object, def.name, merged);
             Ok(())
         }
+    }
+}
+
+fn is_primary(item: &Value) -> bool {
+    item.get("primary") == Some(&Value::Bool(true))
+}
+
+fn clear_primary(item: &mut Value) {
+    if let Some(object) = item.as_object_mut()
+        && object.get("primary") == Some(&Value::Bool(true))
+    {
+        object.insert("primary".into(), Value::Bool(false));
     }
 }
 
@@ -741,6 +765,13 @@ fn set_filtered(
     let Some(items) = slot.as_array_mut() else {
         return Ok(());
     };
+    if patch.get("primary") == Some(&Value::Bool(true)) {
+        for item in items.iter_mut() {
+            if !filter.matches_element(Some(def), item) {
+                clear_primary(item);
+            }
+        }
+    }
     let mut matched = false;
     for item in items.iter_mut() {
         if filter.matches_element(Some(def), item)
@@ -1021,6 +1052,25 @@ mod tests {
     }
 
     #[test]
+    fn entra_pathless_value_path_key() {
+        let u = patched(
+            &user(),
+            json!([{"op": "replace", "value": {"emails[type eq \"work\"].value": "w@x"}}]),
+        );
+        assert_eq!(u["emails"][1], json!({"type": "work", "value": "w@x"}));
+    }
+
+    #[test]
+    fn unqualified_manager_remove() {
+        let u = patched(
+            &user(),
+            json!([{"op": "add", "path": "manager", "value": {"value": "m1"}},
+                   {"op": "remove", "path": "manager"}]),
+        );
+        assert_eq!(u[ENTERPRISE_USER_SCHEMA], json!({}));
+    }
+
+    #[test]
     fn pathless_extension_object() {
         let u = patched(
             &user(),
@@ -1170,6 +1220,19 @@ mod tests {
             json!([{"op": "add", "path": "emails", "value": [{"value": "b", "type": "work", "primary": "True"}]}]),
         );
         assert_eq!(u["emails"][1]["primary"], json!(true));
+    }
+
+    #[test]
+    fn new_primary_clears_old_primary() {
+        let start = json!({"userName": "a", "emails": [{"value": "a", "primary": true}]});
+        let u = patched(
+            &start,
+            json!([{"op": "add", "path": "emails", "value": [{"value": "b", "primary": true}]}]),
+        );
+        assert_eq!(
+            u["emails"],
+            json!([{"value": "a", "primary": false}, {"value": "b", "primary": true}])
+        );
     }
 
     #[test]

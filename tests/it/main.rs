@@ -1,2 +1,3 @@
 mod ops;
+mod scim;
 mod store;
