@@ -1,1 +1,305 @@
-//! The hyper server: connection loop, routing, auth, limits.
+//! The hyper server: connection loop ([`conn`]), routing by hand ([`route`]), Bearer-key
+//! auth, body limits, and the SCIM handlers ([`handlers`]).
+//!
+//! One write request reads top to bottom: auth -> body (limit, JSON) -> route ->
+//! `store.write(tenant)` -> `eval::plan` over that transaction -> `store::apply` -> commit
+//! -> provisioning log -> representation rebuilt from the stored resource. Every failure
+//! becomes a SCIM Error response; no input can drop the connection.
+
+pub mod conn;
+pub mod handlers;
+pub mod route;
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+
+use crate::check::CheckedRules;
+use crate::scim::bulk::MAX_PAYLOAD_SIZE;
+use crate::scim::error::{ScimError, ScimType};
+use crate::store::{KeyInfo, Store};
+
+pub use conn::{serve, shutdown_signal};
+use route::{Route, RouteError};
+
+/// The media type of every response body.
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted (413 beyond it); also the advertised bulk
+    /// `maxPayloadSize`.
+    pub max_body_bytes: usize,
+    /// `host:port` used in `meta.location` when a request has no `Host` header.
+    pub public_host: String,
+}
+
+impl ServerConfig {
+    /// Defaults for a server reachable at `public_host`.
+    pub fn new(public_host: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            max_body_bytes: MAX_PAYLOAD_SIZE,
+            public_host: public_host.into(),
+        }
+    }
+}
+
+/// Everything a request handler needs: the store, the checked rules, the settings.
+#[derive(Debug)]
+pub struct App {
+    /// The database.
+    pub store: Store,
+    /// The rules every operation is evaluated with.
+    pub rules: Arc<CheckedRules>,
+    /// Settings.
+    pub config: ServerConfig,
+}
+
+/// What a handler answers: status, JSON body (none for 204/304), extra headers.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: Option<Value>,
+    /// Extra headers (`Location`, `ETag`).
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A reply without a body.
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// A request as the handlers see it: routed, authenticated, body parsed.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The route.
+    pub route: Route,
+    /// The caller's key (`None` only for open endpoints).
+    pub key: Option<KeyInfo>,
+    /// HTTP method.
+    pub method: Method,
+    /// Request path as sent.
+    pub path: String,
+    /// Raw query string.
+    pub query: String,
+    /// Parsed JSON body, if the method carries one.
+    pub body: Option<Value>,
+    /// `If-Match`.
+    pub if_match: Option<String>,
+    /// `If-None-Match`.
+    pub if_none_match: Option<String>,
+    /// The SCIM base URL for `meta.location` (`http://host/scim/v2`).
+    pub base_url: String,
+}
+
+impl App {
+    /// Handles one request; never fails: every error is a SCIM Error response.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let reply = match self.prepare(req).await {
+            Ok(call) => {
+                let app = Arc::clone(&self);
+                // Storage and rule evaluation are synchronous; keep them off the reactor.
+                match tokio::task::spawn_blocking(move || handlers::dispatch(&app, call)).await {
+                    Ok(reply) => reply,
+                    Err(err) => {
+                        tracing::error!(%err, "handler panicked");
+                        error_reply(&ScimError::status(
+                            500,
+                            "internal error while handling the request; nothing was changed",
+                        ))
+                    }
+                }
+            }
+            Err(reply) => reply,
+        };
+        render(reply)
+    }
+
+    /// Routes, authenticates and reads the body.
+    async fn prepare(&self, req: Request<Incoming>) -> Result<Call, Reply> {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_string();
+        let query = parts.uri.query().unwrap_or("").to_string();
+        let Some(rest) = route::strip_base(&path) else {
+            return Err(error_reply(&ScimError::status(
+                404,
+                format!("{path} is not under the SCIM base path; use /scim/v2"),
+            )));
+        };
+        let base = &path[..path.len() - rest.len()];
+        let route = route::route(&parts.method, rest).map_err(|err| match err {
+            RouteError::NotFound(detail) => error_reply(&ScimError::status(404, detail)),
+            RouteError::MethodNotAllowed(allow) => error_reply(&ScimError::status(
+                405,
+                format!("{} is not allowed on {rest}; allowed: {allow}", parts.method),
+            ))
+            .with_header(header::ALLOW, allow),
+        })?;
+        let key = if route.needs_auth() {
+            Some(self.authenticate(&parts.headers)?)
+        } else {
+            None
+        };
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+            .unwrap_or(&self.config.public_host);
+        let base_url = format!("http://{host}{base}");
+        let has_body = matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
+        let body = if has_body {
+            Some(self.read_json(&parts.headers, body).await?)
+        } else {
+            None
+        };
+        let header_text = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Ok(Call {
+            route,
+            key,
+            method: parts.method.clone(),
+            if_match: header_text(header::IF_MATCH),
+            if_none_match: header_text(header::IF_NONE_MATCH),
+            path,
+            query,
+            body,
+            base_url,
+        })
+    }
+
+    fn authenticate(&self, headers: &HeaderMap) -> Result<KeyInfo, Reply> {
+        let unauthorized = |detail: &str| {
+            error_reply(&ScimError::status(401, detail))
+                .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"provisio\"")
+        };
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized(
+                "missing Authorization header; send `Authorization: Bearer <API key>`",
+            ));
+        };
+        let text = value.to_str().unwrap_or("");
+        let token = text
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(unauthorized(
+                "the Authorization header must be `Bearer <API key>`",
+            ));
+        };
+        match self.store.authenticate(token) {
+            Ok(Some(info)) => Ok(info),
+            Ok(None) => Err(unauthorized(
+                "the API key is not valid (unknown or revoked); create one with `provisio key create`",
+            )),
+            Err(err) => {
+                tracing::error!(%err, "key lookup failed");
+                Err(error_reply(&ScimError::status(
+                    500,
+                    "could not check the API key; try again",
+                )))
+            }
+        }
+    }
+
+    async fn read_json(&self, headers: &HeaderMap, body: Incoming) -> Result<Value, Reply> {
+        let limit = self.config.max_body_bytes;
+        let too_large = || {
+            error_reply(&ScimError {
+                status: 413,
+                scim_type: Some(ScimType::TooMany),
+                detail: format!("the request body is larger than the {limit} bytes allowed"),
+            })
+        };
+        if let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+        {
+            let media = content_type.split(';').next().unwrap_or("").trim();
+            if !media.is_empty() && !media.to_ascii_lowercase().contains("json") {
+                return Err(error_reply(&ScimError::status(
+                    415,
+                    format!(
+                        "the body must be application/scim+json or application/json, not {media}"
+                    ),
+                )));
+            }
+        }
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let bytes = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) => {
+                if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    return Err(too_large());
+                }
+                return Err(error_reply(&ScimError::new(
+                    ScimType::InvalidSyntax,
+                    "the request body could not be read",
+                )));
+            }
+        };
+        crate::scim::resource::parse_json(&bytes).map_err(|e| error_reply(&e))
+    }
+}
+
+/// The Error response for a SCIM error.
+pub fn error_reply(err: &ScimError) -> Reply {
+    Reply::json(err.status, err.to_json())
+}
+
+fn render(reply: Reply) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::new(Full::new(match &reply.body {
+        Some(body) => Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+        None => Bytes::new(),
+    }));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if reply.body.is_some() {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_MEDIA_TYPE));
+    }
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
+        }
+    }
+    response
+}
