@@ -313,7 +313,7 @@ impl Scope {
                 Ok(resolved) => Ok(Some(resolved.leaf())),
                 Err(super::attr::Unresolved::UnknownSchema(_)) => Ok(None),
                 Err(e) => Err(invalid_filter(format!(
-                    "{} in the filter; use an attribute of the {} schema",
+                    "{} ({} attributes are listed at /Schemas)",
                     e.message(),
                     kind.as_str()
                 ))),
@@ -692,7 +692,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::string | Rule::number | Rule::true_lit | Rule::false_lit | Rule::null_lit => {
             "a value (a \"quoted string\", a number, true, false or null)"
         }
-        Rule::and_kw | Rule::or_kw => "`and`, `or`",
+        Rule::and_kw | Rule::or_kw => "`and`/`or`",
+        Rule::rparen => "`)`",
+        Rule::rbracket => "`]`",
         Rule::EOI => "the end",
         Rule::value_filter => "`[`",
         Rule::sub_attr => "`.subAttribute`",
@@ -996,6 +998,12 @@ mod tests {
         assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
         assert!(e.detail.contains("character 10"), "{}", e.detail);
         assert!(e.detail.contains("operator"), "{}", e.detail);
+    }
+
+    #[test]
+    fn missing_parenthesis_is_named() {
+        let e = err("(userName pr");
+        assert!(e.detail.contains("`)`"), "{}", e.detail);
     }
 
     #[test]
