@@ -18,7 +18,7 @@ use super::attr::{
 use super::error::{ScimError, ScimType};
 use super::filter::{CompareOp, Filter};
 use super::path::PatchPath;
-use super::schema::{AttrType, AttributeDef, Mutability, PATCH_OP_SCHEMA, ResourceKind};
+use super::schema::{AttrType, AttributeDef, Mutability, PATCH_OP_SCHEMA, ResourceKind, SchemaDef};
 
 /// The three PATCH operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +188,10 @@ fn parse_operation(
         }
     }
     let path = match path_text {
+        Some(text) if extension_schema(kind, &text).is_some() => {
+            // `remove` of a whole extension; applied by `apply_operation`.
+            Some(PatchPath::parse(&text)?)
+        }
         Some(text) => {
             let parsed = PatchPath::parse(&text)?;
             check_target(kind, &parsed, op_kind)?;
@@ -434,6 +438,19 @@ fn apply_operation(
     password: &mut Option<String>,
 ) -> Result<(), ScimError> {
     let value = operation.value.clone().unwrap_or(Value::Null);
+    // `remove` of a whole extension (`urn:…:enterprise:2.0:User`).
+    if let Some(ext) = operation
+        .path
+        .as_ref()
+        .and_then(|path| whole_extension(kind, path))
+    {
+        // Only `remove` reaches here: parsing turns add/replace into a pathless value.
+        if let Some(key) = key_ci(work, ext.id) {
+            work.remove(&key);
+        }
+        remove_schema_urn(work, ext.id);
+        return Ok(());
+    }
     match &operation.path {
         Some(path) => {
             let resolved = check_target(kind, path, operation.op)?;
@@ -468,6 +485,24 @@ fn apply_operation(
             }
             Ok(())
         }
+    }
+}
+
+/// The extension a path names as a whole, when it is exactly an extension URN.
+fn whole_extension(kind: ResourceKind, path: &PatchPath) -> Option<&'static SchemaDef> {
+    if path.filter.is_some() || path.path.sub.is_some() {
+        return None;
+    }
+    let urn = path.path.urn.as_deref()?;
+    extension_schema(kind, &format!("{urn}:{}", path.path.attr))
+}
+
+/// Drops an extension URN from `schemas` (the extension's attributes are gone).
+fn remove_schema_urn(work: &mut Map<String, Value>, urn: &str) {
+    if let Some(key) = key_ci(work, "schemas")
+        && let Some(Value::Array(schemas)) = work.get_mut(&key)
+    {
+        schemas.retain(|s| !s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
     }
 }
 
@@ -508,6 +543,9 @@ fn expand_pathless(
             match value {
                 Value::Object(inner) => {
                     for (sub_key, sub_value) in inner {
+                        if sub_key.eq_ignore_ascii_case("schemas") {
+                            continue;
+                        }
                         let path = AttrPath::parse(&sub_key)
                             .map(|mut p| {
                                 p.urn = Some(ext.id.to_owned());

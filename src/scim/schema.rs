@@ -581,7 +581,6 @@ pub static GROUP: SchemaDef = SchemaDef {
                 attr("$ref", AttrType::Reference, "The URI of the member.")
                     .refs(&["User", "Group"])
                     .immutable(),
-                attr("display", AttrType::String, "The member's display name.").immutable(),
                 attr("type", AttrType::String, "User or Group.")
                     .canonical(&["User", "Group"])
                     .immutable(),

@@ -86,17 +86,20 @@ fn representation(
                 let display = read
                     .get_resource(ResourceKind::Group, &group)?
                     .and_then(|g| text(&g.body, "displayName"));
-                groups.push(member_ref(base_url, ResourceKind::Group, &group, display.as_deref()));
+                groups.push(member_ref(
+                    base_url,
+                    ResourceKind::Group,
+                    &group,
+                    display.as_deref(),
+                ));
             }
             Some(groups)
         }
         ResourceKind::Group if projection.includes("members") => {
             let mut members = Vec::new();
+            // `display` is not published for members (it is not stored), so not returned.
             for user in read.members_of(id)? {
-                let display = read
-                    .get_resource(ResourceKind::User, &user)?
-                    .and_then(|u| text(&u.body, "displayName").or_else(|| text(&u.body, "userName")));
-                members.push(member_ref(base_url, ResourceKind::User, &user, display.as_deref()));
+                members.push(member_ref(base_url, ResourceKind::User, &user, None));
             }
             Some(members)
         }
@@ -166,7 +169,10 @@ fn search(app: &App, call: &Call, kinds: &[ResourceKind]) -> Result<Reply, ScimE
     match query {
         Some(q) => list(app, call, &usable, &q),
         None => Err(first_error.unwrap_or_else(|| {
-            ScimError::new(ScimType::InvalidSyntax, "the search request could not be read")
+            ScimError::new(
+                ScimType::InvalidSyntax,
+                "the search request could not be read",
+            )
         })),
     }
 }
@@ -358,7 +364,9 @@ fn write(app: &App, call: &Call, _ids: &mut dyn IdSource) -> Result<Reply, Failu
             *kind,
         ),
         _ => {
-            return Err(ScimError::new(ScimType::InvalidSyntax, "this request needs a JSON body").into());
+            return Err(
+                ScimError::new(ScimType::InvalidSyntax, "this request needs a JSON body").into(),
+            );
         }
     };
     let (id, version) = apply_op(app, tenant, actor, &op, call.if_match.as_deref())?;
@@ -373,7 +381,11 @@ fn write(app: &App, call: &Call, _ids: &mut dyn IdSource) -> Result<Reply, Failu
     let projection = projection_of(kind, &call.query);
     let representation =
         representation(&read, &call.base_url, &stored, &projection).map_err(storage)?;
-    let status = if matches!(op, ScimOp::Create { .. }) { 201 } else { 200 };
+    let status = if matches!(op, ScimOp::Create { .. }) {
+        201
+    } else {
+        200
+    };
     let mut reply = Reply::json(status, representation).with_header(header::ETAG, etag(&version));
     if status == 201 {
         reply = reply.with_header(

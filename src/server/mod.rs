@@ -159,7 +159,10 @@ impl App {
             RouteError::NotFound(detail) => error_reply(&ScimError::status(404, detail)),
             RouteError::MethodNotAllowed(allow) => error_reply(&ScimError::status(
                 405,
-                format!("{} is not allowed on {rest}; allowed: {allow}", parts.method),
+                format!(
+                    "{} is not allowed on {rest}; allowed: {allow}",
+                    parts.method
+                ),
             ))
             .with_header(header::ALLOW, allow),
         })?;
@@ -245,7 +248,9 @@ impl App {
                 detail: format!("the request body is larger than the {limit} bytes allowed"),
             })
         };
-        if let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+        if let Some(content_type) = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
         {
             let media = content_type.split(';').next().unwrap_or("").trim();
             if !media.is_empty() && !media.to_ascii_lowercase().contains("json") {
@@ -267,7 +272,10 @@ impl App {
         let bytes = match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(err) => {
-                if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                if err
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
                     return Err(too_large());
                 }
                 return Err(error_reply(&ScimError::new(
@@ -294,7 +302,10 @@ fn render(reply: Reply) -> Response<Full<Bytes>> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     if reply.body.is_some() {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_MEDIA_TYPE));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_MEDIA_TYPE),
+        );
     }
     for (name, value) in reply.headers {
         if let Ok(value) = HeaderValue::from_str(&value) {

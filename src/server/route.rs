@@ -59,7 +59,11 @@ impl Route {
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..) | Route::Bulk
+            Route::Create(_)
+                | Route::Replace(..)
+                | Route::Patch(..)
+                | Route::Delete(..)
+                | Route::Bulk
         )
     }
 }
@@ -164,12 +168,18 @@ mod tests {
 
     #[test]
     fn routes_collections_and_members() {
-        assert_eq!(route(&Method::GET, "/Users"), Ok(Route::List(ResourceKind::User)));
+        assert_eq!(
+            route(&Method::GET, "/Users"),
+            Ok(Route::List(ResourceKind::User))
+        );
         assert_eq!(
             route(&Method::PATCH, "/Groups/g1"),
             Ok(Route::Patch(ResourceKind::Group, "g1".into()))
         );
-        assert_eq!(route(&Method::POST, "/Users/.search"), Ok(Route::Search(ResourceKind::User)));
+        assert_eq!(
+            route(&Method::POST, "/Users/.search"),
+            Ok(Route::Search(ResourceKind::User))
+        );
         assert_eq!(route(&Method::POST, "/.search"), Ok(Route::SearchAll));
     }
 
@@ -187,8 +197,14 @@ mod tests {
 
     #[test]
     fn unknown_endpoints_are_not_found() {
-        assert!(matches!(route(&Method::GET, "/Devices"), Err(RouteError::NotFound(_))));
-        assert!(matches!(route(&Method::GET, "/Users/a/b"), Err(RouteError::NotFound(_))));
+        assert!(matches!(
+            route(&Method::GET, "/Devices"),
+            Err(RouteError::NotFound(_))
+        ));
+        assert!(matches!(
+            route(&Method::GET, "/Users/a/b"),
+            Err(RouteError::NotFound(_))
+        ));
     }
 
     #[test]
