@@ -266,10 +266,23 @@ impl<'s> Checker<'s> {
                 } else {
                     None
                 };
-                let diagnostic = self
+                let mut diagnostic = self
                     .error(Code::Syntax, file, err.span, err.message)
                     .label(label)
                     .help_opt(help);
+                if !at_end && err.expected.iter().any(|e| e == "`;`") {
+                    // A missing `;` is reported where the next token starts, often on the
+                    // next line; also point at where it belongs.
+                    let before = text[..err.span.start.min(text.len())].trim_end();
+                    if let Some(last) = before.chars().next_back() {
+                        let start = before.len() - last.len_utf8();
+                        let info = &self.files[file];
+                        if info.line(start) != info.line(err.span.start) {
+                            diagnostic = diagnostic
+                                .note(Span::new(start, before.len()), "`;` missing after this?");
+                        }
+                    }
+                }
                 self.emit(file, diagnostic);
                 None
             }
@@ -323,12 +336,12 @@ impl<'s> Checker<'s> {
             }
             let (slot_taken, first) = match item {
                 ast::Item::Header(header) => {
-                    let first = items.header.map(|h| h.span);
+                    let first = items.header.map(|h| h.keyword);
                     items.header.get_or_insert(header);
                     (first.is_some(), first)
                 }
                 ast::Item::Scope(scope) => {
-                    let first = items.scope.map(|s| s.span);
+                    let first = items.scope.map(|s| s.keyword);
                     items.scope.get_or_insert(scope);
                     (first.is_some(), first)
                 }
@@ -602,10 +615,12 @@ impl<'s> Checker<'s> {
                     format!("unknown target `{}`", header.target),
                 )
                 .label("not declared in target.rules")
-                .help(format!(
-                    "target.rules declares `{}`; did you mean `{}`?",
-                    target.schema.name, target.schema.name
-                ));
+                .help(
+                    match did_you_mean(&header.target.node, [target.schema.name.as_str()]) {
+                        Some(name) => format!("did you mean `{name}`?"),
+                        None => format!("target.rules declares `{}`", target.schema.name),
+                    },
+                );
             self.emit(RULES, diagnostic);
             ok = false;
         }
@@ -945,7 +960,11 @@ impl<'s> Checker<'s> {
                 format!("entity `{entity}` has no field `{field}`"),
             )
             .label("unknown field")
-            .help_opt(help_for(&field.node, names, &format!("fields of `{entity}`")));
+            .help_opt(help_for(
+                &field.node,
+                names,
+                &format!("fields of `{entity}`"),
+            ));
         self.emit(file, diagnostic);
     }
 

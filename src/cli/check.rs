@@ -50,10 +50,7 @@ fn print_human(report: &CheckReport) -> std::io::Result<()> {
     let mut err = stderr.lock();
     for diagnostic in &report.diagnostics {
         let mut rendered = String::new();
-        if handler
-            .render_report(&mut rendered, diagnostic)
-            .is_err()
-        {
+        if handler.render_report(&mut rendered, diagnostic).is_err() {
             rendered = format!(
                 "{}: {}: {}\n",
                 diagnostic.location, diagnostic.code, diagnostic.message

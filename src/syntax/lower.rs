@@ -594,7 +594,9 @@ fn found_at(source: &str, offset: usize) -> (Span, String) {
                 .char_indices()
                 .rev()
                 .find(|(_, c)| !c.is_whitespace())
-                .map_or(Span::new(offset, offset), |(i, c)| Span::new(i, i + c.len_utf8()));
+                .map_or(Span::new(offset, offset), |(i, c)| {
+                    Span::new(i, i + c.len_utf8())
+                });
             (last, "end of file".to_string())
         }
         Some((_, c)) if c.is_ascii_alphanumeric() || c == '_' => {

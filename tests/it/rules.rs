@@ -15,8 +15,8 @@ use std::process::{Command, Output};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
 use provisio::check::{
-    self, Action, CheckReport, CompareOp, FieldType, Literal, ProfileSources, RulesError,
-    Severity, Situation, SourceFile, Transform,
+    self, Action, CheckReport, CompareOp, FieldType, Literal, ProfileSources, RulesError, Severity,
+    Situation, SourceFile, Transform,
 };
 use provisio::hooks::{self, HookValue, Intent};
 use provisio::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
@@ -47,7 +47,9 @@ fn fixture_sources(path: &Path) -> ProfileSources {
             path.file_name().expect("name").to_string_lossy()
         );
         let text = std::fs::read_to_string(&path).expect("script");
-        sources.scripts.insert(key.clone(), SourceFile::new(key, text));
+        sources
+            .scripts
+            .insert(key.clone(), SourceFile::new(key, text));
     }
     let text = std::fs::read_to_string(path).expect("fixture");
     let name = path.file_name().expect("name").to_string_lossy();
@@ -79,7 +81,13 @@ fn header_code(text: &str) -> String {
     let first = text.lines().next().unwrap_or_default();
     let code = first
         .strip_prefix("# ")
-        .and_then(|rest| rest.split(':').take(3).collect::<Vec<_>>().get(..3).map(|p| p.join(":")))
+        .and_then(|rest| {
+            rest.split(':')
+                .take(3)
+                .collect::<Vec<_>>()
+                .get(..3)
+                .map(|p| p.join(":"))
+        })
         .unwrap_or_default();
     assert!(
         code.starts_with("rules::"),
@@ -199,7 +207,12 @@ fn the_shipped_profile_checks_clean() {
         locked,
         ["UserName", "DisplayName", "FirstName", "LastName", "Email"]
     );
-    assert!(users.iter().filter(|m| m.custom).all(|m| m.target_type == FieldType::String));
+    assert!(
+        users
+            .iter()
+            .filter(|m| m.custom)
+            .all(|m| m.target_type == FieldType::String)
+    );
 
     let email = &users[4];
     assert_eq!(email.source.schema, USER_SCHEMA);
@@ -214,7 +227,10 @@ fn the_shipped_profile_checks_clean() {
 
     let group = rules.entity_of(ResourceKind::Group).expect("group entity");
     assert_eq!(group.name, "Group");
-    assert_eq!(rules.mappings(ResourceKind::Group)[0].source.to_string(), "displayName");
+    assert_eq!(
+        rules.mappings(ResourceKind::Group)[0].source.to_string(),
+        "displayName"
+    );
 
     let policy = rules.policy(ResourceKind::User).expect("user policy");
     assert_eq!(policy.invite.as_ref().map(|i| i.send), Some(false));
@@ -248,7 +264,10 @@ fn the_shipped_profile_checks_clean() {
     );
     let group_policy = rules.policy(ResourceKind::Group).expect("group policy");
     assert_eq!(
-        group_policy.match_existing.as_ref().map(|m| m.field.as_str()),
+        group_policy
+            .match_existing
+            .as_ref()
+            .map(|m| m.field.as_str()),
         Some("Name")
     );
 
@@ -277,8 +296,14 @@ fn the_job_title_hook_links_a_non_empty_title_only() {
     let hook = &rules.hooks(ResourceKind::User)[0];
     let user = BTreeMap::from([("UserName".to_string(), HookValue::String("jane".into()))]);
     let run = |after: HookValue| {
-        hooks::run_hook(&hook.script, &hook.function, &user, &HookValue::Null, &after)
-            .expect("runs")
+        hooks::run_hook(
+            &hook.script,
+            &hook.function,
+            &user,
+            &HookValue::Null,
+            &after,
+        )
+        .expect("runs")
     };
     let intents = run(HookValue::String("Engineer".into()));
     assert_eq!(
@@ -314,15 +339,18 @@ fn alias_urn_and_any_case_resolve_to_the_same_canonical_path() {
     assert_eq!(by_target("FirstName").source.to_string(), "name.givenName");
     assert_eq!(by_target("UserName").source.to_string(), "userName");
     let last = &by_target("LastName").source;
-    assert_eq!((last.schema.as_str(), last.to_string().as_str()), (USER_SCHEMA, "name.familyName"));
+    assert_eq!(
+        (last.schema.as_str(), last.to_string().as_str()),
+        (USER_SCHEMA, "name.familyName")
+    );
     let manager = &by_target("DirectManager").source;
     assert_eq!(manager.schema, ENTERPRISE_USER_SCHEMA);
     assert_eq!(manager.to_string(), "enterprise.manager.value");
-    assert_eq!(by_target("Department").source.to_string(), "enterprise.department");
     assert_eq!(
-        by_target("FirstName").transforms,
-        [Transform::Truncate(64)]
+        by_target("Department").source.to_string(),
+        "enterprise.department"
     );
+    assert_eq!(by_target("FirstName").transforms, [Transform::Truncate(64)]);
     assert_eq!(
         by_target("OfficePhone").transforms,
         [Transform::Default("n/a".into())]
@@ -333,7 +361,9 @@ fn alias_urn_and_any_case_resolve_to_the_same_canonical_path() {
 
 #[test]
 fn overlay_precedence() {
-    let report = check::check(&fixture_sources(&fixtures().join("ok/overlay.overlay.rules")));
+    let report = check::check(&fixture_sources(
+        &fixtures().join("ok/overlay.overlay.rules"),
+    ));
     let rules = report.rules.expect("rules");
     let users = rules.mappings(ResourceKind::User);
     let targets: Vec<&str> = users.iter().map(|m| m.target.as_str()).collect();
@@ -354,7 +384,10 @@ fn overlay_precedence() {
         ]
     );
     let office = &users[5];
-    assert_eq!(office.source.to_string(), "phoneNumbers[type eq \"mobile\"].value");
+    assert_eq!(
+        office.source.to_string(),
+        "phoneNumbers[type eq \"mobile\"].value"
+    );
     assert_eq!(office.origin.to_string(), "overlay.rules:3");
     assert_eq!(users[8].origin.file, "overlay.rules");
     // Overlay hooks come after the profile's.
@@ -368,10 +401,10 @@ fn overlay_precedence() {
 #[test]
 fn an_overlay_adds_a_custom_mapping_at_the_end() {
     let mut sources = shipped();
-    sources.rules.text = sources.rules.text.replace(
-        "  custom Department    <- enterprise.department;\n",
-        "",
-    );
+    sources.rules.text = sources
+        .rules
+        .text
+        .replace("  custom Department    <- enterprise.department;\n", "");
     sources.overlay = Some(SourceFile::new(
         "acme.rules",
         "mapping User { custom Department <- enterprise.division; }\n",
@@ -379,7 +412,11 @@ fn an_overlay_adds_a_custom_mapping_at_the_end() {
     let report = check::check(&sources);
     let rendered = render(&report);
     let rules = report.rules.unwrap_or_else(|| panic!("{rendered}"));
-    let last = rules.mappings(ResourceKind::User).last().expect("mapping").clone();
+    let last = rules
+        .mappings(ResourceKind::User)
+        .last()
+        .expect("mapping")
+        .clone();
     assert_eq!(last.target, "Department");
     assert!(last.custom);
     assert_eq!(last.origin.to_string(), "acme.rules:1");
@@ -409,7 +446,12 @@ fn locked_in_overlay_points_into_both_files() {
 #[test]
 fn load_checked_fails_with_every_diagnostic() {
     let dir = copy_profile();
-    edit(dir.path(), "default.rules", "  OfficePhone          <-", "  OficePhone           <-");
+    edit(
+        dir.path(),
+        "default.rules",
+        "  OfficePhone          <-",
+        "  OficePhone           <-",
+    );
     edit(dir.path(), "default.rules", "on deleted ", "on removed ");
     let err = check::load_checked(dir.path(), None).expect_err("fails");
     let RulesError::Invalid { diagnostics } = &err else {
@@ -431,7 +473,12 @@ fn a_missing_profile_is_a_load_error() {
 #[test]
 fn diagnostics_carry_file_line_column_and_span() {
     let dir = copy_profile();
-    edit(dir.path(), "default.rules", "ScimSyncJobTitle     <- title | trim;", "ScimSyncJobTitle     <- title | trm;");
+    edit(
+        dir.path(),
+        "default.rules",
+        "ScimSyncJobTitle     <- title | trim;",
+        "ScimSyncJobTitle     <- title | trm;",
+    );
     let report = check::check(&ProfileSources::load(dir.path(), None).expect("loads"));
     let [diagnostic] = report.diagnostics.as_slice() else {
         panic!("{}", render(&report));
@@ -466,12 +513,18 @@ fn every_ast_node_span_slices_back_to_its_text() {
         let provisio::syntax::Item::Mapping(block) = item else {
             continue;
         };
-        assert_eq!(&text[block.kind.span.start..block.kind.span.end], block.kind.node);
+        assert_eq!(
+            &text[block.kind.span.start..block.kind.span.end],
+            block.kind.node
+        );
         for statement in &block.statements {
             let provisio::syntax::MappingStmt::Map(rule) = statement else {
                 continue;
             };
-            assert_eq!(&text[rule.target.span.start..rule.target.span.end], rule.target.node);
+            assert_eq!(
+                &text[rule.target.span.start..rule.target.span.end],
+                rule.target.node
+            );
             let source = &text[rule.source.span.start..rule.source.span.end];
             for segment in &rule.source.segments {
                 assert_eq!(
@@ -576,11 +629,22 @@ fn cli_accepts_the_shipped_profile() {
 #[test]
 fn cli_reports_a_misspelled_field_with_a_suggestion() {
     let dir = copy_profile();
-    edit(dir.path(), "default.rules", "  OfficePhone          <-", "  OficePhone           <-");
-    let line = line_of(&std::fs::read_to_string(dir.path().join("default.rules")).unwrap(), "OficePhone");
+    edit(
+        dir.path(),
+        "default.rules",
+        "  OfficePhone          <-",
+        "  OficePhone           <-",
+    );
+    let line = line_of(
+        &std::fs::read_to_string(dir.path().join("default.rules")).unwrap(),
+        "OficePhone",
+    );
     let (code, _, stderr) = run_on(dir.path());
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains(&format!("[default.rules:{line}:3]")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("[default.rules:{line}:3]")),
+        "{stderr}"
+    );
     assert!(stderr.contains("rules::unknown_field"), "{stderr}");
     assert!(stderr.contains("did you mean `OfficePhone`?"), "{stderr}");
 }
@@ -589,26 +653,42 @@ fn cli_reports_a_misspelled_field_with_a_suggestion() {
 fn cli_reports_a_mapping_written_twice() {
     let dir = copy_profile();
     let twice = "  MobilePhone          <- phoneNumbers[type eq \"mobile\"].value;\n";
-    edit(dir.path(), "default.rules", twice, &format!("{twice}{twice}"));
+    edit(
+        dir.path(),
+        "default.rules",
+        twice,
+        &format!("{twice}{twice}"),
+    );
     let text = std::fs::read_to_string(dir.path().join("default.rules")).unwrap();
     let line = line_of(&text, "MobilePhone") + 1;
     let (code, _, stderr) = run_on(dir.path());
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("rules::duplicate_target"), "{stderr}");
-    assert!(stderr.contains(&format!("[default.rules:{line}:3]")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("[default.rules:{line}:3]")),
+        "{stderr}"
+    );
     assert!(stderr.contains("first mapped here"), "{stderr}");
 }
 
 #[test]
 fn cli_reports_a_custom_mapping_to_a_non_string_field() {
     let dir = copy_profile();
-    edit(dir.path(), "default.rules", "custom Department ", "custom HireDate   ");
+    edit(
+        dir.path(),
+        "default.rules",
+        "custom Department ",
+        "custom HireDate   ",
+    );
     let text = std::fs::read_to_string(dir.path().join("default.rules")).unwrap();
     let line = line_of(&text, "custom HireDate");
     let (code, _, stderr) = run_on(dir.path());
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("rules::custom_not_string"), "{stderr}");
-    assert!(stderr.contains(&format!("[default.rules:{line}:10]")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("[default.rules:{line}:10]")),
+        "{stderr}"
+    );
     assert!(stderr.contains("target.rules:"), "{stderr}");
 }
 
@@ -623,15 +703,28 @@ fn cli_reports_a_truncated_file() {
     let (code, _, stderr) = run_on(dir.path());
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("rules::syntax"), "{stderr}");
-    assert!(stderr.contains(&format!("[default.rules:{line}:")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("[default.rules:{line}:")),
+        "{stderr}"
+    );
     assert!(stderr.contains("found end of file"), "{stderr}");
 }
 
 #[test]
 fn cli_reports_two_unrelated_errors_at_once() {
     let dir = copy_profile();
-    edit(dir.path(), "default.rules", "ScimSyncJobTitle     <- title", "ScimSyncJobTitle     <- titel");
-    edit(dir.path(), "target.rules", "Department:       String;", "Department:       Strng;");
+    edit(
+        dir.path(),
+        "default.rules",
+        "ScimSyncJobTitle     <- title",
+        "ScimSyncJobTitle     <- titel",
+    );
+    edit(
+        dir.path(),
+        "target.rules",
+        "Department:       String;",
+        "Department:       Strng;",
+    );
     let (code, _, stderr) = run_on(dir.path());
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("rules::unknown_scim_path"), "{stderr}");
@@ -645,7 +738,12 @@ fn cli_reports_two_unrelated_errors_at_once() {
 fn cli_json_lists_every_diagnostic() {
     let dir = copy_profile();
     edit(dir.path(), "default.rules", "on deleted ", "on delted ");
-    edit(dir.path(), "default.rules", "reject uniqueness", "reject unique");
+    edit(
+        dir.path(),
+        "default.rules",
+        "reject uniqueness",
+        "reject unique",
+    );
     let output = provisio_check(&[dir.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(output.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
@@ -661,27 +759,52 @@ fn cli_json_lists_every_diagnostic() {
     assert!(first["span"]["offset"].as_u64().is_some());
     assert_eq!(first["help"], "did you mean `deleted`?");
     assert_eq!(list[1]["code"], "rules::unknown_scim_type");
-    assert!(list[1]["message"].as_str().is_some_and(|m| m.contains("unique")));
+    assert!(
+        list[1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unique"))
+    );
 }
 
 #[test]
 fn cli_checks_an_overlay_and_names_both_files() {
     let ok = fixtures().join("ok/overlay.overlay.rules");
-    let output = provisio_check(&[profile_dir().to_str().unwrap(), "--overlay", ok.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = provisio_check(&[
+        profile_dir().to_str().unwrap(),
+        "--overlay",
+        ok.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let bad = fixtures().join("err/locked_in_overlay.overlay.rules");
-    let output = provisio_check(&[profile_dir().to_str().unwrap(), "--overlay", bad.to_str().unwrap()]);
+    let output = provisio_check(&[
+        profile_dir().to_str().unwrap(),
+        "--overlay",
+        bad.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("[locked_in_overlay.overlay.rules:3:3]"), "{stderr}");
+    assert!(
+        stderr.contains("[locked_in_overlay.overlay.rules:3:3]"),
+        "{stderr}"
+    );
     assert!(stderr.contains("[default.rules:"), "{stderr}");
 }
 
 #[test]
 fn cli_warnings_do_not_fail() {
     let dir = copy_profile();
-    edit(dir.path(), "default.rules", "  on deleted                        => delete;\n", "  on deleted                        => delete;\n  on deleted when active == true => suspend;\n");
+    edit(
+        dir.path(),
+        "default.rules",
+        "  on deleted                        => delete;\n",
+        "  on deleted                        => delete;\n  on deleted when active == true => suspend;\n",
+    );
     let (code, stdout, stderr) = run_on(dir.path());
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("rules::unreachable_reaction"), "{stderr}");
