@@ -4,7 +4,7 @@
 //! Order: parse every file -> target schema -> base mappings -> overlay -> policies ->
 //! hooks -> assemble.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::diagnostic::{Code, FileInfo, RulesDiagnostic, Severity};
@@ -59,12 +59,17 @@ struct Checker<'s> {
     diagnostics: Vec<Ordered>,
     /// Compiled scripts by key; `None` when the script did not compile.
     scripts: HashMap<String, Option<Arc<CompiledScript>>>,
+    /// Per resource kind, fields whose mapping was written but did not check.
+    failed: HashMap<ResourceKind, HashSet<String>>,
 }
 
 /// The checked target schema plus where each field was declared (for related labels).
 struct Target {
     schema: TargetSchema,
     field_spans: HashMap<(String, String), Span>,
+    /// Fields left out of the schema because their declaration was reported (bad type):
+    /// uses of them are not reported again.
+    poisoned: HashSet<(String, String)>,
 }
 
 impl Target {
@@ -82,6 +87,9 @@ struct Draft {
 struct KindMappings {
     entity: String,
     drafts: Vec<Draft>,
+    /// Fields whose mapping was written but did not check: already reported, so later
+    /// passes treat them as mapped instead of reporting again.
+    failed: HashSet<String>,
 }
 
 /// The items of one rules file, sorted by kind, after role checks.
@@ -109,6 +117,7 @@ impl<'s> Checker<'s> {
             ],
             diagnostics: Vec::new(),
             scripts: HashMap::new(),
+            failed: HashMap::new(),
         }
     }
 
@@ -126,7 +135,7 @@ impl<'s> Checker<'s> {
 
     fn advice(&self, file: usize, span: Span, message: impl Into<String>) -> RulesDiagnostic {
         RulesDiagnostic::new(
-            Code::Syntax,
+            Code::Note,
             Severity::Advice,
             &self.files[file],
             span,
@@ -195,6 +204,10 @@ impl<'s> Checker<'s> {
         if let Some(overlay) = &overlay_items {
             self.overlay_mappings(&target, &overlay.mappings, &mut mappings, &mut removed);
         }
+        self.failed = mappings
+            .iter()
+            .map(|(kind, set)| (*kind, set.failed.clone()))
+            .collect();
         let mappings: BTreeMap<ResourceKind, MappingSet> = mappings
             .into_iter()
             .map(|(kind, set)| {
@@ -240,17 +253,36 @@ impl<'s> Checker<'s> {
         match syntax::parse(&text) {
             Ok(ast) => Some(ast),
             Err(err) => {
-                let label = if err.span.is_empty() {
-                    "the file ends here".to_string()
+                let at_end = err.message.ends_with("found end of file");
+                let label = if at_end {
+                    "the file ends after this".to_string()
                 } else {
                     "unexpected here".to_string()
                 };
-                let help = (!err.expected.is_empty())
-                    .then(|| format!("expected {}", join_or(&err.expected)));
-                let diagnostic = self
+                let help = if at_end {
+                    Some("the file may be cut short: check that every `{` has its `}`".to_string())
+                } else if err.expected.iter().any(|e| e == "`;`") {
+                    Some("every statement ends with `;`".to_string())
+                } else {
+                    None
+                };
+                let mut diagnostic = self
                     .error(Code::Syntax, file, err.span, err.message)
                     .label(label)
                     .help_opt(help);
+                if !at_end && err.expected.iter().any(|e| e == "`;`") {
+                    // A missing `;` is reported where the next token starts, often on the
+                    // next line; also point at where it belongs.
+                    let before = text[..err.span.start.min(text.len())].trim_end();
+                    if let Some(last) = before.chars().next_back() {
+                        let start = before.len() - last.len_utf8();
+                        let info = &self.files[file];
+                        if info.line(start) != info.line(err.span.start) {
+                            diagnostic = diagnostic
+                                .note(Span::new(start, before.len()), "`;` missing after this?");
+                        }
+                    }
+                }
                 self.emit(file, diagnostic);
                 None
             }
@@ -304,12 +336,12 @@ impl<'s> Checker<'s> {
             }
             let (slot_taken, first) = match item {
                 ast::Item::Header(header) => {
-                    let first = items.header.map(|h| h.span);
+                    let first = items.header.map(|h| h.keyword);
                     items.header.get_or_insert(header);
                     (first.is_some(), first)
                 }
                 ast::Item::Scope(scope) => {
-                    let first = items.scope.map(|s| s.span);
+                    let first = items.scope.map(|s| s.keyword);
                     items.scope.get_or_insert(scope);
                     (first.is_some(), first)
                 }
@@ -415,6 +447,7 @@ impl<'s> Checker<'s> {
             entities: BTreeMap::new(),
         };
         let mut field_spans = HashMap::new();
+        let mut poisoned = HashSet::new();
         for entity in &declaration.entities {
             if schema.entities.contains_key(&entity.name.node) {
                 continue;
@@ -441,6 +474,7 @@ impl<'s> Checker<'s> {
                 }
                 seen.insert(&field.name.node, field.name.span);
                 let Some(ty) = self.check_type(&field.ty, &entity_names) else {
+                    poisoned.insert((entity.name.node.clone(), field.name.node.clone()));
                     continue;
                 };
                 field_spans.insert(
@@ -470,6 +504,7 @@ impl<'s> Checker<'s> {
         Some(Target {
             schema,
             field_spans,
+            poisoned,
         })
     }
 
@@ -580,10 +615,12 @@ impl<'s> Checker<'s> {
                     format!("unknown target `{}`", header.target),
                 )
                 .label("not declared in target.rules")
-                .help(format!(
-                    "target.rules declares `{}`; did you mean `{}`?",
-                    target.schema.name, target.schema.name
-                ));
+                .help(
+                    match did_you_mean(&header.target.node, [target.schema.name.as_str()]) {
+                        Some(name) => format!("did you mean `{name}`?"),
+                        None => format!("target.rules declares `{}`", target.schema.name),
+                    },
+                );
             self.emit(RULES, diagnostic);
             ok = false;
         }
@@ -720,19 +757,23 @@ impl<'s> Checker<'s> {
                     continue;
                 }
                 seen.insert(key, rule.target.span);
-                if let Some(mapping) = self.check_mapping_rule(RULES, target, kind, &entity, rule) {
-                    let set = mappings.entry(kind).or_insert_with(|| KindMappings {
-                        entity: entity.clone(),
-                        drafts: Vec::new(),
-                    });
-                    set.drafts.push(Draft {
+                let set = mappings.entry(kind).or_insert_with(|| KindMappings {
+                    entity: entity.clone(),
+                    drafts: Vec::new(),
+                    failed: HashSet::new(),
+                });
+                match self.check_mapping_rule(RULES, target, kind, &entity, rule) {
+                    Some(mapping) => set.drafts.push(Draft {
                         mapping,
                         locked_at: rule
                             .modifier
                             .as_ref()
                             .filter(|m| m.node == ast::Modifier::Locked)
                             .map(|m| m.span),
-                    });
+                    }),
+                    None => {
+                        set.failed.insert(rule.target.node.clone());
+                    }
                 }
             }
         }
@@ -753,6 +794,7 @@ impl<'s> Checker<'s> {
             let set = mappings.entry(kind).or_insert_with(|| KindMappings {
                 entity: entity.clone(),
                 drafts: Vec::new(),
+                failed: HashSet::new(),
             });
             for statement in &block.statements {
                 let field = match statement {
@@ -809,22 +851,22 @@ impl<'s> Checker<'s> {
                 match statement {
                     ast::MappingStmt::Remove(remove) => {
                         let Some(index) = base else {
-                            let exists = target.schema.field(&entity, &field.node).is_some();
-                            let diagnostic = if exists {
-                                self.error(
-                                    Code::NothingToRemove,
-                                    OVERLAY,
-                                    field.span,
-                                    format!(
-                                        "`{field}` is not mapped, so there is nothing to remove"
-                                    ),
-                                )
-                                .label("not mapped")
-                                .help("delete this `remove`")
-                            } else {
-                                self.unknown_field(OVERLAY, target, &entity, field)
-                            };
-                            self.emit(OVERLAY, diagnostic);
+                            if target.schema.field(&entity, &field.node).is_none() {
+                                self.report_unknown_field(OVERLAY, target, &entity, field);
+                            } else if !set.failed.contains(&field.node) {
+                                let diagnostic = self
+                                    .error(
+                                        Code::NothingToRemove,
+                                        OVERLAY,
+                                        field.span,
+                                        format!(
+                                            "`{field}` is not mapped, so there is nothing to remove"
+                                        ),
+                                    )
+                                    .label("not mapped")
+                                    .help("delete this `remove`");
+                                self.emit(OVERLAY, diagnostic);
+                            }
                             continue;
                         };
                         set.drafts.remove(index);
@@ -872,6 +914,7 @@ impl<'s> Checker<'s> {
                         let Some(mapping) =
                             self.check_mapping_rule(OVERLAY, target, kind, &entity, rule)
                         else {
+                            set.failed.insert(field.node.clone());
                             continue;
                         };
                         let draft = Draft {
@@ -888,31 +931,41 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn unknown_field(
-        &self,
+    /// Reports a field the entity does not declare, unless its declaration was already
+    /// reported (a field with an invalid type).
+    fn report_unknown_field(
+        &mut self,
         file: usize,
         target: &Target,
         entity: &str,
         field: &ast::Ident,
-    ) -> RulesDiagnostic {
+    ) {
+        if target
+            .poisoned
+            .contains(&(entity.to_string(), field.node.clone()))
+        {
+            return;
+        }
         let names: Vec<&str> = target
             .schema
             .entities
             .get(entity)
             .map(|e| e.fields.iter().map(|f| f.name.as_str()).collect())
             .unwrap_or_default();
-        self.error(
-            Code::UnknownField,
-            file,
-            field.span,
-            format!("entity `{entity}` has no field `{field}`"),
-        )
-        .label("unknown field")
-        .help_opt(help_for(
-            &field.node,
-            names,
-            &format!("fields of `{entity}`"),
-        ))
+        let diagnostic = self
+            .error(
+                Code::UnknownField,
+                file,
+                field.span,
+                format!("entity `{entity}` has no field `{field}`"),
+            )
+            .label("unknown field")
+            .help_opt(help_for(
+                &field.node,
+                names,
+                &format!("fields of `{entity}`"),
+            ));
+        self.emit(file, diagnostic);
     }
 
     fn check_mapping_rule(
@@ -924,8 +977,7 @@ impl<'s> Checker<'s> {
         rule: &ast::MappingRule,
     ) -> Option<Mapping> {
         let Some(field) = target.schema.field(entity, &rule.target.node) else {
-            let diagnostic = self.unknown_field(file, target, entity, &rule.target);
-            self.emit(file, diagnostic);
+            self.report_unknown_field(file, target, entity, &rule.target);
             return None;
         };
         let mut ok = true;
@@ -1593,8 +1645,7 @@ impl<'s> Checker<'s> {
                         continue;
                     }
                     let Some(field) = target.schema.field(entity, &stmt.field.node) else {
-                        let diagnostic = self.unknown_field(RULES, target, entity, &stmt.field);
-                        self.emit(RULES, diagnostic);
+                        self.report_unknown_field(RULES, target, entity, &stmt.field);
                         continue;
                     };
                     if !field.unique || field.ty != FieldType::String {
@@ -1760,7 +1811,7 @@ impl<'s> Checker<'s> {
             }
             Guard { all }
         });
-        let action = self.check_action(target, entity, mapped, &stmt.action);
+        let action = self.check_action(target, kind, entity, mapped, &stmt.action);
         let (situation, action) = (situation?, action?);
         if !guard_ok {
             return None;
@@ -1776,6 +1827,7 @@ impl<'s> Checker<'s> {
     fn check_action(
         &mut self,
         target: &Target,
+        kind: ResourceKind,
         entity: &str,
         mapped: &[Mapping],
         action: &ast::ActionExpr,
@@ -1860,10 +1912,12 @@ impl<'s> Checker<'s> {
             };
         }
         let Some(field) = target.schema.field(entity, &argument.node) else {
-            let diagnostic = self.unknown_field(RULES, target, entity, argument);
-            self.emit(RULES, diagnostic);
+            self.report_unknown_field(RULES, target, entity, argument);
             return None;
         };
+        if self.failed_mapping(kind, &field.name) {
+            return None;
+        }
         let is_mapped = mapped.iter().any(|m| m.target == field.name);
         if !matches!(field.ty, FieldType::Ref(_)) || !is_mapped {
             let refs: Vec<&str> = mapped
@@ -1895,6 +1949,10 @@ impl<'s> Checker<'s> {
             return None;
         }
         Some(Action::Skip(field.name.clone()))
+    }
+
+    fn failed_mapping(&self, kind: ResourceKind, field: &str) -> bool {
+        self.failed.get(&kind).is_some_and(|f| f.contains(field))
     }
 
     // ---- hooks ----------------------------------------------------------------------------
@@ -1938,10 +1996,10 @@ impl<'s> Checker<'s> {
         let mut ok = true;
         match target.schema.field(entity, &stmt.field.node) {
             None => {
-                let diagnostic = self.unknown_field(file, target, entity, &stmt.field);
-                self.emit(file, diagnostic);
+                self.report_unknown_field(file, target, entity, &stmt.field);
                 ok = false;
             }
+            Some(field) if self.failed_mapping(kind, &field.name) => ok = false,
             Some(field) if !mapped.iter().any(|m| m.target == field.name) => {
                 let help = match removed.get(&(kind, field.name.clone())) {
                     Some(span) => format!(
@@ -2092,12 +2150,4 @@ fn describe_field(field: &FieldDef) -> String {
         text.push_str(" readonly");
     }
     text
-}
-
-fn join_or(words: &[String]) -> String {
-    match words {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
 }

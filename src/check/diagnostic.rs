@@ -13,6 +13,8 @@ use crate::syntax::Span;
 /// The stable code of a diagnostic, shown as `rules::NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Code {
+    /// Context for another diagnostic, in another file (always [`Severity::Advice`]).
+    Note,
     /// The file does not parse.
     Syntax,
     /// An integer out of range (version, `truncate(N)`, a literal).
@@ -99,9 +101,56 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in declaration order.
+    pub const ALL: [Code; 42] = [
+        Code::Note,
+        Code::Syntax,
+        Code::InvalidNumber,
+        Code::MissingDeclaration,
+        Code::MisplacedStatement,
+        Code::DuplicateStatement,
+        Code::UnknownTarget,
+        Code::DuplicateEntity,
+        Code::DuplicateField,
+        Code::UnknownType,
+        Code::InvalidType,
+        Code::UnknownResource,
+        Code::UnknownEntity,
+        Code::UnknownField,
+        Code::UnknownScimPath,
+        Code::IncompletePath,
+        Code::InvalidFilter,
+        Code::UnknownFilterAttribute,
+        Code::UnknownOperator,
+        Code::UnknownSituation,
+        Code::UnknownAction,
+        Code::ActionArgument,
+        Code::UnknownTransform,
+        Code::TransformArguments,
+        Code::TransformType,
+        Code::TypeMismatch,
+        Code::CustomNotString,
+        Code::ReadonlyTarget,
+        Code::DuplicateTarget,
+        Code::SkipNotRef,
+        Code::UnknownScimType,
+        Code::MatchFieldNotUnique,
+        Code::NotExhaustive,
+        Code::UnreachableReaction,
+        Code::LockedInOverlay,
+        Code::OverlayForbidden,
+        Code::NothingToRemove,
+        Code::HookScriptMissing,
+        Code::HookCompile,
+        Code::HookMissingFn,
+        Code::HookArity,
+        Code::HookUnmappedField,
+    ];
+
     /// The code as shown: `rules::unknown_field`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Code::Note => "rules::note",
             Code::Syntax => "rules::syntax",
             Code::InvalidNumber => "rules::invalid_number",
             Code::MissingDeclaration => "rules::missing_declaration",
@@ -311,6 +360,9 @@ impl std::error::Error for RulesDiagnostic {}
 
 impl miette::Diagnostic for RulesDiagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.code == Code::Note {
+            return None;
+        }
         Some(Box::new(self.code.as_str()))
     }
 

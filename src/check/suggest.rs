@@ -40,7 +40,8 @@ pub(crate) fn help_for<'a>(
     Some(format!("{what}: {}", candidates.join(", ")))
 }
 
-/// 1 - normalised Levenshtein distance over characters.
+/// 1 - normalised optimal-string-alignment distance (Levenshtein plus adjacent
+/// transpositions, so `titel` is one edit from `title`), over characters.
 fn similarity(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
@@ -48,17 +49,27 @@ fn similarity(a: &str, b: &str) -> f64 {
     if longest == 0 {
         return 1.0;
     }
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for (i, cell) in d.iter_mut().step_by(width).enumerate() {
+        *cell = i;
     }
-    1.0 - previous[b.len()] as f64 / longest as f64
+    for (j, cell) in d.iter_mut().take(width).enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    1.0 - d[a.len() * width + b.len()] as f64 / longest as f64
 }
 
 #[cfg(test)]
@@ -79,6 +90,7 @@ mod tests {
             did_you_mean("Departmnt", ["Country", "Department"]),
             Some("Department")
         );
+        assert_eq!(did_you_mean("titel", ["title", "timezone"]), Some("title"));
         assert_eq!(did_you_mean("Zebra", ["Country", "Department"]), None);
     }
 }

@@ -587,7 +587,18 @@ fn found_at(source: &str, offset: usize) -> (Span, String) {
     let rest = source.get(offset..).unwrap_or("");
     let mut chars = rest.char_indices();
     match chars.next() {
-        None => (Span::new(offset, offset), "end of file".to_string()),
+        None => {
+            // Point at the last character written, so the report shows where the file
+            // stops; an empty file gets an empty span.
+            let last = source[..offset]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !c.is_whitespace())
+                .map_or(Span::new(offset, offset), |(i, c)| {
+                    Span::new(i, i + c.len_utf8())
+                });
+            (last, "end of file".to_string())
+        }
         Some((_, c)) if c.is_ascii_alphanumeric() || c == '_' => {
             let len = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))

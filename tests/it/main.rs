@@ -1,3 +1,6 @@
+//! The single integration-test binary.
+
 mod ops;
+mod rules;
 mod scim;
 mod store;
