@@ -64,7 +64,10 @@ fn main() {
         kind: ResourceKind::User,
         body: okta_create(Some("Sales Engineer")),
     };
-    for (name, op, target) in [("without hook", &without, 20.0), ("with job-title hook", &with, 100.0)] {
+    for (name, op, target) in [
+        ("without hook", &without, 20.0),
+        ("with job-title hook", &with, 100.0),
+    ] {
         let plan = plan_with(&rules, op, &state, &mut SequentialIds::new("b-"));
         let hooks = plan.as_ref().map(|p| p.hooks.len()).unwrap_or(0);
         let median = median_micros(op, &state, &rules);
