@@ -1,3 +1,4 @@
+mod http;
 mod ops;
 mod scim;
 mod store;
