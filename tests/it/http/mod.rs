@@ -4,4 +4,5 @@
 mod support;
 
 mod entra;
+mod isolation;
 mod okta;
