@@ -3,6 +3,7 @@
 
 mod support;
 
+mod clarizen;
 mod entra;
 mod isolation;
 mod okta;

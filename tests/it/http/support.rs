@@ -118,6 +118,18 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Stops the server and closes the database; returns the temp dir (keep it alive)
+    /// and the database path, for the offline CLI.
+    pub fn finish(mut self) -> (tempfile::TempDir, PathBuf) {
+        self.stop();
+        let dir = self._dir.take().unwrap();
+        let path = self.db_path.clone();
+        drop(self);
+        (dir, path)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
