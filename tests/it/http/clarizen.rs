@@ -24,7 +24,11 @@ fn rule(needle: &str) -> String {
 }
 
 /// The lifecycle history entries of one entity, as `(before, after, rule)`.
-fn lifecycle_history(store: &Store, tenant: &str, id: &str) -> Vec<(Option<String>, Option<String>, String)> {
+fn lifecycle_history(
+    store: &Store,
+    tenant: &str,
+    id: &str,
+) -> Vec<(Option<String>, Option<String>, String)> {
     store
         .history(tenant, None)
         .unwrap()
@@ -70,13 +74,24 @@ fn deactivate_suspends_with_a_history_entry() {
     let last = entries.last().unwrap();
     assert_eq!(last.1.as_deref(), Some("Suspended"), "{entries:?}");
     assert!(
-        [rule("on deactivated"), rule("on updated when active == false")].contains(&last.2),
+        [
+            rule("on deactivated"),
+            rule("on updated when active == false")
+        ]
+        .contains(&last.2),
         "{entries:?}"
     );
     // The operator sees the same through the CLI, once the server is gone.
     let (_dir, db) = server.finish();
     let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args(["history", "--tenant", "acme", "--user", "leaver@ex.com", "--db"])
+        .args([
+            "history",
+            "--tenant",
+            "acme",
+            "--user",
+            "leaver@ex.com",
+            "--db",
+        ])
         .arg(&db)
         .output()
         .unwrap();
@@ -133,7 +148,10 @@ fn imported_unmanaged_user_and_group_are_picked_up() {
     let imported_user = summary.created[0].id.clone();
     let imported_group = summary.created[1].id.clone();
 
-    let user = okta.post("/Users", &okta_user("ann@example.com")).expect(201).json();
+    let user = okta
+        .post("/Users", &okta_user("ann@example.com"))
+        .expect(201)
+        .json();
     assert_eq!(user["id"], json!(imported_user));
     let group = okta.create_group("sales", &[&imported_user]);
     assert_eq!(group, imported_group);
@@ -163,13 +181,29 @@ fn manager_out_of_scope_is_linked_when_it_joins_the_sync_group() {
         .to_owned();
     add_member(&okta, &sync, &worker);
     assert_eq!(field(&server.store, &worker, "DirectManager"), None);
-    let pending = server.store.read("acme").unwrap().pending_of(&worker).unwrap();
+    let pending = server
+        .store
+        .read("acme")
+        .unwrap()
+        .pending_of(&worker)
+        .unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].field, "DirectManager");
 
     add_member(&okta, &sync, &boss);
-    assert_eq!(field(&server.store, &worker, "DirectManager"), Some(user_ref(&boss)));
-    assert!(server.store.read("acme").unwrap().pending_of(&worker).unwrap().is_empty());
+    assert_eq!(
+        field(&server.store, &worker, "DirectManager"),
+        Some(user_ref(&boss))
+    );
+    assert!(
+        server
+            .store
+            .read("acme")
+            .unwrap()
+            .pending_of(&worker)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -182,14 +216,25 @@ fn job_title_hook_creates_then_links_the_job_title() {
         .as_str()
         .unwrap()
         .to_owned();
-    let titles = server.store.read("acme").unwrap().entities_of_type("JobTitle").unwrap();
+    let titles = server
+        .store
+        .read("acme")
+        .unwrap()
+        .entities_of_type("JobTitle")
+        .unwrap();
     assert_eq!(titles.len(), 1, "{titles:?}");
-    assert_eq!(titles[0].fields["Name"], FieldValue::String("Engineer".to_owned()));
+    assert_eq!(
+        titles[0].fields["Name"],
+        FieldValue::String("Engineer".to_owned())
+    );
     let title_ref = FieldValue::Ref {
         entity: "JobTitle".to_owned(),
         id: titles[0].id.clone(),
     };
-    assert_eq!(field(&server.store, &first, "JobTitle"), Some(title_ref.clone()));
+    assert_eq!(
+        field(&server.store, &first, "JobTitle"),
+        Some(title_ref.clone())
+    );
 
     let second = okta.create_user("second@ex.com");
     okta.patch_ops(
@@ -197,7 +242,12 @@ fn job_title_hook_creates_then_links_the_job_title() {
         json!([{"op": "replace", "path": "title", "value": "Engineer"}]),
     )
     .expect(200);
-    let titles = server.store.read("acme").unwrap().entities_of_type("JobTitle").unwrap();
+    let titles = server
+        .store
+        .read("acme")
+        .unwrap()
+        .entities_of_type("JobTitle")
+        .unwrap();
     assert_eq!(titles.len(), 1, "linked, not created again: {titles:?}");
     assert_eq!(field(&server.store, &second, "JobTitle"), Some(title_ref));
 }
@@ -210,10 +260,21 @@ fn no_invitation_is_ever_sent() {
     let b = okta.create_user("b@ex.com");
     okta.create_group(SYNC_GROUP, &[&a, &b]);
     let outbox = server.store.read("acme").unwrap().outbox().unwrap();
-    assert!(!outbox.is_empty(), "the suppressed invitations are recorded");
+    assert!(
+        !outbox.is_empty(),
+        "the suppressed invitations are recorded"
+    );
     for (_, notification) in &outbox {
         assert_eq!(notification["kind"], json!("invitation"), "{notification}");
-        assert_eq!(notification["status"], json!("suppressed"), "{notification}");
-        assert_eq!(notification["rule"], json!(rule("invite never")), "{notification}");
+        assert_eq!(
+            notification["status"],
+            json!("suppressed"),
+            "{notification}"
+        );
+        assert_eq!(
+            notification["rule"],
+            json!(rule("invite never")),
+            "{notification}"
+        );
     }
 }

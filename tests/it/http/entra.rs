@@ -20,12 +20,21 @@ fn entra_user(user_name: &str) -> Value {
 }
 
 fn create(entra: &Client, user_name: &str) -> String {
-    let body = entra.post("/Users", &entra_user(user_name)).expect(201).json();
+    let body = entra
+        .post("/Users", &entra_user(user_name))
+        .expect(201)
+        .json();
     body["id"].as_str().unwrap().to_owned()
 }
 
 fn field(server: &Server, id: &str, name: &str) -> Option<Value> {
-    let entity = server.store.read("contoso").unwrap().get_entity(id).unwrap().unwrap();
+    let entity = server
+        .store
+        .read("contoso")
+        .unwrap()
+        .get_entity(id)
+        .unwrap()
+        .unwrap();
     entity
         .fields
         .get(name)
@@ -36,7 +45,10 @@ fn field(server: &Server, id: &str, name: &str) -> Option<Value> {
 fn create_ignores_meta_and_accepts_empty_roles() {
     let server = Server::start();
     let entra = server.tenant("contoso");
-    let body = entra.post("/Users", &entra_user("ada@contoso.com")).expect(201).json();
+    let body = entra
+        .post("/Users", &entra_user("ada@contoso.com"))
+        .expect(201)
+        .json();
     assert_eq!(body["meta"]["resourceType"], json!("User"));
     assert!(body["meta"]["created"].is_string(), "{body}");
     assert_eq!(body["name"]["givenName"], json!("Ada"));
@@ -65,12 +77,18 @@ fn active_as_false_and_true_strings() {
     let id = create(&entra, "ada@contoso.com");
     let path = format!("/Users/{id}");
     entra
-        .patch_ops(&path, json!([{"op": "Replace", "path": "active", "value": "False"}]))
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
         .expect(200);
     assert_eq!(entra.get(&path).expect(200).json()["active"], json!(false));
     assert_eq!(lifecycle(&server.store, "contoso", &id), "Suspended");
     entra
-        .patch_ops(&path, json!([{"op": "Replace", "path": "active", "value": "True"}]))
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "active", "value": "True"}]),
+        )
         .expect(200);
     assert_eq!(entra.get(&path).expect(200).json()["active"], json!(true));
     assert_eq!(lifecycle(&server.store, "contoso", &id), "Active");
@@ -96,7 +114,10 @@ fn dotted_key_pathless_replace() {
     assert_eq!(body[ENTERPRISE]["department"], json!("Analytical Engines"));
     assert!(body.get("name.givenName").is_none(), "{body}");
     assert_eq!(field(&server, &id, "FirstName"), Some(json!("Augusta")));
-    assert_eq!(field(&server, &id, "Department"), Some(json!("Analytical Engines")));
+    assert_eq!(
+        field(&server, &id, "Department"),
+        Some(json!("Analytical Engines"))
+    );
 }
 
 #[test]
@@ -117,7 +138,10 @@ fn add_to_absent_work_email_creates_the_element() {
     assert_eq!(emails[0]["value"], json!("ada@work.example"));
     // And it is found by the filter Entra uses.
     let filter = encode("emails[type eq \"work\"].value eq \"ada@work.example\"");
-    let list = entra.get(&format!("/Users?filter={filter}")).expect(200).json();
+    let list = entra
+        .get(&format!("/Users?filter={filter}"))
+        .expect(200)
+        .json();
     assert_eq!(list["totalResults"], json!(1));
 }
 
@@ -148,7 +172,9 @@ fn excluded_members_on_list_and_get() {
 
     let filter = encode("displayName eq \"Engineers\"");
     let list = entra
-        .get(&format!("/Groups?excludedAttributes=members&filter={filter}"))
+        .get(&format!(
+            "/Groups?excludedAttributes=members&filter={filter}"
+        ))
         .expect(200)
         .json();
     assert_eq!(list["totalResults"], json!(1));
@@ -172,8 +198,14 @@ fn add_member_with_null_ref_then_remove_with_value_array_removes_only_those() {
         .collect();
     let gid = entra.create_group("Engineers", &[]);
     let path = format!("/Groups/{gid}");
-    let added: Vec<Value> = ids.iter().map(|id| json!({"$ref": null, "value": id})).collect();
-    let response = entra.patch_ops(&path, json!([{"op": "Add", "path": "members", "value": added}]));
+    let added: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"$ref": null, "value": id}))
+        .collect();
+    let response = entra.patch_ops(
+        &path,
+        json!([{"op": "Add", "path": "members", "value": added}]),
+    );
     assert!(matches!(response.status, 200 | 204), "{response:?}");
     let response = entra.patch_ops(
         &path,
@@ -182,7 +214,15 @@ fn add_member_with_null_ref_then_remove_with_value_array_removes_only_those() {
     assert!(matches!(response.status, 200 | 204), "{response:?}");
     let mut expected = vec![ids[0].clone(), ids[2].clone()];
     expected.sort();
-    assert_eq!(server.store.read("contoso").unwrap().members_of(&gid).unwrap(), expected);
+    assert_eq!(
+        server
+            .store
+            .read("contoso")
+            .unwrap()
+            .members_of(&gid)
+            .unwrap(),
+        expected
+    );
 }
 
 #[test]
@@ -203,7 +243,10 @@ fn capitalised_attribute_names_in_body_and_filter() {
     assert_eq!(stored.entity.id, id);
     entra.create_group("Engineers", &[]);
     let filter = encode("DisplayName eq \"engineers\"");
-    let list = entra.get(&format!("/Groups?filter={filter}")).expect(200).json();
+    let list = entra
+        .get(&format!("/Groups?filter={filter}"))
+        .expect(200)
+        .json();
     assert_eq!(list["totalResults"], json!(1), "{list}");
 }
 
@@ -213,7 +256,12 @@ fn malformed_json_is_invalid_syntax() {
     let entra = server.tenant("contoso");
     let before = tenant_state(&server.store, "contoso");
     entra
-        .send("POST", "/Users", &[], Some(b"{\"userName\": \"ada@contoso.com\","))
+        .send(
+            "POST",
+            "/Users",
+            &[],
+            Some(b"{\"userName\": \"ada@contoso.com\","),
+        )
         .expect_error(400, Some("invalidSyntax"));
     assert_eq!(tenant_state(&server.store, "contoso"), before);
 }

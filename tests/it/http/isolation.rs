@@ -25,13 +25,19 @@ fn a_key_of_one_tenant_never_reaches_another() {
 
     let users = a.get("/Users?startIndex=1&count=100").expect(200).json();
     assert_eq!(users["totalResults"], json!(1));
-    assert_eq!(users["Resources"][0]["userName"], json!("ann@alpha.example"));
+    assert_eq!(
+        users["Resources"][0]["userName"],
+        json!("ann@alpha.example")
+    );
     let groups = a.get("/Groups").expect(200).json();
     assert_eq!(groups["totalResults"], json!(0));
     assert_eq!(a.user_count("userName eq \"bob@beta.example\""), 0);
     assert_eq!(a.user_count("userName co \"beta\""), 0);
     let filter = encode("displayName eq \"Beta Team\"");
-    let found = a.get(&format!("/Groups?filter={filter}")).expect(200).json();
+    let found = a
+        .get(&format!("/Groups?filter={filter}"))
+        .expect(200)
+        .json();
     assert_eq!(found["totalResults"], json!(0));
     let search = a
         .post(

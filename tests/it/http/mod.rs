@@ -3,7 +3,9 @@
 
 mod support;
 
+mod bad_input;
 mod clarizen;
 mod entra;
 mod isolation;
 mod okta;
+mod surface;

@@ -48,7 +48,9 @@ fn lookup_of_an_absent_user_name_is_an_empty_list() {
 fn create_with_password_and_empty_groups() {
     let server = Server::start();
     let okta = server.tenant("acme");
-    let response = okta.post("/Users", &okta_user("test.user@okta.local")).expect(201);
+    let response = okta
+        .post("/Users", &okta_user("test.user@okta.local"))
+        .expect(201);
     let body = response.json();
     let id = body["id"].as_str().unwrap();
     assert!(!id.is_empty());
@@ -59,11 +61,20 @@ fn create_with_password_and_empty_groups() {
     assert_eq!(body["active"], json!(true));
     assert_eq!(body["emails"][0]["value"], json!("test.user@okta.local"));
     let location = response.header("location").unwrap();
-    assert!(location.ends_with(&format!("/scim/v2/Users/{id}")), "{location}");
+    assert!(
+        location.ends_with(&format!("/scim/v2/Users/{id}")),
+        "{location}"
+    );
     assert_eq!(body["meta"]["location"], json!(location));
     assert!(response.header("etag").is_some());
     okta.get(&format!("/Users/{id}")).expect(200);
-    let entity = server.store.read("acme").unwrap().get_entity(id).unwrap().unwrap();
+    let entity = server
+        .store
+        .read("acme")
+        .unwrap()
+        .get_entity(id)
+        .unwrap()
+        .unwrap();
     assert!(entity.managed);
 }
 
@@ -74,7 +85,9 @@ fn duplicate_create_is_a_uniqueness_conflict() {
     okta.create_user("dup@ex.com");
     let mut again = okta_user("DUP@ex.com");
     again["externalId"] = json!("another");
-    let error = okta.post("/Users", &again).expect_error(409, Some("uniqueness"));
+    let error = okta
+        .post("/Users", &again)
+        .expect_error(409, Some("uniqueness"));
     let detail = error["detail"].as_str().unwrap().to_lowercase();
     assert!(detail.contains("dup@ex.com"), "{error}");
     assert_eq!(okta.user_count("userName pr"), 1);
@@ -86,7 +99,10 @@ fn upper_cased_user_name_filter_matches_and_case_is_stored_as_sent() {
     let okta = server.tenant("acme");
     let id = okta.create_user("Mixed.Case@Ex.com");
     let filter = encode("userName eq \"MIXED.CASE@EX.COM\"");
-    let body = okta.get(&format!("/Users?filter={filter}")).expect(200).json();
+    let body = okta
+        .get(&format!("/Users?filter={filter}"))
+        .expect(200)
+        .json();
     assert_eq!(body["totalResults"], json!(1), "{body}");
     assert_eq!(body["Resources"][0]["id"], json!(id));
     assert_eq!(body["Resources"][0]["userName"], json!("Mixed.Case@Ex.com"));
@@ -107,9 +123,18 @@ fn put_echoing_meta_and_groups_from_get() {
     user["name"]["givenName"] = json!("Pushed");
     let body = okta.put(&format!("/Users/{id}"), &user).expect(200).json();
     assert_eq!(body["displayName"], json!("Pushed Name"));
-    assert_eq!(body["groups"], user["groups"], "groups are derived, not rewritten");
+    assert_eq!(
+        body["groups"], user["groups"],
+        "groups are derived, not rewritten"
+    );
     assert_ne!(body["meta"]["version"], user["meta"]["version"]);
-    let entity = server.store.read("acme").unwrap().get_entity(&id).unwrap().unwrap();
+    let entity = server
+        .store
+        .read("acme")
+        .unwrap()
+        .get_entity(&id)
+        .unwrap()
+        .unwrap();
     assert_eq!(
         serde_json::to_value(&entity.fields["FirstName"]).unwrap(),
         json!("Pushed")
@@ -123,7 +148,10 @@ fn pathless_deactivate_then_reactivate() {
     let id = okta.create_user("leaver@ex.com");
     let path = format!("/Users/{id}");
     let body = okta
-        .patch_ops(&path, json!([{"op": "replace", "value": {"active": false}}]))
+        .patch_ops(
+            &path,
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
         .expect(200)
         .json();
     assert_eq!(body["active"], json!(false));
@@ -153,7 +181,10 @@ fn group_rename_with_id_is_idempotent_and_checks_the_id() {
     let group = okta.get(&path).expect(200).json();
     assert_eq!(group["displayName"], json!("Sales EMEA"));
     let body = okta
-        .get(&format!("/Groups?filter={}", encode("displayName eq \"Sales EMEA\"")))
+        .get(&format!(
+            "/Groups?filter={}",
+            encode("displayName eq \"Sales EMEA\"")
+        ))
         .expect(200)
         .json();
     assert_eq!(body["totalResults"], json!(1));
@@ -163,7 +194,8 @@ fn group_rename_with_id_is_idempotent_and_checks_the_id() {
     );
 
     let before = super::support::tenant_state(&server.store, "acme");
-    let wrong = json!([{"op": "replace", "value": {"id": "not-this-group", "displayName": "Hijack"}}]);
+    let wrong =
+        json!([{"op": "replace", "value": {"id": "not-this-group", "displayName": "Hijack"}}]);
     let response = okta.patch_ops(&path, wrong);
     assert_eq!(response.status, 400, "{response:?}");
     assert_eq!(super::support::tenant_state(&server.store, "acme"), before);
@@ -199,8 +231,14 @@ fn add_and_remove_members_in_one_patch() {
         ]),
     );
     assert!(matches!(response.status, 200 | 204), "{response:?}");
-    assert_eq!(member_ids(&okta.get(&path).expect(200).json()), vec![john.clone()]);
-    assert_eq!(server.store.read("acme").unwrap().members_of(&gid).unwrap(), vec![john]);
+    assert_eq!(
+        member_ids(&okta.get(&path).expect(200).json()),
+        vec![john.clone()]
+    );
+    assert_eq!(
+        server.store.read("acme").unwrap().members_of(&gid).unwrap(),
+        vec![john]
+    );
 }
 
 #[test]
@@ -220,7 +258,10 @@ fn replace_all_members() {
     let mut expected = vec![b, c];
     expected.sort();
     assert_eq!(member_ids(&okta.get(&path).expect(200).json()), expected);
-    assert_eq!(server.store.read("acme").unwrap().members_of(&gid).unwrap(), expected);
+    assert_eq!(
+        server.store.read("acme").unwrap().members_of(&gid).unwrap(),
+        expected
+    );
 }
 
 #[test]
@@ -258,7 +299,10 @@ fn unknown_id_is_404_with_an_error_body() {
     let server = Server::start();
     let okta = server.tenant("acme");
     let error = okta.get("/Users/does-not-exist").expect_error(404, None);
-    assert!(error["detail"].as_str().unwrap().contains("does-not-exist"), "{error}");
+    assert!(
+        error["detail"].as_str().unwrap().contains("does-not-exist"),
+        "{error}"
+    );
     okta.get("/Groups/does-not-exist").expect_error(404, None);
 }
 
@@ -279,7 +323,10 @@ fn import_of_250_users_in_pages_of_100() {
     let body = okta.post("/Bulk", &bulk).expect(200).json();
     let results = body["Operations"].as_array().unwrap();
     assert_eq!(results.len(), 250);
-    assert!(results.iter().all(|r| r["status"] == json!("201")), "{body}");
+    assert!(
+        results.iter().all(|r| r["status"] == json!("201")),
+        "{body}"
+    );
 
     let mut seen = Vec::new();
     for start in [1, 101, 201] {
@@ -293,19 +340,32 @@ fn import_of_250_users_in_pages_of_100() {
         let expected = if start == 201 { 50 } else { 100 };
         assert_eq!(page["itemsPerPage"], json!(expected));
         assert_eq!(resources.len(), expected);
-        seen.extend(resources.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            resources
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned()),
+        );
     }
     let mut unique = seen.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 250, "no duplicates across pages");
     // Stable: the same pages again give the same order.
-    let again = okta.get("/Users?startIndex=101&count=100").expect(200).json();
+    let again = okta
+        .get("/Users?startIndex=101&count=100")
+        .expect(200)
+        .json();
     let again: Vec<&str> = again["Resources"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(again, seen[100..200].iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        again,
+        seen[100..200]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
 }

@@ -197,7 +197,10 @@ impl Response {
         );
         assert_eq!(body["status"], json!(status.to_string()), "{body}");
         assert_eq!(body["scimType"].as_str(), scim_type, "{body}");
-        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
         body
     }
 }
@@ -233,7 +236,10 @@ impl Client {
 
     /// `PATCH BASE+path` with a PatchOp of these operations.
     pub fn patch_ops(&self, path: &str, operations: Value) -> Response {
-        self.patch(path, &json!({"schemas": [PATCH_OP], "Operations": operations}))
+        self.patch(
+            path,
+            &json!({"schemas": [PATCH_OP], "Operations": operations}),
+        )
     }
 
     /// `DELETE BASE+path`.
@@ -373,7 +379,10 @@ impl Client {
     /// Creates a user with Okta's body; returns its id.
     #[track_caller]
     pub fn create_user(&self, user_name: &str) -> String {
-        let body = self.post("/Users", &okta_user(user_name)).expect(201).json();
+        let body = self
+            .post("/Users", &okta_user(user_name))
+            .expect(201)
+            .json();
         body["id"].as_str().unwrap().to_owned()
     }
 
@@ -409,7 +418,10 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
     for kind in [ResourceKind::User, ResourceKind::Group] {
         for resource in read.resources(kind).unwrap() {
             if kind == ResourceKind::Group {
-                memberships.push(json!([resource.entity.id, read.members_of(&resource.entity.id).unwrap()]));
+                memberships.push(json!([
+                    resource.entity.id,
+                    read.members_of(&resource.entity.id).unwrap()
+                ]));
             }
             resources.push(serde_json::to_value(&resource).unwrap());
         }
