@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::support::{Server, encode, group_body, lifecycle, okta_user};
+use super::support::{Server, encode, lifecycle, okta_user};
 
 #[test]
 fn connection_test_lists_two_users() {
