@@ -1400,7 +1400,7 @@ mod tests {
     fn member_filter_other_than_value_is_invalid_path() {
         let request = parse_patch(
             ResourceKind::Group,
-            &ops(json!([{"op": "remove", "path": "members[display eq \"x\"]"}])),
+            &ops(json!([{"op": "remove", "path": "members[type eq \"User\"]"}])),
         )
         .unwrap();
         assert_eq!(
