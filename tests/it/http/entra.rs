@@ -277,3 +277,19 @@ fn delete_user_then_get_is_404() {
     assert_eq!(entra.user_count("userName eq \"ada@contoso.com\""), 0);
     assert_eq!(lifecycle(&server.store, "contoso", &id), "Deleted");
 }
+
+#[test]
+fn primary_as_a_string_in_bodies_and_filters() {
+    let server = Server::start();
+    let entra = server.tenant("contoso");
+    let mut body = entra_user("ada@contoso.com");
+    body["addresses"] = json!([{"type": "work", "country": "GB", "primary": "True"}]);
+    body["emails"] = json!([{"type": "work", "value": "ada@contoso.com", "primary": "True"}]);
+    let id = entra.post("/Users", &body).expect(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(field(&server, &id, "Country"), Some(json!("GB")));
+    assert_eq!(field(&server, &id, "Email"), Some(json!("ada@contoso.com")));
+    assert_eq!(entra.user_count("addresses[primary eq \"True\"]"), 1);
+}

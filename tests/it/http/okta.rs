@@ -369,3 +369,68 @@ fn import_of_250_users_in_pages_of_100() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn push_new_group_after_an_empty_lookup() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let lookup = "/Groups?filter=displayName%20eq%20%22Sales%22&startIndex=1&count=100";
+    let body = okta.get(lookup).expect(200).json();
+    assert_eq!(body["totalResults"], json!(0));
+    assert_eq!(body["Resources"], json!([]));
+    let created = okta
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": "Sales", "members": []}),
+        )
+        .expect(201)
+        .json();
+    let body = okta.get(lookup).expect(200).json();
+    assert_eq!(body["totalResults"], json!(1));
+    assert_eq!(body["Resources"][0]["id"], created["id"]);
+}
+
+#[test]
+fn put_with_active_false_deactivates() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("noPatch@ex.com");
+    let mut user = okta.get(&format!("/Users/{id}")).expect(200).json();
+    user["active"] = json!(false);
+    let body = okta.put(&format!("/Users/{id}"), &user).expect(200).json();
+    assert_eq!(body["active"], json!(false));
+    assert_eq!(lifecycle(&server.store, "acme", &id), "Suspended");
+}
+
+#[test]
+fn enterprise_attributes_and_phones_without_type() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let mut body = okta_user("phones@ex.com");
+    body["schemas"] = json!([
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    ]);
+    body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+        json!({"department": "R&D"});
+    body["phoneNumbers"] = json!([
+        {"value": "+1 555 0100", "type": "work"},
+        {"value": "+1 555 0101", "type": "mobile"},
+        {"value": "+1 555 0102", "primary": true}
+    ]);
+    let created = okta.post("/Users", &body).expect(201).json();
+    assert_eq!(created["phoneNumbers"].as_array().unwrap().len(), 3);
+    let id = created["id"].as_str().unwrap();
+    let entity = server
+        .store
+        .read("acme")
+        .unwrap()
+        .get_entity(id)
+        .unwrap()
+        .unwrap();
+    let text = |name: &str| serde_json::to_value(&entity.fields[name]).unwrap();
+    assert_eq!(text("OfficePhone"), json!("+1 555 0100"));
+    assert_eq!(text("MobilePhone"), json!("+1 555 0101"));
+    assert_eq!(text("Department"), json!("R&D"));
+}
