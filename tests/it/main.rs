@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod http;
 mod ops;
 mod rules;
 mod scim;

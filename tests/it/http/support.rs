@@ -1,0 +1,455 @@
+//! A real server on `127.0.0.1:0` over a redb file in a temp dir, and a tiny blocking
+//! HTTP/1.1 client (one connection per request, `Connection: close`, read to EOF).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use provisio::check::load_checked;
+use provisio::scim::schema::ResourceKind;
+use provisio::server::{App, ServerConfig, serve};
+use provisio::store::Store;
+use serde_json::{Value, json};
+
+/// The shipped Clarizen profile.
+pub const CLARIZEN_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/clarizen");
+/// The SCIM base path.
+pub const BASE: &str = "/scim/v2";
+/// The PATCH request schema.
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// The core User schema.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The core Group schema.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The enterprise User extension.
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The sync group of the Clarizen profile.
+pub const SYNC_GROUP: &str = "Clarizen Users";
+
+/// A running server, stopped (and its runtime joined) on drop.
+pub struct Server {
+    /// The store the server writes to (shared with it).
+    pub store: Store,
+    /// The redb file.
+    pub db_path: PathBuf,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A server with the shipped Clarizen rules over a fresh database.
+    pub fn start() -> Server {
+        Server::start_with_rules(Path::new(CLARIZEN_RULES))
+    }
+
+    /// A server with the rules in `rules` over a fresh database.
+    pub fn start_with_rules(rules: &Path) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("provisio.redb");
+        let mut server = Server::start_at(rules, &db_path);
+        server._dir = Some(dir);
+        server
+    }
+
+    fn start_at(rules: &Path, db_path: &Path) -> Server {
+        let rules = load_checked(rules, None).unwrap();
+        let store = Store::open(db_path).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let app = Arc::new(App {
+            store: store.clone(),
+            rules: Arc::new(rules),
+            config: ServerConfig::new(addr.to_string()),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                serve(listener, app, async {
+                    let _ = rx.await;
+                })
+                .await;
+            });
+        });
+        Server {
+            store,
+            db_path: db_path.to_owned(),
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+            _dir: None,
+        }
+    }
+
+    /// Creates a tenant and a key for it; returns a client using that key.
+    pub fn tenant(&self, name: &str) -> Client {
+        self.store.create_tenant(name).unwrap();
+        let (_key_id, key) = self.store.create_key(name, "okta-integration").unwrap();
+        self.client(Some(key))
+    }
+
+    /// A client sending `token` as its Bearer key (none when `None`).
+    pub fn client(&self, token: Option<String>) -> Client {
+        Client {
+            addr: self.addr,
+            token,
+        }
+    }
+
+    /// Stops the server and waits for it; the store stays usable through `self.store`.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Server {
+    /// Stops the server and closes the database; returns the temp dir (keep it alive)
+    /// and the database path, for the offline CLI.
+    pub fn finish(mut self) -> (tempfile::TempDir, PathBuf) {
+        self.stop();
+        let dir = self._dir.take().unwrap();
+        let path = self.db_path.clone();
+        drop(self);
+        (dir, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A blocking client for one server and key.
+#[derive(Debug, Clone)]
+pub struct Client {
+    addr: SocketAddr,
+    token: Option<String>,
+}
+
+/// A response as received.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as JSON (panics with the body text if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The first header named `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status, showing the body when it differs; returns `self`.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Response {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
+    /// Asserts a SCIM Error with this status (as a string) and `scimType`; returns the body.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, scim_type: Option<&str>) -> Value {
+        let body = self.expect(status).json();
+        assert_eq!(
+            body["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+            "{body}"
+        );
+        assert_eq!(body["status"], json!(status.to_string()), "{body}");
+        assert_eq!(body["scimType"].as_str(), scim_type, "{body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+        body
+    }
+}
+
+impl Client {
+    /// The same server with another key.
+    pub fn with_token(&self, token: Option<&str>) -> Client {
+        Client {
+            addr: self.addr,
+            token: token.map(str::to_owned),
+        }
+    }
+
+    /// `GET BASE+path`.
+    pub fn get(&self, path: &str) -> Response {
+        self.send("GET", path, &[], None)
+    }
+
+    /// `POST BASE+path` with a JSON body.
+    pub fn post(&self, path: &str, body: &Value) -> Response {
+        self.send("POST", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `PUT BASE+path` with a JSON body.
+    pub fn put(&self, path: &str, body: &Value) -> Response {
+        self.send("PUT", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `PATCH BASE+path` with a JSON body.
+    pub fn patch(&self, path: &str, body: &Value) -> Response {
+        self.send("PATCH", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `PATCH BASE+path` with a PatchOp of these operations.
+    pub fn patch_ops(&self, path: &str, operations: Value) -> Response {
+        self.patch(
+            path,
+            &json!({"schemas": [PATCH_OP], "Operations": operations}),
+        )
+    }
+
+    /// `DELETE BASE+path`.
+    pub fn delete(&self, path: &str) -> Response {
+        self.send("DELETE", path, &[], None)
+    }
+
+    /// Sends one request for `BASE+path` on a new connection and reads the response to EOF.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Response {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut head = format!(
+            "{method} {BASE}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
+            self.addr
+        );
+        if let Some(token) = &self.token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if let Some(body) = body {
+            head.push_str(&format!(
+                "Content-Type: application/scim+json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        head.push_str("\r\n");
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body.unwrap_or_default());
+        // A server refusing a body early may close before reading it all; the answer
+        // it sent first is what counts.
+        let _ = stream.write_all(&request);
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(err) if !raw.is_empty() => {
+                    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+                    break;
+                }
+                Err(err) => panic!("{method} {path}: reading the response failed: {err}"),
+            }
+        }
+        parse_response(&raw)
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..end]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    } else if let Some(length) = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map(|(_, v)| v.parse::<usize>().unwrap())
+    {
+        assert_eq!(body.len(), length, "truncated body");
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size_text = std::str::from_utf8(&raw[..line_end]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+// ---- request bodies ----
+
+/// Okta's create body for `user_name` (with `password`, `groups: []` and `externalId`).
+pub fn okta_user(user_name: &str) -> Value {
+    json!({
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "externalId": format!("ext-{user_name}"),
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    })
+}
+
+/// A group body with these member ids.
+pub fn group_body(name: &str, members: &[&str]) -> Value {
+    let members: Vec<Value> = members.iter().map(|id| json!({"value": id})).collect();
+    json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": members})
+}
+
+/// The percent-encoding of a filter for a query string.
+pub fn encode(filter: &str) -> String {
+    percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+impl Client {
+    /// Creates a user with Okta's body; returns its id.
+    #[track_caller]
+    pub fn create_user(&self, user_name: &str) -> String {
+        let body = self
+            .post("/Users", &okta_user(user_name))
+            .expect(201)
+            .json();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a group with these members; returns its id.
+    #[track_caller]
+    pub fn create_group(&self, name: &str, members: &[&str]) -> String {
+        let body = self
+            .post("/Groups", &group_body(name, members))
+            .expect(201)
+            .json();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The `totalResults` of a filtered user list.
+    #[track_caller]
+    pub fn user_count(&self, filter: &str) -> u64 {
+        let body = self
+            .get(&format!("/Users?filter={}", encode(filter)))
+            .expect(200)
+            .json();
+        body["totalResults"].as_u64().unwrap()
+    }
+}
+
+// ---- application side ----
+
+/// Everything a write could change in a tenant, as one comparable value: resources,
+/// entities, memberships, outbox, history and pending references.
+pub fn tenant_state(store: &Store, tenant: &str) -> Value {
+    let read = store.read(tenant).unwrap();
+    let mut resources = Vec::new();
+    let mut memberships = Vec::new();
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        for resource in read.resources(kind).unwrap() {
+            if kind == ResourceKind::Group {
+                memberships.push(json!([
+                    resource.entity.id,
+                    read.members_of(&resource.entity.id).unwrap()
+                ]));
+            }
+            resources.push(serde_json::to_value(&resource).unwrap());
+        }
+    }
+    let mut entities = Vec::new();
+    let mut pending = Vec::new();
+    for entity_type in ["User", "Group", "JobTitle"] {
+        for entity in read.entities_of_type(entity_type).unwrap() {
+            if entity_type == "User" {
+                pending.push(serde_json::to_value(read.pending_of(&entity.id).unwrap()).unwrap());
+            }
+            entities.push(serde_json::to_value(&entity).unwrap());
+        }
+    }
+    let outbox: Vec<Value> = read.outbox().unwrap().into_iter().map(|(_, v)| v).collect();
+    let history = serde_json::to_value(store.history(tenant, None).unwrap()).unwrap();
+    json!({
+        "resources": resources,
+        "memberships": memberships,
+        "entities": entities,
+        "pending": pending,
+        "outbox": outbox,
+        "history": history,
+    })
+}
+
+/// The lifecycle of an entity (`Active`, `Suspended`, `Deleted`).
+pub fn lifecycle(store: &Store, tenant: &str, id: &str) -> String {
+    let entity = store.read(tenant).unwrap().get_entity(id).unwrap().unwrap();
+    entity.lifecycle.as_str().to_owned()
+}

@@ -1,0 +1,86 @@
+//! The rest of the surface: discovery, `.search`, and the provisioning log.
+
+use serde_json::json;
+
+use super::support::{Server, okta_user};
+
+#[test]
+fn discovery_is_read_only() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
+        for method in ["POST", "PUT", "PATCH", "DELETE"] {
+            let response = okta.send(method, path, &[], Some(b"{}"));
+            assert_eq!(response.header("allow"), Some("GET"), "{method} {path}");
+            response.expect_error(405, None);
+        }
+        okta.get(path).expect(200);
+    }
+}
+
+#[test]
+fn service_provider_config_is_open() {
+    let server = Server::start();
+    let anonymous = server.client(None);
+    let body = anonymous.get("/ServiceProviderConfig").expect(200).json();
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
+    );
+    assert_eq!(body["patch"]["supported"], json!(true));
+    anonymous.get("/Schemas").expect_error(401, None);
+}
+
+#[test]
+fn search_by_post() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("jane@ex.com");
+    okta.create_user("john@ex.com");
+    let body = okta
+        .post(
+            "/Users/.search",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": "userName sw \"JANE\"", "startIndex": 1, "count": 10,
+                    "attributes": ["userName"]}),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(body["totalResults"], json!(1), "{body}");
+    assert_eq!(body["Resources"][0]["id"], json!(id));
+    assert_eq!(body["Resources"][0]["userName"], json!("jane@ex.com"));
+    assert!(body["Resources"][0].get("emails").is_none(), "{body}");
+}
+
+#[test]
+fn provisioning_log_records_failures_without_the_password() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("jane@ex.com");
+    okta.post("/Users", &okta_user("jane@ex.com"))
+        .expect_error(409, Some("uniqueness"));
+    okta.patch_ops(
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": "password", "value": "n3w-s3cret"},
+               {"op": "replace", "path": "nope", "value": 1}]),
+    )
+    .expect_error(400, Some("invalidPath"));
+
+    let failed = server.store.log("acme", true).unwrap();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[0].method, "POST");
+    assert_eq!(failed[0].status, 409);
+    assert_eq!(failed[0].scim_type.as_deref(), Some("uniqueness"));
+    assert!(failed[0].detail.is_some());
+    assert_eq!(failed[1].method, "PATCH");
+    assert_eq!(failed[1].scim_type.as_deref(), Some("invalidPath"));
+    let all = server.store.log("acme", false).unwrap();
+    assert_eq!(all.len(), 3, "the successful create too");
+    let text = serde_json::to_string(&all.iter().map(|r| &r.request).collect::<Vec<_>>()).unwrap();
+    assert!(!text.contains("1mz050nq"), "{text}");
+    assert!(!text.contains("n3w-s3cret"), "{text}");
+    assert!(
+        text.contains("jane@ex.com"),
+        "the rest of the request is kept"
+    );
+}
