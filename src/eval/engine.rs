@@ -396,16 +396,7 @@ impl<'a> Eval<'a> {
 
     /// Steps 3 to 6: select the reaction and carry it out.
     fn react(&mut self) -> Result<(), EvalError> {
-        let guard_on = match &self.p.after {
-            Some(after) => after.clone(),
-            None => self
-                .p
-                .before
-                .as_ref()
-                .map(|b| b.body.clone())
-                .unwrap_or(Value::Null),
-        };
-        let (action, rule) = self.choose(self.situation, &guard_on);
+        let (action, rule) = self.choose(self.situation, self.guard_resource());
         self.action = ChosenAction {
             action: action.keyword().into(),
             argument: match &action {
@@ -481,10 +472,20 @@ impl<'a> Eval<'a> {
         Ok(())
     }
 
+    /// What the resource becomes; a `Put`'s body is moved in from `p.after` by `finish`.
     fn put_or_delete(&self) -> ResourceWrite {
         match &self.p.after {
-            Some(body) => ResourceWrite::Put { body: body.clone() },
+            Some(_) => ResourceWrite::Put { body: Value::Null },
             None => ResourceWrite::Delete,
+        }
+    }
+
+    /// The resource guards are evaluated on: after the operation, or before a delete.
+    fn guard_resource(&self) -> &Value {
+        match (&self.p.after, &self.p.before) {
+            (Some(after), _) => after,
+            (None, Some(before)) => &before.body,
+            (None, None) => &Value::Null,
         }
     }
 
@@ -720,8 +721,7 @@ impl<'a> Eval<'a> {
         if !self.also.contains(&Situation::ManagerOutOfScope) {
             self.also.push(Situation::ManagerOutOfScope);
         }
-        let after = self.after().clone();
-        let (action, rule) = self.choose(Situation::ManagerOutOfScope, &after);
+        let (action, rule) = self.choose(Situation::ManagerOutOfScope, self.after());
         match action {
             Action::Reject(scim_type) => {
                 let detail = format!(
@@ -1315,10 +1315,12 @@ impl<'a> Eval<'a> {
             matched: self.matched,
             action: self.action,
             entity,
-            resource: if rejected {
-                ResourceWrite::Keep
-            } else {
-                self.resource
+            resource: match self.resource {
+                _ if rejected => ResourceWrite::Keep,
+                ResourceWrite::Put { .. } => ResourceWrite::Put {
+                    body: self.p.after.unwrap_or_default(),
+                },
+                other => other,
             },
             lifecycle: if rejected { None } else { self.lifecycle },
             writes: if rejected { Vec::new() } else { self.writes },

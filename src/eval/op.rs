@@ -239,10 +239,6 @@ fn set_id(body: &mut Value, id: &str) {
         *body = Value::Object(Map::new());
     }
     if let Some(map) = body.as_object_mut() {
-        map.shift_remove("id");
-        // `id` first, as clients expect to read it.
-        let rest = std::mem::take(map);
         map.insert("id".into(), Value::String(id.to_string()));
-        map.extend(rest);
     }
 }
