@@ -51,7 +51,9 @@ impl Conn {
             "{method} {path} HTTP/1.1\r\nHost: loadgen\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        self.writer.write_all(request.as_bytes()).expect("write request");
+        self.writer
+            .write_all(request.as_bytes())
+            .expect("write request");
         let mut line = String::new();
         self.reader.read_line(&mut line).expect("status line");
         let status = line
@@ -78,6 +80,9 @@ impl Conn {
     }
 }
 
+/// Method, path and body of request `i`.
+type MakeRequest = dyn Fn(usize) -> (&'static str, String, Option<String>) + Send + Sync;
+
 struct Run {
     per_second: f64,
     p50: Duration,
@@ -92,7 +97,7 @@ fn run(
     total: usize,
     connections: usize,
     expect: u16,
-    make: Arc<dyn Fn(usize) -> (&'static str, String, Option<String>) + Send + Sync>,
+    make: Arc<MakeRequest>,
 ) -> Run {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -140,7 +145,7 @@ fn user_body(i: usize) -> String {
         "name": {"givenName": "Load", "familyName": format!("User{i}")},
         "emails": [{"primary": true, "value": format!("load.user{i}@okta.local"), "type": "work"}],
         "displayName": format!("Load User {i}"), "externalId": format!("00u{i}"),
-        "title": if i % 2 == 0 { "Engineer" } else { "Manager" },
+        "title": if i.is_multiple_of(2) { "Engineer" } else { "Manager" },
         "groups": [], "password": "x", "active": true
     })
     .to_string()
@@ -163,13 +168,19 @@ fn durable_commit_rate(dir: &Path, commits: usize) -> f64 {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let creates = args.first().copied().unwrap_or(2_000);
     let reads = args.get(1).copied().unwrap_or(20_000);
     let connections = args.get(2).copied().unwrap_or(8);
     let dir = tempfile::tempdir().expect("tempdir");
-    let rules = load_checked(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/clarizen"), None)
-        .expect("shipped rules check");
+    let rules = load_checked(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/clarizen"),
+        None,
+    )
+    .expect("shipped rules check");
     let store = Store::open(dir.path().join("provisio.redb")).expect("store");
     store.create_tenant("load").expect("tenant");
     let (_, token) = store.create_key("load", "loadgen").expect("key");
@@ -209,12 +220,20 @@ fn main() {
     let commit_rate = durable_commit_rate(dir.path(), 300);
     println!("raw durable redb commits: {commit_rate:.0}/s (the durable-write ceiling)");
 
-    let created = run(addr, &token, creates, connections, 201, Arc::new(|i| {
-        ("POST", "/scim/v2/Users".to_string(), Some(user_body(i)))
-    }));
+    let created = run(
+        addr,
+        &token,
+        creates,
+        connections,
+        201,
+        Arc::new(|i| ("POST", "/scim/v2/Users".to_string(), Some(user_body(i)))),
+    );
     println!(
         "POST /Users (Okta create, rules + hook + durable commit + log): {:.0}/s, p50 {:?}, p99 {:?}; {:.2}x the raw durable commit rate",
-        created.per_second, created.p50, created.p99, created.per_second / commit_rate
+        created.per_second,
+        created.p50,
+        created.p99,
+        created.per_second / commit_rate
     );
 
     // Ids of the users created, for GET by id.
@@ -228,34 +247,65 @@ fn main() {
         .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
         .collect();
     let ids = Arc::new(ids);
-    let null = run(null_addr, &token, reads, connections, 200, Arc::new(|_| {
-        ("GET", "/".to_string(), None)
-    }));
+    let null = run(
+        null_addr,
+        &token,
+        reads,
+        connections,
+        200,
+        Arc::new(|_| ("GET", "/".to_string(), None)),
+    );
     let by_id = {
         let ids = Arc::clone(&ids);
-        run(addr, &token, reads, connections, 200, Arc::new(move |i| {
-            ("GET", format!("/scim/v2/Users/{}", ids[i % ids.len()]), None)
-        }))
-    };
-    let lookup = run(addr, &token, reads, connections, 200, Arc::new(move |i| {
-        let n = i % creates;
-        (
-            "GET",
-            format!("/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"),
-            None,
+        run(
+            addr,
+            &token,
+            reads,
+            connections,
+            200,
+            Arc::new(move |i| {
+                (
+                    "GET",
+                    format!("/scim/v2/Users/{}", ids[i % ids.len()]),
+                    None,
+                )
+            }),
         )
-    }));
+    };
+    let lookup = run(
+        addr,
+        &token,
+        reads,
+        connections,
+        200,
+        Arc::new(move |i| {
+            let n = i % creates;
+            (
+                "GET",
+                format!(
+                    "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"
+                ),
+                None,
+            )
+        }),
+    );
     println!(
         "bare hyper server (fixed body): {:.0}/s, p50 {:?}, p99 {:?} (the HTTP ceiling)",
         null.per_second, null.p50, null.p99
     );
     println!(
         "GET /Users/{{id}}: {:.0}/s, p50 {:?}, p99 {:?}; {:.2}x the bare server",
-        by_id.per_second, by_id.p50, by_id.p99, by_id.per_second / null.per_second
+        by_id.per_second,
+        by_id.p50,
+        by_id.p99,
+        by_id.per_second / null.per_second
     );
     println!(
         "GET /Users?filter=userName eq (Okta lookup, other case): {:.0}/s, p50 {:?}, p99 {:?}; {:.2}x the bare server",
-        lookup.per_second, lookup.p50, lookup.p99, lookup.per_second / null.per_second
+        lookup.per_second,
+        lookup.p50,
+        lookup.p99,
+        lookup.per_second / null.per_second
     );
     runtime.shutdown_timeout(Duration::from_secs(1));
 }

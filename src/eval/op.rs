@@ -239,6 +239,7 @@ fn set_id(body: &mut Value, id: &str) {
         *body = Value::Object(Map::new());
     }
     if let Some(map) = body.as_object_mut() {
-        map.insert("id".into(), Value::String(id.to_string()));
+        // `id` first, where a reader looks for it.
+        map.shift_insert(0, "id".into(), Value::String(id.to_string()));
     }
 }

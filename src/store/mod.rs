@@ -10,6 +10,7 @@
 mod apply;
 mod clock;
 mod error;
+mod group;
 mod import;
 mod query;
 mod read;
@@ -70,6 +71,7 @@ impl Default for StoreConfig {
 pub struct Store {
     db: Arc<Database>,
     config: StoreConfig,
+    group: Arc<group::GroupSync>,
 }
 
 impl Store {
@@ -94,6 +96,7 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             config,
+            group: Arc::default(),
         };
         store.create_tables()?;
         Ok(store)
@@ -123,6 +126,14 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Commits `txn` durably through group commit (see [`TenantWrite::commit`]).
+    fn commit_grouped(&self, mut txn: redb::WriteTransaction) -> Result<(), StoreError> {
+        txn.set_durability(Durability::None)?;
+        txn.commit()?;
+        let ticket = self.group.ticket();
+        self.group.wait_durable(ticket, &self.db)
     }
 
     fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
@@ -163,6 +174,8 @@ impl Store {
             tenant: tenant.to_owned(),
             now: self.now(),
             ids: Arc::clone(&self.config.ids),
+            db: Arc::clone(&self.db),
+            group: Arc::clone(&self.group),
         })
     }
 
@@ -384,7 +397,7 @@ impl Store {
             let bytes = encode("provisioning_log", &record)?;
             table.insert((tenant, record.seq), bytes.as_slice())?;
         }
-        txn.commit()?;
+        self.commit_grouped(txn)?;
         Ok(record.seq)
     }
 

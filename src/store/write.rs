@@ -27,6 +27,8 @@ pub struct TenantWrite {
     pub(crate) tenant: String,
     pub(crate) now: String,
     pub(crate) ids: Arc<dyn IdSource>,
+    pub(crate) db: Arc<redb::Database>,
+    pub(crate) group: Arc<super::group::GroupSync>,
 }
 
 impl TenantWrite {
@@ -385,10 +387,14 @@ impl TenantWrite {
         Ok(record.seq)
     }
 
-    /// Commits durably: when this returns `Ok`, every write survives a crash.
-    pub fn commit(self) -> Result<(), StoreError> {
+    /// Commits durably: when this returns `Ok`, every write survives a crash. Concurrent
+    /// commits share one fsync (group commit): this commits without waiting for the disk,
+    /// then waits for a sync that covers it.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.txn.set_durability(Durability::None)?;
         self.txn.commit()?;
-        Ok(())
+        let ticket = self.group.ticket();
+        self.group.wait_durable(ticket, &self.db)
     }
 
     /// Commits at once without waiting for the disk (group commit): visible to readers and
