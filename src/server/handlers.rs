@@ -126,6 +126,13 @@ fn projection_of(kind: ResourceKind, query: &str) -> Projection {
     Projection::parse(kind, find("attributes"), find("excludedAttributes"))
 }
 
+/// Whether the query names `attributes` or `excludedAttributes`.
+fn asks_for_attributes(query: &str) -> bool {
+    crate::scim::list::query_pairs(query).iter().any(|(k, _)| {
+        k.eq_ignore_ascii_case("attributes") || k.eq_ignore_ascii_case("excludedAttributes")
+    })
+}
+
 fn get(app: &App, call: &Call, kind: ResourceKind, id: &str) -> Result<Reply, ScimError> {
     let (tenant, _) = tenant(call)?;
     let read = app.store.read(tenant).map_err(storage)?;
@@ -372,6 +379,14 @@ fn write(app: &App, call: &Call, _ids: &mut dyn IdSource) -> Result<Reply, Failu
     let (id, version) = apply_op(app, tenant, actor, &op, call.if_match.as_deref())?;
     if matches!(op, ScimOp::Delete { .. }) {
         return Ok(Reply::empty(204));
+    }
+    // A group PATCH answers 204 unless the client asks for attributes (RFC 7644 §3.5.2):
+    // membership is a relation, and one member added must not load all the others.
+    if kind == ResourceKind::Group
+        && matches!(op, ScimOp::Patch { .. })
+        && !asks_for_attributes(&call.query)
+    {
+        return Ok(Reply::empty(204).with_header(header::ETAG, etag(&version)));
     }
     let read = app.store.read(tenant).map_err(storage)?;
     let stored = read

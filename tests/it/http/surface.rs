@@ -84,3 +84,30 @@ fn provisioning_log_records_failures_without_the_password() {
         "the rest of the request is kept"
     );
 }
+
+#[test]
+fn group_patch_answers_204_unless_attributes_are_asked_for() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let user = okta.create_user("jane@ex.com");
+    let group = okta.create_group("Sales", &[]);
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": user}]}]);
+    let response = okta.patch_ops(&format!("/Groups/{group}"), add);
+    assert_eq!(
+        response.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert!(response.body.is_empty());
+    assert_eq!(response.header("etag"), Some("W/\"2\""));
+    let body = okta
+        .patch_ops(
+            &format!("/Groups/{group}?attributes=displayName,members"),
+            json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(body["displayName"], json!("Sales EMEA"));
+    assert_eq!(body["members"][0]["value"], json!(user));
+}
