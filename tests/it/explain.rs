@@ -1,0 +1,162 @@
+//! `provisio explain` through the real binary: the documented examples print Plans, and
+//! bad input gives a clear message and exit status 1, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures/ops").join(rel)
+}
+
+fn explain(state: &Path, op: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .current_dir(root())
+        .arg("explain")
+        .arg("--state")
+        .arg(state)
+        .arg(op)
+        .args(extra)
+        .output()
+        .expect("provisio runs")
+}
+
+fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn documented_example_prints_a_yaml_plan() {
+    let output = explain(
+        &fixture("base/state.json"),
+        &fixture("base/okta-deactivate.json"),
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let yaml = String::from_utf8_lossy(&output.stdout);
+    assert!(yaml.contains("situation: deactivated"), "{yaml}");
+    assert!(yaml.contains("to: Suspended"), "{yaml}");
+    assert!(yaml.contains("rule: default.rules:"), "{yaml}");
+}
+
+#[test]
+fn json_format_is_the_same_plan() {
+    let output = explain(
+        &fixture("base/state.json"),
+        &fixture("base/patch-title-new-jobtitle.json"),
+        &["--format", "json"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
+    assert_eq!(plan["situation"], "updated");
+    assert_eq!(plan["hooks"][0]["intents"][0]["intent"], "link");
+    assert_eq!(
+        plan["created_entities"][0]["fields"]["Name"],
+        "Director of Engineering"
+    );
+}
+
+#[test]
+fn an_overlay_changes_the_plan() {
+    let output = explain(
+        &fixture("overlay/state.json"),
+        &fixture("overlay/create-user-with-cost-center.json"),
+        &["--overlay", "tests/fixtures/ops/overlay/overlay.rules"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let yaml = String::from_utf8_lossy(&output.stdout);
+    assert!(yaml.contains("rule: overlay.rules:3"), "{yaml}");
+    assert!(!yaml.contains("field: MobilePhone"), "{yaml}");
+}
+
+#[test]
+fn a_malformed_request_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let op = temp_file(
+        &dir,
+        "op.json",
+        r#"{"method": "PATCH", "path": "/Users/u-jane""#,
+    );
+    let output = explain(&fixture("base/state.json"), &op, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("request file"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unknown_endpoint_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let op = temp_file(
+        &dir,
+        "op.json",
+        r#"{"method": "POST", "path": "/Devices", "body": {}}"#,
+    );
+    let output = explain(&fixture("base/state.json"), &op, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("/Devices"), "{}", stderr(&output));
+}
+
+#[test]
+fn an_unknown_id_fails_like_the_server_would() {
+    let output = explain(
+        &fixture("base/state.json"),
+        &fixture("base/patch-unknown-user.json"),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("u-ghost not found"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_state_that_contradicts_itself_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = temp_file(
+        &dir,
+        "state.json",
+        r#"{"groups": [{"id": "g1", "resource": {"displayName": "Sales"}, "fields": {"Name": "Sales"}}],
+            "memberships": {"g1": ["u-nobody"]}}"#,
+    );
+    let output = explain(&state, &fixture("base/okta-deactivate.json"), &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("state file") && message.contains("u-nobody"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rules_that_do_not_check_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .current_dir(root())
+        .args(["explain", "--rules"])
+        .arg(dir.path())
+        .arg("--state")
+        .arg(fixture("base/state.json"))
+        .arg(fixture("base/okta-deactivate.json"))
+        .output()
+        .expect("provisio runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("provisio explain"),
+        "{}",
+        stderr(&output)
+    );
+}
