@@ -10,7 +10,7 @@ use crate::eval::state::StateError;
 pub enum StoreError {
     /// Another process (normally a running `provisio serve`) holds the database open.
     #[error(
-        "the database {} is in use by a running server (`provisio serve`); stop the server or use its admin API instead",
+        "the database {} is in use by a running server (`provisio serve`); stop the server first (Ctrl-C or SIGTERM lets it finish in-flight requests), then run this command again",
         path.display()
     )]
     Locked {
