@@ -15,6 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::server::App;
+use crate::server::lenient::LenientRequestLine;
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,7 +48,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                     let app = Arc::clone(&app);
                     async move { Ok::<Response<Full<Bytes>>, Infallible>(app.handle(req).await) }
                 });
-                let conn = http.serve_connection(TokioIo::new(stream), service);
+                let io = TokioIo::new(LenientRequestLine::new(stream));
+                let conn = http.serve_connection(io, service);
                 let watched = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(err) = watched.await {

@@ -8,6 +8,7 @@
 
 pub mod conn;
 pub mod handlers;
+pub mod lenient;
 pub mod route;
 
 use std::sync::Arc;
