@@ -278,43 +278,65 @@ fn candidates(
     }
 }
 
-/// A write, with its outcome recorded in the provisioning log (in a transaction of its
-/// own, so failures are recorded too).
+/// A write, with its outcome recorded in the provisioning log: a success in the
+/// operation's own transaction, a failure in a transaction of its own (the operation's
+/// rolled back).
 fn write_logged(app: &App, call: &Call) -> Reply {
-    let result = write(app, call, &mut eval::UuidIds);
-    if let Some(key) = &call.key {
-        let (status, outcome, scim_type, detail) = match &result {
-            Ok(reply) => (reply.status, Outcome::Ok, None, None),
-            Err(Failure { error, rejected }) => (
-                error.status,
-                if *rejected {
-                    Outcome::Rejected
-                } else {
-                    Outcome::Failed
-                },
-                error.scim_type.map(|t| t.as_str().to_string()),
-                Some(error.detail.clone()),
-            ),
-        };
-        let record = LogRecord {
-            seq: 0,
-            time: String::new(),
-            actor: key.user.clone(),
-            method: call.method.to_string(),
-            path: call.path.clone(),
-            status,
-            outcome,
-            scim_type,
-            detail,
-            request: call.body.clone(),
-        };
-        if let Err(err) = app.store.append_log(&key.tenant, record) {
-            tracing::error!(%err, "could not write the provisioning log");
+    let entry = call.key.as_ref().map(|key| LogEntry {
+        tenant: key.tenant.clone(),
+        actor: key.user.clone(),
+        method: call.method.to_string(),
+        path: call.path.clone(),
+        request: call.body.clone(),
+    });
+    match write(app, call, entry.as_ref()) {
+        Ok(reply) => reply,
+        Err(failure) => {
+            if let Some(entry) = &entry {
+                entry.record_failure(app, &failure);
+            }
+            error_reply(&failure.error)
         }
     }
-    match result {
-        Ok(reply) => reply,
-        Err(Failure { error, .. }) => error_reply(&error),
+}
+
+/// What the provisioning log records of one write request.
+struct LogEntry {
+    tenant: String,
+    actor: String,
+    method: String,
+    path: String,
+    request: Option<Value>,
+}
+
+impl LogEntry {
+    fn record(&self, status: u16, outcome: Outcome, error: Option<&ScimError>) -> LogRecord {
+        LogRecord {
+            seq: 0,
+            time: String::new(),
+            actor: self.actor.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status,
+            outcome,
+            scim_type: error
+                .and_then(|e| e.scim_type)
+                .map(|t| t.as_str().to_string()),
+            detail: error.map(|e| e.detail.clone()),
+            request: self.request.clone(),
+        }
+    }
+
+    fn record_failure(&self, app: &App, failure: &Failure) {
+        let outcome = if failure.rejected {
+            Outcome::Rejected
+        } else {
+            Outcome::Failed
+        };
+        let record = self.record(failure.error.status, outcome, Some(&failure.error));
+        if let Err(err) = app.store.append_log(&self.tenant, record) {
+            tracing::error!(%err, "could not write the provisioning log");
+        }
     }
 }
 
@@ -342,7 +364,7 @@ impl IdSource for StoreIds<'_> {
     }
 }
 
-fn write(app: &App, call: &Call, _ids: &mut dyn IdSource) -> Result<Reply, Failure> {
+fn write(app: &App, call: &Call, log: Option<&LogEntry>) -> Result<Reply, Failure> {
     let (tenant, actor) = tenant(call)?;
     let body = call.body.clone();
     let (op, kind) = match (&call.route, body) {
@@ -376,17 +398,27 @@ fn write(app: &App, call: &Call, _ids: &mut dyn IdSource) -> Result<Reply, Failu
             );
         }
     };
-    let (id, version) = apply_op(app, tenant, actor, &op, call.if_match.as_deref())?;
-    if matches!(op, ScimOp::Delete { .. }) {
-        return Ok(Reply::empty(204));
-    }
     // A group PATCH answers 204 unless the client asks for attributes (RFC 7644 §3.5.2):
     // membership is a relation, and one member added must not load all the others.
-    if kind == ResourceKind::Group
-        && matches!(op, ScimOp::Patch { .. })
-        && !asks_for_attributes(&call.query)
-    {
-        return Ok(Reply::empty(204).with_header(header::ETAG, etag(&version)));
+    let status = match op {
+        ScimOp::Create { .. } => 201,
+        ScimOp::Delete { .. } => 204,
+        ScimOp::Patch { .. }
+            if kind == ResourceKind::Group && !asks_for_attributes(&call.query) =>
+        {
+            204
+        }
+        _ => 200,
+    };
+    let success = log.map(|entry| entry.record(status, Outcome::Ok, None));
+    let (id, version) = apply_op(app, tenant, actor, &op, call.if_match.as_deref(), success)?;
+    if status == 204 {
+        let reply = Reply::empty(204);
+        return Ok(if matches!(op, ScimOp::Delete { .. }) {
+            reply
+        } else {
+            reply.with_header(header::ETAG, etag(&version))
+        });
     }
     let read = app.store.read(tenant).map_err(storage)?;
     let stored = read
@@ -396,11 +428,6 @@ fn write(app: &App, call: &Call, _ids: &mut dyn IdSource) -> Result<Reply, Failu
     let projection = projection_of(kind, &call.query);
     let representation =
         representation(&read, &call.base_url, &stored, &projection).map_err(storage)?;
-    let status = if matches!(op, ScimOp::Create { .. }) {
-        201
-    } else {
-        200
-    };
     let mut reply = Reply::json(status, representation).with_header(header::ETAG, etag(&version));
     if status == 201 {
         reply = reply.with_header(
@@ -419,6 +446,7 @@ fn apply_op(
     actor: &str,
     op: &ScimOp,
     if_match: Option<&str>,
+    success_log: Option<LogRecord>,
 ) -> Result<(String, String), Failure> {
     let mut txn = app.store.write(tenant).map_err(storage)?;
     if let ScimOp::Replace { kind, id, .. }
@@ -468,6 +496,9 @@ fn apply_op(
         .map_err(storage)?
         .map(|s| s.meta.version.to_string())
         .unwrap_or_default();
+    if let Some(record) = success_log {
+        txn.append_log(record).map_err(storage)?;
+    }
     txn.commit().map_err(storage)?;
     Ok((id, version))
 }
@@ -539,7 +570,35 @@ fn bulk_one(
             );
         }
     };
-    match apply_op(app, tenant, actor, &scim_op, op.version.as_deref()) {
+    let status = match op.method {
+        BulkMethod::Post => 201,
+        BulkMethod::Delete => 204,
+        _ => 200,
+    };
+    let entry = LogEntry {
+        tenant: tenant.to_string(),
+        actor: actor.to_string(),
+        method: scim_op.method().to_string(),
+        path: format!(
+            "{} /{}{}",
+            call.path,
+            op.kind.endpoint(),
+            op.id
+                .as_deref()
+                .map(|id| format!("/{id}"))
+                .unwrap_or_default()
+        ),
+        request: op.data.clone(),
+    };
+    let success = entry.record(status, Outcome::Ok, None);
+    match apply_op(
+        app,
+        tenant,
+        actor,
+        &scim_op,
+        op.version.as_deref(),
+        Some(success),
+    ) {
         Ok((id, version)) => {
             if let (BulkMethod::Post, Some(bulk_id)) = (op.method, &op.bulk_id) {
                 ids.insert(bulk_id, &id);
@@ -550,14 +609,13 @@ fn bulk_one(
                 bulk_id: op.bulk_id.clone(),
                 location: Some(project::location(&call.base_url, op.kind, &id)),
                 version: (!deleted).then(|| etag(&version)),
-                status: match op.method {
-                    BulkMethod::Post => 201,
-                    BulkMethod::Delete => 204,
-                    _ => 200,
-                },
+                status,
                 response: None,
             }
         }
-        Err(Failure { error, .. }) => BulkResult::error(op, &error),
+        Err(failure) => {
+            entry.record_failure(app, &failure);
+            BulkResult::error(op, &failure.error)
+        }
     }
 }

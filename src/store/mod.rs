@@ -381,24 +381,16 @@ impl Store {
     /// records failures whose operation rolled back). Masks secrets in `request`, assigns
     /// `seq` (returned) and, when `time` is empty, the clock's time.
     pub fn append_log(&self, tenant: &str, mut record: LogRecord) -> Result<u64, StoreError> {
-        if let Some(request) = &mut record.request {
-            mask_secrets(request);
-        }
         if record.time.is_empty() {
             record.time = self.now();
         }
         let txn = self.begin_write()?;
-        {
-            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-                return Err(StoreError::UnknownTenant(tenant.to_owned()));
-            }
-            let mut table = txn.open_table(LOG)?;
-            record.seq = last_seq(&table, tenant)? + 1;
-            let bytes = encode("provisioning_log", &record)?;
-            table.insert((tenant, record.seq), bytes.as_slice())?;
+        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
+            return Err(StoreError::UnknownTenant(tenant.to_owned()));
         }
+        let seq = insert_log(&txn, tenant, record)?;
         self.commit_grouped(txn)?;
-        Ok(record.seq)
+        Ok(seq)
     }
 
     /// A tenant's provisioning log in order; with `failed_only`, only records whose
@@ -511,6 +503,23 @@ pub(crate) fn attribute<'v>(body: &'v Value, name: &str) -> Option<&'v Value> {
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case(name))
         .map(|(_, value)| value)
+}
+
+/// Appends a provisioning-log record in `txn`: masks secrets in its request body and
+/// assigns its sequence number (returned). The record's time must be set.
+pub(crate) fn insert_log(
+    txn: &redb::WriteTransaction,
+    tenant: &str,
+    mut record: LogRecord,
+) -> Result<u64, StoreError> {
+    if let Some(request) = &mut record.request {
+        mask_secrets(request);
+    }
+    let mut table = txn.open_table(LOG)?;
+    record.seq = last_seq(&table, tenant)? + 1;
+    let bytes = encode("provisioning_log", &record)?;
+    table.insert((tenant, record.seq), bytes.as_slice())?;
+    Ok(record.seq)
 }
 
 #[cfg(test)]

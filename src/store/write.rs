@@ -387,6 +387,16 @@ impl TenantWrite {
         Ok(record.seq)
     }
 
+    /// Appends a provisioning-log record in this transaction (for an operation that
+    /// succeeds: it is recorded exactly when the operation is). Secrets in the request are
+    /// masked; an empty `time` takes the transaction's. Returns its sequence number.
+    pub fn append_log(&mut self, mut record: super::LogRecord) -> Result<u64, StoreError> {
+        if record.time.is_empty() {
+            record.time.clone_from(&self.now);
+        }
+        super::insert_log(&self.txn, &self.tenant, record)
+    }
+
     /// Commits durably: when this returns `Ok`, every write survives a crash. Concurrent
     /// commits share one fsync (group commit): this commits without waiting for the disk,
     /// then waits for a sync that covers it.
