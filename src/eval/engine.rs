@@ -345,38 +345,9 @@ impl<'a> Eval<'a> {
         string_transforms(Some(text), &mapping.transforms)
     }
 
-    /// Chooses the reaction for `situation`: the first whose guard holds on `resource`.
+    /// Chooses the reaction of this operation's kind for `situation`.
     fn choose(&self, situation: Situation, resource: &Value) -> (Action, String) {
-        if let Some(policy) = self.rules.policy(self.p.kind) {
-            for reaction in policy.reactions_for(situation) {
-                if reaction
-                    .guard
-                    .as_ref()
-                    .is_none_or(|g| path::guard_holds(resource, g))
-                {
-                    return (reaction.action.clone(), reaction.origin.to_string());
-                }
-            }
-        }
-        (built_in_action(situation, self.p.kind), BUILT_IN.into())
-    }
-
-    fn choose_for_user(&self, situation: Situation, resource: &Value) -> (Action, String) {
-        if let Some(policy) = self.rules.policy(ResourceKind::User) {
-            for reaction in policy.reactions_for(situation) {
-                if reaction
-                    .guard
-                    .as_ref()
-                    .is_none_or(|g| path::guard_holds(resource, g))
-                {
-                    return (reaction.action.clone(), reaction.origin.to_string());
-                }
-            }
-        }
-        (
-            built_in_action(situation, ResourceKind::User),
-            BUILT_IN.into(),
-        )
+        choose_reaction(self.rules, self.p.kind, situation, resource)
     }
 
     fn reject(&mut self, scim_type: ScimType, detail: String, rule: String) {
@@ -1225,7 +1196,7 @@ impl<'a> Eval<'a> {
         {
             return Ok(());
         }
-        let (action, rule) = self.choose_for_user(situation, &body);
+        let (action, rule) = choose_reaction(self.rules, ResourceKind::User, situation, &body);
         let to = match action {
             Action::Suspend => Some(Lifecycle::Suspended),
             Action::Activate => Some(Lifecycle::Active),
@@ -1351,8 +1322,30 @@ enum Converted {
     Unresolved { key: String, entity: String },
 }
 
+/// The reaction of `kind`'s policy to `situation`: the first whose guard holds on
+/// `resource`, else the built-in default; with the rule that chose it.
+fn choose_reaction(
+    rules: &CheckedRules,
+    kind: ResourceKind,
+    situation: Situation,
+    resource: &Value,
+) -> (Action, String) {
+    let chosen = rules.policy(kind).and_then(|policy| {
+        policy.reactions_for(situation).find(|reaction| {
+            reaction
+                .guard
+                .as_ref()
+                .is_none_or(|g| path::guard_holds(resource, g))
+        })
+    });
+    match chosen {
+        Some(reaction) => (reaction.action.clone(), reaction.origin.to_string()),
+        None => (built_in_action(situation), BUILT_IN.into()),
+    }
+}
+
 /// What a situation does when the rules say nothing about it.
-fn built_in_action(situation: Situation, kind: ResourceKind) -> Action {
+fn built_in_action(situation: Situation) -> Action {
     match situation {
         Situation::Created => Action::Create,
         Situation::Updated => Action::Update,
@@ -1361,10 +1354,7 @@ fn built_in_action(situation: Situation, kind: ResourceKind) -> Action {
         Situation::LeftScope => Action::Ignore,
         Situation::Deleted => Action::Delete,
         Situation::ManagerOutOfScope => Action::Ignore,
-        Situation::UsernameTaken => {
-            let _ = kind;
-            Action::Reject(ScimType::Uniqueness)
-        }
+        Situation::UsernameTaken => Action::Reject(ScimType::Uniqueness),
     }
 }
 

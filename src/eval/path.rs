@@ -6,17 +6,14 @@
 
 use serde_json::Value;
 
+pub use crate::scim::attr::as_bool;
+
 use crate::check::{CompareOp, Comparison, Guard, Literal, SourcePath, ValueFilter};
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
 
 /// Looks a key up in a JSON object, case-insensitively (exact match first).
 pub fn get_ci<'v>(object: &'v Value, key: &str) -> Option<&'v Value> {
-    let map = object.as_object()?;
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    crate::scim::attr::get_ci(object.as_object()?, key)
 }
 
 /// The value a source path selects in `resource`, or `None` when absent or null.
@@ -100,17 +97,6 @@ fn string_op(text: &str, op: CompareOp, literal: &str) -> bool {
         CompareOp::Co => text.contains(&literal),
         CompareOp::Sw => text.starts_with(&literal),
         CompareOp::Ew => text.ends_with(&literal),
-    }
-}
-
-/// A JSON value as a boolean: `true`/`false`, or the strings `"True"`/`"False"`
-/// (any case), as Entra sends them.
-pub fn as_bool(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
     }
 }
 
