@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod crash;
 mod explain;
 mod http;
 mod ops;
