@@ -111,3 +111,110 @@ fn group_patch_answers_204_unless_attributes_are_asked_for() {
     assert_eq!(body["displayName"], json!("Sales EMEA"));
     assert_eq!(body["members"][0]["value"], json!(user));
 }
+
+fn bulk(operations: serde_json::Value, fail_on_errors: Option<u64>) -> serde_json::Value {
+    let mut request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": operations
+    });
+    if let Some(n) = fail_on_errors {
+        request["failOnErrors"] = json!(n);
+    }
+    request
+}
+
+#[test]
+fn bulk_resolves_bulk_id_references() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    // The group refers to a user created later in the same request.
+    let request = bulk(
+        json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "g1",
+             "data": {"displayName": "Sales", "members": [{"value": "bulkId:u1"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "u1", "data": okta_user("ann@ex.com")}
+        ]),
+        None,
+    );
+    let body = okta.post("/Bulk", &request).expect(200).json();
+    let results = body["Operations"].as_array().expect("operations");
+    assert!(
+        results.iter().all(|r| r["status"] == json!("201")),
+        "{body}"
+    );
+    let group_location = results
+        .iter()
+        .find(|r| r["bulkId"] == json!("g1"))
+        .and_then(|r| r["location"].as_str())
+        .expect("group location");
+    let group_id = group_location.rsplit('/').next().expect("id");
+    let group = okta.get(&format!("/Groups/{group_id}")).expect(200).json();
+    let user = okta
+        .get("/Users?filter=userName%20eq%20%22ann@ex.com%22")
+        .expect(200)
+        .json();
+    assert_eq!(
+        group["members"][0]["value"], user["Resources"][0]["id"],
+        "{group}"
+    );
+}
+
+#[test]
+fn bulk_reports_cycles_and_stops_after_fail_on_errors() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let cyclic = bulk(
+        json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "a",
+             "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b",
+             "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}}
+        ]),
+        None,
+    );
+    let body = okta.post("/Bulk", &cyclic).expect(200).json();
+    let results = body["Operations"].as_array().expect("operations");
+    assert_eq!(results.len(), 2, "{body}");
+    assert!(
+        results.iter().all(|r| r["status"] == json!("409")),
+        "{body}"
+    );
+    assert_eq!(
+        okta.get("/Groups").expect(200).json()["totalResults"],
+        json!(0)
+    );
+
+    // Two failing operations, failOnErrors 1: the third is not run.
+    let failing = bulk(
+        json!([
+            {"method": "PATCH", "path": "/Users/nope-1", "data": {"Operations": [{"op": "replace", "value": {"active": false}}]}},
+            {"method": "DELETE", "path": "/Users/nope-2"},
+            {"method": "POST", "path": "/Users", "data": okta_user("late@ex.com")}
+        ]),
+        Some(1),
+    );
+    let body = okta.post("/Bulk", &failing).expect(200).json();
+    let results = body["Operations"].as_array().expect("operations");
+    assert_eq!(results.len(), 1, "{body}");
+    assert_eq!(results[0]["status"], json!("404"));
+    assert_eq!(
+        okta.get("/Users").expect(200).json()["totalResults"],
+        json!(0)
+    );
+}
+
+#[test]
+fn bulk_over_the_advertised_limit_is_refused() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let operations: Vec<serde_json::Value> = (0..1001)
+        .map(|n| json!({"method": "DELETE", "path": format!("/Users/x{n}")}))
+        .collect();
+    let error = okta
+        .post("/Bulk", &bulk(json!(operations), None))
+        .expect_error(413, Some("tooMany"));
+    assert!(
+        error["detail"].as_str().unwrap_or("").contains("1000"),
+        "{error}"
+    );
+}
