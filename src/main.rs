@@ -65,9 +65,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// Rules profile folder.
-    #[arg(long, default_value = "rules/clarizen")]
-    pub rules: PathBuf,
+    /// Rules profile folder [default: rules/clarizen when present, else the Clarizen
+    /// profile built into the binary].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
 }
 
 /// `provisio check`
@@ -87,9 +88,10 @@ pub struct CheckArgs {
 /// `provisio explain`
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// Rules profile folder.
-    #[arg(long, default_value = "rules/clarizen")]
-    pub rules: PathBuf,
+    /// Rules profile folder [default: rules/clarizen when present, else the Clarizen
+    /// profile built into the binary].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     /// A tenant overlay.
     #[arg(long)]
     pub overlay: Option<PathBuf>,

@@ -97,6 +97,30 @@ impl ProfileSources {
     }
 }
 
+/// The Clarizen profile built into the binary: `rules/clarizen` as it was at build time.
+/// `provisio serve` and `provisio explain` use it when no profile folder is on disk.
+pub fn embedded_clarizen() -> ProfileSources {
+    const SCRIPT: &str = "workflows/job_title.rhai";
+    ProfileSources {
+        target: SourceFile::new(
+            "target.rules",
+            include_str!("../../rules/clarizen/target.rules"),
+        ),
+        rules: SourceFile::new(
+            "default.rules",
+            include_str!("../../rules/clarizen/default.rules"),
+        ),
+        overlay: None,
+        scripts: BTreeMap::from([(
+            SCRIPT.to_string(),
+            SourceFile::new(
+                SCRIPT,
+                include_str!("../../rules/clarizen/workflows/job_title.rhai"),
+            ),
+        )]),
+    }
+}
+
 fn read_source(path: &Path, name: &str) -> Result<SourceFile, LoadError> {
     std::fs::read_to_string(path)
         .map(|text| SourceFile::new(name, text))

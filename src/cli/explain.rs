@@ -3,15 +3,14 @@
 use std::fs;
 use std::process::ExitCode;
 
-use provisio::check::load_checked;
 use provisio::eval::explain::explain;
 
 use crate::{ExplainArgs, PlanFormat};
 
 /// Runs `provisio explain`.
 pub fn run(args: ExplainArgs) -> ExitCode {
-    let rules = match load_checked(&args.rules, args.overlay.as_deref()) {
-        Ok(rules) => rules,
+    let rules = match super::load_rules(args.rules.as_deref(), args.overlay.as_deref()) {
+        Ok((rules, _)) => rules,
         Err(err) => {
             eprintln!("provisio explain: {err}");
             eprintln!("(run `provisio check` for the full diagnostics)");

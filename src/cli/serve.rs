@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use provisio::check::load_checked;
 use provisio::server::{App, ServerConfig, serve, shutdown_signal};
 use provisio::store::Store;
 
@@ -23,14 +22,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rules = match load_checked(&args.rules, None) {
-        Ok(rules) => rules,
+    let (rules, rules_origin) = match super::load_rules(args.rules.as_deref(), None) {
+        Ok(loaded) => loaded,
         Err(err) => {
             eprintln!("provisio serve: {err}");
-            eprintln!(
-                "(run `provisio check {}` for the full diagnostics)",
-                args.rules.display()
-            );
+            eprintln!("(run `provisio check` on the profile for the full diagnostics)");
             return ExitCode::FAILURE;
         }
     };
@@ -77,7 +73,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        println!("provisio serving rules `{}` from {}", rules.name, args.rules.display());
+        println!("provisio serving rules `{}` from {rules_origin}", rules.name);
         println!("SCIM base URL: http://{addr}/scim/v2");
         let app = Arc::new(App {
             store,

@@ -84,7 +84,8 @@ pub fn route(method: &Method, rest: &str) -> Result<Route, RouteError> {
     } else {
         trimmed.split('/').collect()
     };
-    let not_found = || RouteError::NotFound(format!("there is no SCIM endpoint at {rest}"));
+    let shown = if rest.is_empty() { "/" } else { rest };
+    let not_found = || RouteError::NotFound(format!("there is no SCIM endpoint at {shown}"));
     let kind_of = |segment: &str| {
         if segment.eq_ignore_ascii_case("Users") {
             Some(ResourceKind::User)

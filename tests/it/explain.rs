@@ -160,3 +160,36 @@ fn rules_that_do_not_check_are_reported() {
         stderr(&output)
     );
 }
+
+#[test]
+fn outside_the_repository_the_built_in_profile_is_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .current_dir(dir.path())
+        .arg("explain")
+        .arg("--state")
+        .arg(fixture("base/state.json"))
+        .arg(fixture("base/okta-deactivate.json"))
+        .output()
+        .expect("provisio runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("to: Suspended"));
+}
+
+#[test]
+fn the_built_in_profile_is_the_shipped_one() {
+    let built_in = provisio::check::embedded_clarizen();
+    let on_disk =
+        provisio::check::ProfileSources::load(&root().join("rules/clarizen"), None).expect("loads");
+    assert_eq!(built_in.target.text, on_disk.target.text);
+    assert_eq!(built_in.rules.text, on_disk.rules.text);
+    assert_eq!(
+        built_in.scripts.keys().collect::<Vec<_>>(),
+        on_disk.scripts.keys().collect::<Vec<_>>()
+    );
+    for (name, script) in &built_in.scripts {
+        assert_eq!(script.text, on_disk.scripts[name].text, "{name}");
+    }
+    let report = provisio::check::check(&built_in);
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+}
