@@ -1803,8 +1803,29 @@ impl<'s> Checker<'s> {
                 let op = self.check_operator(RULES, &term.op, true);
                 let value = self.check_literal(RULES, &term.value);
                 match (path, op, value) {
-                    (Some((path, _)), Some(op), Some(value)) => {
-                        all.push(GuardTerm { path, op, value })
+                    (Some((path, ty)), Some(op), Some(value)) => {
+                        if literal_fits(&ty, op, &value) {
+                            all.push(GuardTerm { path, op, value });
+                        } else {
+                            let diagnostic = self
+                                .error(
+                                    Code::TypeMismatch,
+                                    RULES,
+                                    term.value.span,
+                                    format!(
+                                        "`{path}` is a {ty}, so this comparison with {} never matches",
+                                        literal_kind(&value)
+                                    ),
+                                )
+                                .label(format!("{} here", literal_kind(&value)))
+                                .help(match ty {
+                                    FieldType::Bool => "compare with `true` or `false`",
+                                    FieldType::Int => "compare with a number",
+                                    _ => "compare with a \"string\" (co, sw and ew need one)",
+                                });
+                            self.emit(RULES, diagnostic);
+                            guard_ok = false;
+                        }
                     }
                     _ => guard_ok = false,
                 }
@@ -2150,4 +2171,34 @@ fn describe_field(field: &FieldDef) -> String {
         text.push_str(" readonly");
     }
     text
+}
+
+/// Whether a guard can ever match: the literal's type fits the attribute's, and the string
+/// operators (`co`, `sw`, `ew`) compare strings. `null` fits anything (absent).
+fn literal_fits(ty: &FieldType, op: CompareOp, literal: &Literal) -> bool {
+    let textual = matches!(
+        ty,
+        FieldType::String | FieldType::DateTime | FieldType::Ref(_)
+    );
+    match literal {
+        Literal::Null => matches!(op, CompareOp::Eq | CompareOp::Ne),
+        Literal::Bool(_) => *ty == FieldType::Bool && matches!(op, CompareOp::Eq | CompareOp::Ne),
+        Literal::Int(_) => *ty == FieldType::Int && matches!(op, CompareOp::Eq | CompareOp::Ne),
+        // `"true"`/`"false"` compare equal to booleans, as Entra sends them.
+        Literal::String(text) => {
+            textual
+                || (*ty == FieldType::Bool
+                    && matches!(op, CompareOp::Eq | CompareOp::Ne)
+                    && (text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false")))
+        }
+    }
+}
+
+fn literal_kind(literal: &Literal) -> &'static str {
+    match literal {
+        Literal::Null => "null",
+        Literal::Bool(_) => "a boolean",
+        Literal::Int(_) => "a number",
+        Literal::String(_) => "a string",
+    }
 }
