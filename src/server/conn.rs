@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::server::App;
 use crate::server::lenient::LenientRequestLine;
 
-/// How long a client may take to send a request's headers.
+/// How long a client may take to send a request's headers, by default.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests get to finish after shutdown is requested.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -28,7 +28,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(app.config.header_read_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// `host:port` used in `meta.location` when a request has no `Host` header.
     pub public_host: String,
+    /// How long a client may take to send a request's headers; then the connection closes.
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -46,6 +48,7 @@ impl ServerConfig {
         ServerConfig {
             max_body_bytes: MAX_PAYLOAD_SIZE,
             public_host: public_host.into(),
+            header_read_timeout: conn::HEADER_READ_TIMEOUT,
         }
     }
 }

@@ -42,6 +42,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's loopback address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// A server with the shipped Clarizen rules over a fresh database.
     pub fn start() -> Server {
         Server::start_with_rules(Path::new(CLARIZEN_RULES))
@@ -49,23 +54,30 @@ impl Server {
 
     /// A server with the rules in `rules` over a fresh database.
     pub fn start_with_rules(rules: &Path) -> Server {
+        Server::start_configured(rules, |_| {})
+    }
+
+    /// A server whose settings `configure` adjusts.
+    pub fn start_configured(rules: &Path, configure: fn(&mut ServerConfig)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("provisio.redb");
-        let mut server = Server::start_at(rules, &db_path);
+        let mut server = Server::start_at(rules, &db_path, configure);
         server._dir = Some(dir);
         server
     }
 
-    fn start_at(rules: &Path, db_path: &Path) -> Server {
+    fn start_at(rules: &Path, db_path: &Path, configure: fn(&mut ServerConfig)) -> Server {
         let rules = load_checked(rules, None).unwrap();
         let store = Store::open(db_path).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
+        let mut config = ServerConfig::new(addr.to_string());
+        configure(&mut config);
         let app = Arc::new(App {
             store: store.clone(),
             rules: Arc::new(rules),
-            config: ServerConfig::new(addr.to_string()),
+            config,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

@@ -218,3 +218,36 @@ fn bulk_over_the_advertised_limit_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    let server = Server::start_configured(
+        std::path::Path::new(super::support::CLARIZEN_RULES),
+        |config| config.header_read_timeout = Duration::from_millis(300),
+    );
+    let mut stream = std::net::TcpStream::connect(server.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n")
+        .expect("partial head");
+    let mut rest = Vec::new();
+    // The server closes the connection (possibly after a 408): the read ends, not blocks.
+    let _ = stream.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "closed too early: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(4), "not cut off: {waited:?}");
+    // The server still serves others.
+    server
+        .client(None)
+        .get("/ServiceProviderConfig")
+        .expect(200);
+}
