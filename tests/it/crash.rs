@@ -43,14 +43,13 @@ fn create(addr: &str, key: &str, n: usize) -> Option<String> {
     value["id"].as_str().map(str::to_string)
 }
 
-#[test]
-fn acknowledged_creates_survive_a_kill() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("provisio.redb");
+/// Starts `provisio serve` on a free loopback port over `db`; the child, its address and the
+/// first-start key.
+fn start(db: &std::path::Path) -> (std::process::Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
+        .arg(db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -58,7 +57,8 @@ fn acknowledged_creates_survive_a_kill() {
     let stdout = child.stdout.take().expect("stdout");
     let mut key = String::new();
     let mut addr = String::new();
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.expect("a line of output");
         if let Some(found) = line.trim().strip_prefix("prv_") {
             key = format!("prv_{found}");
@@ -69,6 +69,35 @@ fn acknowledged_creates_survive_a_kill() {
         }
     }
     assert!(!key.is_empty() && !addr.is_empty(), "server did not start");
+    // Keep reading stdout so the server never blocks on a full pipe.
+    thread::spawn(move || for _ in lines {});
+    (child, addr, key)
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("provisio.redb");
+    let (mut child, addr, key) = start(&db);
+    assert!(create(&addr, &key, 1).is_some());
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("server exits");
+    assert!(exit.success(), "{exit:?}");
+    // The database is released and holds the user.
+    let store = Store::open(&db).expect("released after shutdown");
+    let read = store.read("default").expect("tenant");
+    assert_eq!(read.count(ResourceKind::User).expect("count"), 1);
+}
+
+#[test]
+fn acknowledged_creates_survive_a_kill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("provisio.redb");
+    let (mut child, addr, key) = start(&db);
 
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
