@@ -4,6 +4,9 @@ use hyper::header;
 use serde_json::Value;
 
 use crate::eval::state::StoredResource;
+use std::sync::Arc;
+
+use crate::check::CheckedRules;
 use crate::eval::{self, EvalError, IdSource, ScimOp};
 use crate::scim::bulk::{self, BulkIds, BulkMethod, BulkOperation, BulkResult};
 use crate::scim::discovery;
@@ -15,7 +18,9 @@ use crate::scim::project::{self, Projection, build_resource, member_ref};
 use crate::scim::schema::ResourceKind;
 use crate::server::route::Route;
 use crate::server::{App, Call, Reply, error_reply};
-use crate::store::{self, LogRecord, Outcome, StoreError, TenantRead, TenantWrite};
+use crate::store::{
+    self, JobStatus, LogRecord, Outcome, StoreError, TenantRead, TenantWrite, WriteJob,
+};
 
 /// Runs the handler for a routed, authenticated call.
 pub fn dispatch(app: &App, call: Call) -> Reply {
@@ -438,8 +443,8 @@ fn write(app: &App, call: &Call, log: Option<&LogEntry>) -> Result<Reply, Failur
     Ok(reply)
 }
 
-/// Evaluates and applies one operation in one write transaction; returns the resource id
-/// and its new version.
+/// Evaluates and applies one operation through the store's batch writer; returns the
+/// resource id and its new version once the write is durable.
 fn apply_op(
     app: &App,
     tenant: &str,
@@ -448,59 +453,135 @@ fn apply_op(
     if_match: Option<&str>,
     success_log: Option<LogRecord>,
 ) -> Result<(String, String), Failure> {
-    let mut txn = app.store.write(tenant).map_err(storage)?;
-    if let ScimOp::Replace { kind, id, .. }
-    | ScimOp::Patch { kind, id, .. }
-    | ScimOp::Delete { kind, id } = op
-        && if_match.is_some()
-    {
-        let current = txn.get_resource(*kind, id).map_err(storage)?;
-        let version = current.as_ref().map(|c| c.meta.version.to_string());
-        evaluate_preconditions(version.as_deref(), if_match, None, false)?;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    app.store.submit(Box::new(OpJob {
+        rules: Arc::clone(&app.rules),
+        tenant: tenant.to_string(),
+        actor: actor.to_string(),
+        op: op.clone(),
+        if_match: if_match.map(str::to_string),
+        success_log,
+        result: None,
+        reply: sender,
+    }));
+    receiver.recv().unwrap_or_else(|_| {
+        Err(Failure::from(ScimError::status(
+            500,
+            "the write did not complete; nothing was changed, try again",
+        )))
+    })
+}
+
+/// One SCIM write as a job of the store's batch writer.
+struct OpJob {
+    rules: Arc<CheckedRules>,
+    tenant: String,
+    actor: String,
+    op: ScimOp,
+    if_match: Option<String>,
+    success_log: Option<LogRecord>,
+    result: Option<Result<(String, String), Failure>>,
+    reply: std::sync::mpsc::Sender<Result<(String, String), Failure>>,
+}
+
+impl WriteJob for OpJob {
+    fn tenant(&self) -> &str {
+        &self.tenant
     }
-    let plan = {
-        let mut ids = StoreIds(&txn);
-        eval::plan_with(&app.rules, op, &txn, &mut ids)
-    };
-    let plan = plan.map_err(|err| match err {
-        EvalError::State(e) => Failure::from(storage(StoreError::Corrupt {
-            table: "state",
-            detail: e.0,
-        })),
-        other => Failure::from(other.to_scim()),
-    })?;
-    if let Some(rejection) = &plan.rejection {
-        return Err(Failure {
-            error: ScimError {
-                status: rejection.status,
-                scim_type: rejection.scim_type,
-                detail: rejection.detail.clone(),
-            },
-            rejected: true,
-        });
+
+    fn run(&mut self, txn: &mut TenantWrite) -> JobStatus {
+        let (status, result) = self.attempt(txn);
+        self.result = Some(result);
+        status
     }
-    store::apply(&mut txn, &app.rules, &plan, actor).map_err(|err| match err {
-        StoreError::UserNameTaken(name) => Failure::from(ScimError::new(
-            ScimType::Uniqueness,
-            format!("the userName \"{name}\" is already in use"),
-        )),
-        StoreError::DuplicateKey { value, .. } => Failure::from(ScimError::new(
-            ScimType::Uniqueness,
-            format!("\"{value}\" is already in use by another resource here"),
-        )),
-        other => Failure::from(storage(other)),
-    })?;
-    let id = plan.entity.id.clone();
-    let version = txn
-        .get_resource(op.kind(), &id)
-        .map_err(storage)?
-        .map(|s| s.meta.version.to_string())
-        .unwrap_or_default();
-    if let Some(record) = success_log {
-        txn.append_log(record).map_err(storage)?;
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        let result = match (committed, self.result) {
+            (Ok(()), Some(result)) => result,
+            (Err(err), Some(Ok(_)) | None) => Err(Failure::from(storage(err))),
+            (Err(_), Some(Err(failure))) => Err(failure),
+            (Ok(()), None) => Err(Failure::from(ScimError::status(
+                500,
+                "the write did not run; nothing was changed, try again",
+            ))),
+        };
+        let _ = self.reply.send(result);
     }
-    txn.commit().map_err(storage)?;
-    Ok((id, version))
+}
+
+impl OpJob {
+    /// Preconditions, plan, apply and the success log, in `txn`. Failures before `apply`
+    /// write nothing (clean); a failure during it leaves partial writes (dirty).
+    fn attempt(&self, txn: &mut TenantWrite) -> (JobStatus, Result<(String, String), Failure>) {
+        let clean = |failure: Failure| (JobStatus::FailedClean, Err(failure));
+        let dirty = |failure: Failure| (JobStatus::FailedDirty, Err(failure));
+        let op = &self.op;
+        if let ScimOp::Replace { kind, id, .. }
+        | ScimOp::Patch { kind, id, .. }
+        | ScimOp::Delete { kind, id } = op
+            && self.if_match.is_some()
+        {
+            let version = match txn.get_resource(*kind, id) {
+                Ok(current) => current.map(|c| c.meta.version.to_string()),
+                Err(err) => return clean(Failure::from(storage(err))),
+            };
+            if let Err(err) =
+                evaluate_preconditions(version.as_deref(), self.if_match.as_deref(), None, false)
+            {
+                return clean(Failure::from(err));
+            }
+        }
+        let plan = {
+            let mut ids = StoreIds(txn);
+            eval::plan_with(&self.rules, op, &*txn, &mut ids)
+        };
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(EvalError::State(e)) => {
+                return clean(Failure::from(storage(StoreError::Corrupt {
+                    table: "state",
+                    detail: e.0,
+                })));
+            }
+            Err(other) => return clean(Failure::from(other.to_scim())),
+        };
+        if let Some(rejection) = &plan.rejection {
+            return clean(Failure {
+                error: ScimError {
+                    status: rejection.status,
+                    scim_type: rejection.scim_type,
+                    detail: rejection.detail.clone(),
+                },
+                rejected: true,
+            });
+        }
+        if let Err(err) = store::apply(txn, &self.rules, &plan, &self.actor) {
+            return dirty(match err {
+                StoreError::UserNameTaken(name) => Failure::from(ScimError::new(
+                    ScimType::Uniqueness,
+                    format!("the userName \"{name}\" is already in use"),
+                )),
+                StoreError::DuplicateKey { value, .. } => Failure::from(ScimError::new(
+                    ScimType::Uniqueness,
+                    format!("\"{value}\" is already in use by another resource here"),
+                )),
+                other => Failure::from(storage(other)),
+            });
+        }
+        let id = plan.entity.id.clone();
+        let version = match txn.get_resource(op.kind(), &id) {
+            Ok(stored) => stored
+                .map(|s| s.meta.version.to_string())
+                .unwrap_or_default(),
+            Err(err) => return dirty(Failure::from(storage(err))),
+        };
+        if let Some(record) = &self.success_log
+            && let Err(err) = txn.append_log(record.clone())
+        {
+            return dirty(Failure::from(storage(err)));
+        }
+        (JobStatus::Done, Ok((id, version)))
+    }
 }
 
 fn bulk_request(app: &App, call: &Call) -> Result<Reply, ScimError> {

@@ -8,6 +8,7 @@
 //! both implement [`StateView`](crate::eval::state::StateView) for the evaluator.
 
 mod apply;
+mod batch;
 mod clock;
 mod error;
 mod group;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use apply::apply;
+pub use batch::{JobStatus, MAX_BATCH, WriteJob};
 pub use clock::{Clock, FixedClock, IdSource, SequentialIds, SystemClock, UuidIds, rfc3339};
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary, parse_import};
@@ -72,6 +74,8 @@ pub struct Store {
     db: Arc<Database>,
     config: StoreConfig,
     group: Arc<group::GroupSync>,
+    /// The batch writer, started on first use.
+    writer: Arc<std::sync::OnceLock<Result<batch::Writer, String>>>,
 }
 
 impl Store {
@@ -97,6 +101,7 @@ impl Store {
             db: Arc::new(db),
             config,
             group: Arc::default(),
+            writer: Arc::default(),
         };
         store.create_tables()?;
         Ok(store)
@@ -157,6 +162,28 @@ impl Store {
     /// A new id from the store's id source.
     pub fn next_id(&self) -> String {
         self.config.ids.next_id()
+    }
+
+    /// Runs a write job through the batch writer: concurrent jobs share one transaction and
+    /// one durable commit, each still all-or-nothing (see [`WriteJob`]). The job's `finish`
+    /// is called when its writes are durable or have failed.
+    pub fn submit(&self, job: Box<dyn WriteJob>) {
+        let writer = self.writer.get_or_init(|| {
+            batch::Writer::start(
+                Arc::clone(&self.db),
+                Arc::clone(&self.config.clock),
+                Arc::clone(&self.config.ids),
+                Arc::clone(&self.group),
+            )
+            .map_err(|e| e.to_string())
+        });
+        match writer {
+            Ok(writer) => writer.submit(job),
+            Err(detail) => job.finish(Err(StoreError::Corrupt {
+                table: "writer",
+                detail: detail.clone(),
+            })),
+        }
     }
 
     /// Begins a write transaction scoped to `tenant` (which must exist). Write transactions

@@ -32,6 +32,46 @@ pub struct TenantWrite {
 }
 
 impl TenantWrite {
+    /// A write transaction not yet scoped to a tenant (the batch writer's).
+    pub(crate) fn begin(
+        db: &Arc<redb::Database>,
+        now: String,
+        ids: &Arc<dyn IdSource>,
+        group: &Arc<super::group::GroupSync>,
+    ) -> Result<TenantWrite, StoreError> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        Ok(TenantWrite {
+            txn,
+            tenant: String::new(),
+            now,
+            ids: Arc::clone(ids),
+            db: Arc::clone(db),
+            group: Arc::clone(group),
+        })
+    }
+
+    /// Scopes the transaction to `tenant`, which must exist.
+    pub(crate) fn scope(&mut self, tenant: &str) -> Result<(), StoreError> {
+        if self
+            .txn
+            .open_table(super::tables::TENANTS)?
+            .get(tenant)?
+            .is_none()
+        {
+            return Err(StoreError::UnknownTenant(tenant.to_owned()));
+        }
+        tenant.clone_into(&mut self.tenant);
+        Ok(())
+    }
+
+    /// Commits with one durable commit (the batch writer's: it alone writes, so there is
+    /// nothing to share a sync with).
+    pub(crate) fn commit_durable(self) -> Result<(), StoreError> {
+        self.txn.commit()?;
+        Ok(())
+    }
+
     /// The tenant this transaction is scoped to.
     pub fn tenant(&self) -> &str {
         &self.tenant

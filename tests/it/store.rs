@@ -1103,3 +1103,103 @@ fn pending_refs_of_a_user() {
     );
     assert!(read.pending_of("u3").unwrap().is_empty());
 }
+
+/// A batch-writer job that writes one entity, then reports `status`.
+struct EntityJob {
+    tenant: &'static str,
+    id: String,
+    status: provisio::store::JobStatus,
+    runs: usize,
+    done: std::sync::mpsc::Sender<(String, usize, bool)>,
+}
+
+impl provisio::store::WriteJob for EntityJob {
+    fn tenant(&self) -> &str {
+        self.tenant
+    }
+
+    fn run(&mut self, txn: &mut provisio::store::TenantWrite) -> provisio::store::JobStatus {
+        self.runs += 1;
+        if self.status != provisio::store::JobStatus::FailedClean {
+            let entity = Entity {
+                id: self.id.clone(),
+                entity_type: "JobTitle".into(),
+                fields: string_fields(&[("Name", &self.id)]),
+                lifecycle: Lifecycle::Active,
+                managed: false,
+            };
+            txn.put_entity(&entity, &["Name"]).unwrap();
+        }
+        self.status
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        self.done
+            .send((self.id.clone(), self.runs, committed.is_ok()))
+            .unwrap();
+    }
+}
+
+#[test]
+fn batched_jobs_stay_all_or_nothing_each() {
+    use provisio::store::JobStatus::{Done, FailedClean, FailedDirty};
+    let (_dir, store) = fresh();
+    let (done, finished) = std::sync::mpsc::channel();
+    let statuses = [Done, FailedClean, Done, FailedDirty, Done, Done];
+    // Queued back to back, so the writer takes them as one batch.
+    for (n, status) in statuses.iter().enumerate() {
+        store.submit(Box::new(EntityJob {
+            tenant: if n == 4 { "b" } else { "a" },
+            id: format!("job-{n}"),
+            status: *status,
+            runs: 0,
+            done: done.clone(),
+        }));
+    }
+    let mut results: Vec<(String, usize, bool)> = (0..statuses.len())
+        .map(|_| finished.recv().unwrap())
+        .collect();
+    results.sort();
+    assert!(
+        results.iter().all(|(_, runs, ok)| *ok && *runs >= 1),
+        "{results:?}"
+    );
+    let a = store.read("a").unwrap();
+    let b = store.read("b").unwrap();
+    for (n, status) in statuses.iter().enumerate() {
+        let id = format!("job-{n}");
+        let view = if n == 4 { &b } else { &a };
+        let stored = view.get_entity(&id).unwrap();
+        assert_eq!(stored.is_some(), *status == Done, "{id} ({status:?})");
+    }
+    // Tenant scoping holds inside a batch: b's job is not visible to a.
+    assert!(a.get_entity("job-4").unwrap().is_none());
+}
+
+#[test]
+fn a_job_for_an_unknown_tenant_fails_alone() {
+    let (_dir, store) = fresh();
+    let (done, finished) = std::sync::mpsc::channel();
+    for (tenant, id) in [("a", "ok-1"), ("nope", "lost"), ("a", "ok-2")] {
+        store.submit(Box::new(EntityJob {
+            tenant,
+            id: id.into(),
+            status: provisio::store::JobStatus::Done,
+            runs: 0,
+            done: done.clone(),
+        }));
+    }
+    let mut results: Vec<(String, usize, bool)> =
+        (0..3).map(|_| finished.recv().unwrap()).collect();
+    results.sort();
+    assert_eq!(
+        results
+            .iter()
+            .map(|(id, _, ok)| (id.as_str(), *ok))
+            .collect::<Vec<_>>(),
+        [("lost", false), ("ok-1", true), ("ok-2", true)]
+    );
+    let a = store.read("a").unwrap();
+    assert!(a.get_entity("ok-1").unwrap().is_some());
+    assert!(a.get_entity("ok-2").unwrap().is_some());
+}
