@@ -5,6 +5,8 @@
 //! -> [`store`] (`apply` in one redb write transaction) -> SCIM response.
 //! Rules go [`syntax`] (AST with spans) -> [`check`] (`CheckedRules`) -> [`eval`].
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod eval;
 pub mod hooks;
