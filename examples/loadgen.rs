@@ -195,6 +195,7 @@ fn main() {
         let app = Arc::new(App {
             store,
             rules: Arc::new(rules),
+            overlays: Default::default(),
             config: ServerConfig::new(addr.to_string()),
         });
         tokio::spawn(serve(listener, app, std::future::pending()));

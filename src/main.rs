@@ -32,6 +32,9 @@ enum Command {
     /// Manage pre-existing application entities.
     #[command(subcommand)]
     Entities(EntitiesCommand),
+    /// Manage a tenant's rules overlay (its own mappings and hooks on top of the profile).
+    #[command(subcommand)]
+    Overlay(OverlayCommand),
     /// Show a tenant's change history.
     History(HistoryArgs),
     /// Show a tenant's provisioning log.
@@ -176,6 +179,42 @@ pub struct KeyRevokeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum OverlayCommand {
+    /// Check an overlay against the profile and save it as the tenant's next version; it
+    /// applies from the next `provisio serve`.
+    Set(OverlaySetArgs),
+    /// Print the tenant's current overlay.
+    Show(OverlayTenantArgs),
+    /// Restore the defaults: save an empty overlay as the next version.
+    Reset(OverlayTenantArgs),
+}
+
+/// `provisio overlay set`
+#[derive(Debug, clap::Args)]
+pub struct OverlaySetArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// The overlay rules file.
+    pub file: PathBuf,
+    /// Rules profile folder the overlay applies to [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `provisio overlay show|reset`
+#[derive(Debug, clap::Args)]
+pub struct OverlayTenantArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
 enum EntitiesCommand {
     /// Import pre-existing, unmanaged users and groups (JSON or CSV).
     Import(ImportArgs),
@@ -231,6 +270,9 @@ fn main() -> ExitCode {
         Command::Key(KeyCommand::List(args)) => cli::admin::key_list(args),
         Command::Key(KeyCommand::Revoke(args)) => cli::admin::key_revoke(args),
         Command::Entities(EntitiesCommand::Import(args)) => cli::admin::entities_import(args),
+        Command::Overlay(OverlayCommand::Set(args)) => cli::admin::overlay_set(args),
+        Command::Overlay(OverlayCommand::Show(args)) => cli::admin::overlay_show(args),
+        Command::Overlay(OverlayCommand::Reset(args)) => cli::admin::overlay_reset(args),
         Command::History(args) => cli::admin::history(args),
         Command::Log(args) => cli::admin::log(args),
     }

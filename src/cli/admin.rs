@@ -10,7 +10,7 @@ use provisio::store::{HistoryRecord, LogRecord, Store, StoreError, parse_import}
 
 use crate::{
     DbArgs, HistoryArgs, ImportArgs, KeyCreateArgs, KeyListArgs, KeyRevokeArgs, LogArgs,
-    TenantCreateArgs,
+    OverlaySetArgs, OverlayTenantArgs, TenantCreateArgs,
 };
 
 /// `provisio tenant create`
@@ -128,6 +128,70 @@ pub fn log(args: LogArgs) -> ExitCode {
 }
 
 /// Runs a command body; any error is printed as `provisio CMD: message` with exit 1.
+/// `provisio overlay set`: checked against the profile first; saved only when clean.
+pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
+    run("overlay set", || {
+        let store = open(&args.db, false)?;
+        if !store.tenant_exists(&args.tenant)? {
+            return Err(StoreError::UnknownTenant(args.tenant.clone()).into());
+        }
+        let (sources, origin) = super::profile_sources(args.rules.as_deref())
+            .map_err(|e| CliError::Message(e.to_string()))?;
+        let overlay =
+            super::read_overlay(&args.file).map_err(|e| CliError::Message(e.to_string()))?;
+        let text = overlay.text.clone();
+        let rules = super::check_with_overlay(sources, Some(overlay)).map_err(|e| {
+            CliError::Message(format!(
+                "{e}\nnothing was saved; `provisio check --overlay {}` shows the full diagnostics",
+                args.file.display()
+            ))
+        })?;
+        let version = store.save_overlay(&args.tenant, &text)?;
+        println!(
+            "saved overlay v{version} for tenant `{}` (checked against {origin}: {} user mappings); it applies from the next `provisio serve`",
+            args.tenant,
+            rules
+                .mappings(provisio::scim::schema::ResourceKind::User)
+                .len()
+        );
+        Ok(())
+    })
+}
+
+/// `provisio overlay show`
+pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
+    run("overlay show", || {
+        let store = open(&args.db, false)?;
+        match store.overlay(&args.tenant)? {
+            Some((version, text)) if !text.trim().is_empty() => {
+                println!("# overlay v{version} of tenant `{}`", args.tenant);
+                print!("{text}");
+                if !text.ends_with('\n') {
+                    println!();
+                }
+            }
+            _ => println!(
+                "tenant `{}` has no overlay: the profile's defaults apply",
+                args.tenant
+            ),
+        }
+        Ok(())
+    })
+}
+
+/// `provisio overlay reset`: restore the defaults (an empty overlay, as a new version).
+pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
+    run("overlay reset", || {
+        let store = open(&args.db, false)?;
+        let version = store.save_overlay(&args.tenant, "")?;
+        println!(
+            "tenant `{}` restored to the profile's defaults (overlay v{version} is empty)",
+            args.tenant
+        );
+        Ok(())
+    })
+}
+
 fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
     match body() {
         Ok(()) => ExitCode::SUCCESS,

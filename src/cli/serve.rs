@@ -22,8 +22,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let (rules, rules_origin) = match super::load_rules(args.rules.as_deref(), None) {
+    let (sources, rules_origin) = match super::profile_sources(args.rules.as_deref()) {
         Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("provisio serve: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rules = match super::check_with_overlay(sources.clone(), None) {
+        Ok(rules) => rules,
         Err(err) => {
             eprintln!("provisio serve: {err}");
             eprintln!("(run `provisio check` on the profile for the full diagnostics)");
@@ -73,11 +80,25 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+        let overlays = match tenant_overlays(&store, &sources) {
+            Ok(overlays) => overlays,
+            Err(message) => {
+                eprintln!("provisio serve: {message}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for (tenant, (version, _)) in &overlays {
+            println!("tenant `{tenant}` uses its overlay v{version}");
+        }
         println!("provisio serving rules `{}` from {rules_origin}", rules.name);
         println!("SCIM base URL: http://{addr}/scim/v2");
         let app = Arc::new(App {
             store,
             rules: Arc::new(rules),
+            overlays: overlays
+                .into_iter()
+                .map(|(tenant, (_, rules))| (tenant, Arc::new(rules)))
+                .collect(),
             config: ServerConfig::new(addr.to_string()),
         });
         serve(listener, app, shutdown_signal()).await;
@@ -94,4 +115,31 @@ fn first_start(store: &Store) -> Result<Option<String>, provisio::store::StoreEr
     store.create_tenant(FIRST_TENANT)?;
     let (_id, key) = store.create_key(FIRST_TENANT, FIRST_USER)?;
     Ok(Some(key))
+}
+
+/// Every tenant's current non-empty overlay, checked against the profile: tenant ->
+/// (version, rules). An overlay that no longer checks (the profile changed since it was
+/// saved) stops the start, naming the tenant.
+fn tenant_overlays(
+    store: &Store,
+    profile: &provisio::check::ProfileSources,
+) -> Result<std::collections::BTreeMap<String, (u64, provisio::check::CheckedRules)>, String> {
+    let mut overlays = std::collections::BTreeMap::new();
+    for tenant in store.list_tenants().map_err(|e| e.to_string())? {
+        let Some((version, text)) = store.overlay(&tenant.name).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let source = provisio::check::SourceFile::new(format!("overlay-v{version}.rules"), text);
+        let rules = super::check_with_overlay(profile.clone(), Some(source)).map_err(|e| {
+            format!(
+                "the overlay v{version} of tenant `{}` no longer checks against the profile: {e}\n(fix it with `provisio overlay set`, or `provisio overlay reset --tenant {}`)",
+                tenant.name, tenant.name
+            )
+        })?;
+        overlays.insert(tenant.name, (version, rules));
+    }
+    Ok(overlays)
 }

@@ -455,7 +455,7 @@ fn apply_op(
 ) -> Result<(String, String), Failure> {
     let (sender, receiver) = std::sync::mpsc::channel();
     app.store.submit(Box::new(OpJob {
-        rules: Arc::clone(&app.rules),
+        rules: Arc::clone(app.rules_for(tenant)),
         tenant: tenant.to_string(),
         actor: actor.to_string(),
         op: op.clone(),

@@ -58,8 +58,10 @@ impl ServerConfig {
 pub struct App {
     /// The database.
     pub store: Store,
-    /// The rules every operation is evaluated with.
+    /// The rules operations are evaluated with, for tenants without an overlay.
     pub rules: Arc<CheckedRules>,
+    /// Per-tenant rules: the profile with the tenant's overlay (`provisio overlay set`).
+    pub overlays: std::collections::BTreeMap<String, Arc<CheckedRules>>,
     /// Settings.
     pub config: ServerConfig,
 }
@@ -125,6 +127,11 @@ pub struct Call {
 }
 
 impl App {
+    /// The rules for a tenant: its overlay's, else the profile's.
+    pub fn rules_for(&self, tenant: &str) -> &Arc<CheckedRules> {
+        self.overlays.get(tenant).unwrap_or(&self.rules)
+    }
+
     /// Handles one request; never fails: every error is a SCIM Error response.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let reply = match self.prepare(req).await {

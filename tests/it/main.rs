@@ -4,6 +4,7 @@ mod crash;
 mod explain;
 mod http;
 mod ops;
+mod overlay;
 mod rules;
 mod scim;
 mod store;

@@ -77,6 +77,7 @@ impl Server {
         let app = Arc::new(App {
             store: store.clone(),
             rules: Arc::new(rules),
+            overlays: Default::default(),
             config,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
