@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use redb::{Durability, ReadableTable, WriteTransaction};
+use redb::{Durability, MultimapTableDefinition, ReadableTable, WriteTransaction};
 use serde_json::Value;
 
 use super::clock::IdSource;
@@ -145,19 +145,7 @@ impl TenantWrite {
                 self.clear_members(id)?;
             }
             ResourceKind::User => {
-                let tenant = self.tenant.as_str();
-                let groups: Vec<String> = {
-                    let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
-                    let mut groups = Vec::new();
-                    for value in table.remove_all((tenant, id))? {
-                        groups.push(value?.value().to_owned());
-                    }
-                    groups
-                };
-                let mut table = self.txn.open_multimap_table(MEMBERS)?;
-                for group in &groups {
-                    table.remove((tenant, group.as_str()), id)?;
-                }
+                self.detach(MEMBER_OF, MEMBERS, id)?;
             }
         }
         Ok(true)
@@ -351,20 +339,31 @@ impl TenantWrite {
     /// Removes every member of `group` (both directions); returns the removed user ids in
     /// id order.
     pub fn clear_members(&mut self, group: &str) -> Result<Vec<String>, StoreError> {
+        self.detach(MEMBERS, MEMBER_OF, group)
+    }
+
+    /// Removes every row of `key` from the `forward` membership multimap and the matching
+    /// rows from its mirror `backward`; returns the other ends removed, in order.
+    fn detach(
+        &mut self,
+        forward: MultimapTableDefinition<'static, (&'static str, &'static str), &'static str>,
+        backward: MultimapTableDefinition<'static, (&'static str, &'static str), &'static str>,
+        key: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let tenant = self.tenant.as_str();
-        let users: Vec<String> = {
-            let mut table = self.txn.open_multimap_table(MEMBERS)?;
-            let mut users = Vec::new();
-            for value in table.remove_all((tenant, group))? {
-                users.push(value?.value().to_owned());
+        let others: Vec<String> = {
+            let mut table = self.txn.open_multimap_table(forward)?;
+            let mut others = Vec::new();
+            for value in table.remove_all((tenant, key))? {
+                others.push(value?.value().to_owned());
             }
-            users
+            others
         };
-        let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
-        for user in &users {
-            table.remove((tenant, user.as_str()), group)?;
+        let mut table = self.txn.open_multimap_table(backward)?;
+        for other in &others {
+            table.remove((tenant, other.as_str()), key)?;
         }
-        Ok(users)
+        Ok(others)
     }
 
     /// Records a reference waiting for an entity (keyed by `entity` and the folded `key`).
