@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod domain;
 pub mod eval;
 pub mod hooks;
 pub mod scim;

@@ -1,0 +1,20 @@
+//! The domain vocabulary every layer shares: identifiers as newtypes, the case-insensitive
+//! and Unicode-normalised [`UserName`], timestamps and the one [`Clock`], the one
+//! [`IdSource`], the application's entities and stored resources, and the one
+//! "did you mean" function.
+//!
+//! This module depends on nothing else of ours: `scim`, `eval`, `store` and `server` all
+//! build on it, and a type defined here means the same thing in each of them.
+
+mod entity;
+mod ids;
+mod names;
+pub mod suggest;
+mod time;
+mod user_name;
+
+pub use entity::{Entity, FieldValue, Lifecycle, Meta, PendingRef, ResourceKind, StoredResource};
+pub use ids::{IdSource, SequentialIds, UuidIds};
+pub use names::{EntityType, FieldName, ResourceId, TenantId};
+pub use time::{Clock, FixedClock, SystemClock, Timestamp};
+pub use user_name::{MAX_USER_NAME_BYTES, UserName, UserNameError, key_of as user_name_key};
