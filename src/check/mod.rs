@@ -6,9 +6,12 @@
 //! may add an overlay file on top. [`ProfileSources::load`] reads them, [`check`] checks
 //! them and [`load_checked`] does both.
 
-mod checker;
 mod diagnostic;
+mod error;
+mod files;
 pub mod model;
+mod passes;
+mod render;
 mod suggest;
 
 use std::collections::BTreeMap;
@@ -189,7 +192,7 @@ impl CheckReport {
 
 /// Checks a profile (and its overlay) and reports every diagnostic at once.
 pub fn check(sources: &ProfileSources) -> CheckReport {
-    checker::check(sources)
+    passes::check(sources)
 }
 
 /// Why rules could not be loaded.

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::hooks::CompiledScript;
 use crate::scim::error::ScimType;
+use crate::scim::filter::CompareOp;
 use crate::scim::schema::ResourceKind;
 
 /// Where a rule was written: a file (relative to the profile folder, or the overlay's
@@ -163,15 +164,71 @@ pub enum FieldType {
     Ref(String),
 }
 
+impl FieldType {
+    /// The type's name without its argument.
+    #[must_use]
+    pub fn kind(&self) -> FieldTypeKind {
+        match self {
+            FieldType::String => FieldTypeKind::String,
+            FieldType::Bool => FieldTypeKind::Bool,
+            FieldType::Int => FieldTypeKind::Int,
+            FieldType::DateTime => FieldTypeKind::DateTime,
+            FieldType::Ref(_) => FieldTypeKind::Ref,
+        }
+    }
+}
+
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind().as_str())?;
         match self {
-            FieldType::String => f.write_str("String"),
-            FieldType::Bool => f.write_str("Bool"),
-            FieldType::Int => f.write_str("Int"),
-            FieldType::DateTime => f.write_str("DateTime"),
-            FieldType::Ref(entity) => write!(f, "Ref<{entity}>"),
+            FieldType::Ref(entity) => write!(f, "<{entity}>"),
+            _ => Ok(()),
         }
+    }
+}
+
+/// The names of the field types: a [`FieldType`] without its argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FieldTypeKind {
+    /// `String`
+    String,
+    /// `Bool`
+    Bool,
+    /// `Int`
+    Int,
+    /// `DateTime`
+    DateTime,
+    /// `Ref<Entity>`, the one type that takes an argument.
+    Ref,
+}
+
+impl FieldTypeKind {
+    /// Every field type, in declaration order.
+    pub const ALL: [FieldTypeKind; 5] = [
+        FieldTypeKind::String,
+        FieldTypeKind::Bool,
+        FieldTypeKind::Int,
+        FieldTypeKind::DateTime,
+        FieldTypeKind::Ref,
+    ];
+
+    /// The rules spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldTypeKind::String => "String",
+            FieldTypeKind::Bool => "Bool",
+            FieldTypeKind::Int => "Int",
+            FieldTypeKind::DateTime => "DateTime",
+            FieldTypeKind::Ref => "Ref",
+        }
+    }
+
+    /// Parses the rules spelling (case-sensitive, like every type name).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<FieldTypeKind> {
+        FieldTypeKind::ALL.into_iter().find(|t| t.as_str() == name)
     }
 }
 
@@ -277,39 +334,11 @@ impl fmt::Display for ValueFilter {
 pub struct Comparison {
     /// Sub-attribute name (`type`, `primary`).
     pub attribute: String,
-    /// Operator.
+    /// Operator: `eq`, `ne`, `co`, `sw` or `ew`, never an ordering operator.
     pub op: CompareOp,
     /// Literal compared against. Strings compare case-insensitively; the strings
     /// `"True"`/`"False"` equal the booleans (Entra sends them).
     pub value: Literal,
-}
-
-/// Comparison operators of value filters and guards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum CompareOp {
-    /// `eq` / `==`
-    Eq,
-    /// `ne` / `!=`
-    Ne,
-    /// `co`
-    Co,
-    /// `sw`
-    Sw,
-    /// `ew`
-    Ew,
-}
-
-impl CompareOp {
-    /// The filter spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-            CompareOp::Co => "co",
-            CompareOp::Sw => "sw",
-            CompareOp::Ew => "ew",
-        }
-    }
 }
 
 /// A literal in a filter or guard.
@@ -356,15 +385,113 @@ pub enum Transform {
     Ref(String),
 }
 
+impl Transform {
+    /// The transform's name without its argument.
+    #[must_use]
+    pub fn kind(&self) -> TransformKind {
+        match self {
+            Transform::Trim => TransformKind::Trim,
+            Transform::Lower => TransformKind::Lower,
+            Transform::Upper => TransformKind::Upper,
+            Transform::Truncate(_) => TransformKind::Truncate,
+            Transform::Default(_) => TransformKind::Default,
+            Transform::Ref(_) => TransformKind::Ref,
+        }
+    }
+
+    /// The type of the value the transform produces (every transform takes a String).
+    #[must_use]
+    pub fn output(&self) -> FieldType {
+        match self {
+            Transform::Ref(entity) => FieldType::Ref(entity.clone()),
+            _ => FieldType::String,
+        }
+    }
+}
+
 impl fmt::Display for Transform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind().as_str())?;
         match self {
-            Transform::Trim => f.write_str("trim"),
-            Transform::Lower => f.write_str("lower"),
-            Transform::Upper => f.write_str("upper"),
-            Transform::Truncate(n) => write!(f, "truncate({n})"),
-            Transform::Default(s) => write!(f, "default({s:?})"),
-            Transform::Ref(e) => write!(f, "ref({e})"),
+            Transform::Trim | Transform::Lower | Transform::Upper => Ok(()),
+            Transform::Truncate(n) => write!(f, "({n})"),
+            Transform::Default(s) => write!(f, "({s:?})"),
+            Transform::Ref(e) => write!(f, "({e})"),
+        }
+    }
+}
+
+/// The names of the transforms: a [`Transform`] without its argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransformKind {
+    /// `trim`
+    Trim,
+    /// `lower`
+    Lower,
+    /// `upper`
+    Upper,
+    /// `truncate(N)`
+    Truncate,
+    /// `default("text")`
+    Default,
+    /// `ref(Entity)`
+    Ref,
+}
+
+/// What a transform takes between its parentheses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransformParameter {
+    /// Nothing: written bare (`trim`) or with empty parentheses.
+    None,
+    /// A whole number above zero: `truncate(64)`.
+    PositiveInt,
+    /// A string: `default("n/a")`.
+    Text,
+    /// An entity of the target: `ref(User)`.
+    Entity,
+}
+
+impl TransformKind {
+    /// Every transform, in declaration order.
+    pub const ALL: [TransformKind; 6] = [
+        TransformKind::Trim,
+        TransformKind::Lower,
+        TransformKind::Upper,
+        TransformKind::Truncate,
+        TransformKind::Default,
+        TransformKind::Ref,
+    ];
+
+    /// The rules spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransformKind::Trim => "trim",
+            TransformKind::Lower => "lower",
+            TransformKind::Upper => "upper",
+            TransformKind::Truncate => "truncate",
+            TransformKind::Default => "default",
+            TransformKind::Ref => "ref",
+        }
+    }
+
+    /// Parses the rules spelling.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<TransformKind> {
+        TransformKind::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The transform's parameter.
+    #[must_use]
+    pub fn parameter(self) -> TransformParameter {
+        match self {
+            TransformKind::Trim | TransformKind::Lower | TransformKind::Upper => {
+                TransformParameter::None
+            }
+            TransformKind::Truncate => TransformParameter::PositiveInt,
+            TransformKind::Default => TransformParameter::Text,
+            TransformKind::Ref => TransformParameter::Entity,
         }
     }
 }
@@ -434,7 +561,7 @@ pub struct Guard {
 pub struct GuardTerm {
     /// SCIM path of the value compared.
     pub path: SourcePath,
-    /// `==`/`!=` (Eq/Ne) and the string operators.
+    /// `==`/`!=` (Eq/Ne) and the string operators; never an ordering operator.
     pub op: CompareOp,
     /// Literal.
     pub value: Literal,
@@ -518,17 +645,95 @@ pub enum Action {
 }
 
 impl Action {
-    /// The rules keyword.
-    pub fn keyword(&self) -> &'static str {
+    /// The action's keyword without its argument.
+    #[must_use]
+    pub fn kind(&self) -> ActionKind {
         match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Suspend => "suspend",
-            Action::Activate => "activate",
-            Action::Delete => "delete",
-            Action::Ignore => "ignore",
-            Action::Skip(_) => "skip",
-            Action::Reject(_) => "reject",
+            Action::Create => ActionKind::Create,
+            Action::Update => ActionKind::Update,
+            Action::Suspend => ActionKind::Suspend,
+            Action::Activate => ActionKind::Activate,
+            Action::Delete => ActionKind::Delete,
+            Action::Ignore => ActionKind::Ignore,
+            Action::Skip(_) => ActionKind::Skip,
+            Action::Reject(_) => ActionKind::Reject,
+        }
+    }
+
+    /// The rules keyword (`self.kind().as_str()`).
+    #[must_use]
+    pub fn keyword(&self) -> &'static str {
+        self.kind().as_str()
+    }
+}
+
+/// The action keywords: an [`Action`] without its argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// `create`
+    Create,
+    /// `update`
+    Update,
+    /// `suspend`
+    Suspend,
+    /// `activate`
+    Activate,
+    /// `delete`
+    Delete,
+    /// `ignore`
+    Ignore,
+    /// `skip FIELD`
+    Skip,
+    /// `reject SCIMTYPE`
+    Reject,
+}
+
+impl ActionKind {
+    /// Every action, in declaration order.
+    pub const ALL: [ActionKind; 8] = [
+        ActionKind::Create,
+        ActionKind::Update,
+        ActionKind::Suspend,
+        ActionKind::Activate,
+        ActionKind::Delete,
+        ActionKind::Ignore,
+        ActionKind::Skip,
+        ActionKind::Reject,
+    ];
+
+    /// The rules spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Update => "update",
+            ActionKind::Suspend => "suspend",
+            ActionKind::Activate => "activate",
+            ActionKind::Delete => "delete",
+            ActionKind::Ignore => "ignore",
+            ActionKind::Skip => "skip",
+            ActionKind::Reject => "reject",
+        }
+    }
+
+    /// Parses the rules spelling.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// The action without an argument, for the actions that take none.
+    #[must_use]
+    pub fn without_argument(self) -> Option<Action> {
+        match self {
+            ActionKind::Create => Some(Action::Create),
+            ActionKind::Update => Some(Action::Update),
+            ActionKind::Suspend => Some(Action::Suspend),
+            ActionKind::Activate => Some(Action::Activate),
+            ActionKind::Delete => Some(Action::Delete),
+            ActionKind::Ignore => Some(Action::Ignore),
+            ActionKind::Skip | ActionKind::Reject => None,
         }
     }
 }

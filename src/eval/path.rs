@@ -8,7 +8,8 @@ use serde_json::Value;
 
 pub use crate::scim::attr::as_bool;
 
-use crate::check::{CompareOp, Comparison, Guard, Literal, SourcePath, ValueFilter};
+use crate::check::{Comparison, Guard, Literal, SourcePath, ValueFilter};
+use crate::scim::filter::CompareOp;
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
 
 /// Looks a key up in a JSON object, case-insensitively (exact match first).
@@ -84,7 +85,14 @@ pub fn compare(value: Option<&Value>, op: CompareOp, literal: &Literal) -> bool 
     match op {
         CompareOp::Eq => equal,
         CompareOp::Ne => !equal,
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+        // The checker lets no ordering operator into checked rules.
+        CompareOp::Co
+        | CompareOp::Sw
+        | CompareOp::Ew
+        | CompareOp::Gt
+        | CompareOp::Ge
+        | CompareOp::Lt
+        | CompareOp::Le => false,
     }
 }
 
@@ -97,6 +105,7 @@ fn string_op(text: &str, op: CompareOp, literal: &str) -> bool {
         CompareOp::Co => text.contains(&literal),
         CompareOp::Sw => text.starts_with(&literal),
         CompareOp::Ew => text.ends_with(&literal),
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => false,
     }
 }
 

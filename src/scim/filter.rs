@@ -62,7 +62,8 @@ pub enum Filter {
 }
 
 /// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CompareOp {
     /// `eq`
     Eq,
@@ -85,6 +86,19 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// Every operator, in RFC order.
+    pub const ALL: [CompareOp; 9] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Ew,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
+    ];
+
     /// The RFC keyword.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -100,19 +114,10 @@ impl CompareOp {
         }
     }
 
-    fn parse(keyword: &str) -> Option<CompareOp> {
-        let all = [
-            CompareOp::Eq,
-            CompareOp::Ne,
-            CompareOp::Co,
-            CompareOp::Sw,
-            CompareOp::Ew,
-            CompareOp::Gt,
-            CompareOp::Ge,
-            CompareOp::Lt,
-            CompareOp::Le,
-        ];
-        all.into_iter()
+    /// Parses the RFC keyword, case-insensitively.
+    pub fn parse(keyword: &str) -> Option<CompareOp> {
+        CompareOp::ALL
+            .into_iter()
             .find(|op| op.as_str().eq_ignore_ascii_case(keyword))
     }
 }

@@ -1,5 +1,5 @@
 //! pest pairs -> typed AST. Lowering never panics: a parse tree of an unexpected shape
-//! (which the grammar should make impossible) becomes a [`SyntaxError`], like any other.
+//! (which the grammar should make impossible) becomes [`SyntaxError::Malformed`].
 
 use std::num::NonZeroUsize;
 
@@ -7,8 +7,14 @@ use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
-use super::SyntaxError;
-use super::ast::*;
+use super::ast::{
+    ActionExpr, ArgumentExpr, EntityDecl, FieldDecl, FieldFlag, File, FilterExpr, FilterTerm,
+    GuardExpr, GuardTermExpr, Header, HookStmt, HooksBlock, Ident, InviteStmt, Item, LiteralExpr,
+    MappingBlock, MappingRule, MappingStmt, MatchStmt, Modifier, PathExpr, PathSegmentExpr,
+    PolicyBlock, PolicyStmt, ReactionStmt, RemoveStmt, ScopeBlock, Span, Spanned, SyncGroup,
+    TargetDecl, TransformCall, TypeExpr,
+};
+use super::error::{Expected, Found, Punct, SyntaxError};
 
 mod grammar {
     #![allow(missing_docs)]
@@ -23,12 +29,15 @@ use grammar::{Rule, RulesParser};
 /// unbounded work or a deep stack. The default profile needs a few thousand calls.
 const CALL_LIMIT: usize = 5_000_000;
 
-/// Parses and lowers one rules file.
-pub(super) fn parse(source: &str) -> Result<File, SyntaxError> {
+/// Parses and lowers one rules file; the first syntax error ends this attempt.
+pub(super) fn parse_once(source: &str) -> Result<File, SyntaxError> {
     pest::set_call_limit(NonZeroUsize::new(CALL_LIMIT));
-    let mut pairs = RulesParser::parse(Rule::file, source).map_err(|err| from_pest(source, err))?;
-    let file = pairs.next().ok_or_else(|| malformed(Span::new(0, 0)))?;
-    lower_file(file)
+    let mut pairs =
+        RulesParser::parse(Rule::file, source).map_err(|err| from_pest(source, &err))?;
+    let file = pairs.next().ok_or(SyntaxError::Malformed {
+        span: Span::new(0, 0),
+    })?;
+    lower_file(&Node::new(file))
 }
 
 type Lowered<T> = Result<T, SyntaxError>;
@@ -45,288 +54,237 @@ fn spanned_str(pair: &Pair<'_, Rule>) -> Spanned<String> {
     }
 }
 
-fn malformed(span: Span) -> SyntaxError {
-    SyntaxError {
-        message: "internal error: unexpected parse tree shape".to_string(),
-        span,
-        expected: Vec::new(),
+/// One parse-tree node and its children, which lowering picks by rule.
+struct Node<'i> {
+    span: Span,
+    text: &'i str,
+    children: Vec<Pair<'i, Rule>>,
+}
+
+impl<'i> Node<'i> {
+    fn new(pair: Pair<'i, Rule>) -> Node<'i> {
+        Node {
+            span: span_of(&pair),
+            text: pair.as_str(),
+            children: pair.into_inner().collect(),
+        }
+    }
+
+    fn malformed(&self) -> SyntaxError {
+        SyntaxError::Malformed { span: self.span }
+    }
+
+    /// The children of one rule, in order.
+    fn all(&self, rule: Rule) -> impl Iterator<Item = &Pair<'i, Rule>> {
+        self.children.iter().filter(move |p| p.as_rule() == rule)
+    }
+
+    /// The `n`th child of `rule`; its absence means the tree is malformed.
+    fn nth(&self, rule: Rule, n: usize) -> Lowered<&Pair<'i, Rule>> {
+        self.all(rule).nth(n).ok_or_else(|| self.malformed())
+    }
+
+    /// The `n`th identifier child.
+    fn ident(&self, n: usize) -> Lowered<Ident> {
+        self.nth(Rule::ident, n).map(spanned_str)
+    }
+
+    /// The span of the (first) child of `rule`, typically a keyword.
+    fn span_of(&self, rule: Rule) -> Lowered<Span> {
+        self.nth(rule, 0).map(span_of)
+    }
+
+    /// Lowers every child of `rule` with `lower`.
+    fn lower_each<T>(&self, rule: Rule, lower: fn(&Node<'i>) -> Lowered<T>) -> Lowered<Vec<T>> {
+        self.all(rule)
+            .map(|pair| lower(&Node::new(pair.clone())))
+            .collect()
+    }
+
+    /// The only child, as a node (for rules that are one choice among alternatives).
+    fn single(&self) -> Lowered<Node<'i>> {
+        self.children
+            .first()
+            .map(|pair| Node::new(pair.clone()))
+            .ok_or_else(|| self.malformed())
+    }
+
+    fn rule_of_single(&self) -> Lowered<Rule> {
+        self.children
+            .first()
+            .map(Pair::as_rule)
+            .ok_or_else(|| self.malformed())
     }
 }
 
-fn required<T>(value: Option<T>, span: Span) -> Lowered<T> {
-    value.ok_or_else(|| malformed(span))
-}
-
-fn lower_file(pair: Pair<'_, Rule>) -> Lowered<File> {
-    let span = span_of(&pair);
+fn lower_file(node: &Node<'_>) -> Lowered<File> {
     let mut items = Vec::new();
-    for inner in pair.into_inner() {
-        let item = match inner.as_rule() {
-            Rule::target_decl => Item::Target(lower_target(inner)?),
-            Rule::header => Item::Header(lower_header(inner)?),
-            Rule::scope_block => Item::Scope(lower_scope(inner)?),
-            Rule::mapping_block => Item::Mapping(lower_mapping_block(inner)?),
-            Rule::policy_block => Item::Policy(lower_policy(inner)?),
-            Rule::hooks_block => Item::Hooks(lower_hooks(inner)?),
+    for pair in &node.children {
+        let inner = Node::new(pair.clone());
+        let item = match pair.as_rule() {
+            Rule::target_decl => Item::Target(lower_target(&inner)?),
+            Rule::header => Item::Header(lower_header(&inner)?),
+            Rule::scope_block => Item::Scope(lower_scope(&inner)?),
+            Rule::mapping_block => Item::Mapping(lower_mapping_block(&inner)?),
+            Rule::policy_block => Item::Policy(lower_policy(&inner)?),
+            Rule::hooks_block => Item::Hooks(lower_hooks(&inner)?),
             _ => continue,
         };
         items.push(item);
     }
-    Ok(File { items, span })
+    Ok(File {
+        items,
+        span: node.span,
+    })
 }
 
-fn lower_target(pair: Pair<'_, Rule>) -> Lowered<TargetDecl> {
-    let span = span_of(&pair);
-    let (mut keyword, mut name, mut entities) = (None, None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::kw_target => keyword = Some(span_of(&inner)),
-            Rule::ident => name = Some(spanned_str(&inner)),
-            Rule::entity_decl => entities.push(lower_entity(inner)?),
-            _ => {}
-        }
-    }
+fn lower_target(node: &Node<'_>) -> Lowered<TargetDecl> {
     Ok(TargetDecl {
-        keyword: required(keyword, span)?,
-        name: required(name, span)?,
-        entities,
-        span,
+        keyword: node.span_of(Rule::kw_target)?,
+        name: node.ident(0)?,
+        entities: node.lower_each(Rule::entity_decl, lower_entity)?,
+        span: node.span,
     })
 }
 
-fn lower_entity(pair: Pair<'_, Rule>) -> Lowered<EntityDecl> {
-    let span = span_of(&pair);
-    let (mut name, mut fields) = (None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::ident => name = Some(spanned_str(&inner)),
-            Rule::field_decl => fields.push(lower_field(inner)?),
-            _ => {}
-        }
-    }
+fn lower_entity(node: &Node<'_>) -> Lowered<EntityDecl> {
     Ok(EntityDecl {
-        name: required(name, span)?,
-        fields,
-        span,
+        name: node.ident(0)?,
+        fields: node.lower_each(Rule::field_decl, lower_field)?,
+        span: node.span,
     })
 }
 
-fn lower_field(pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
-    let span = span_of(&pair);
-    let (mut name, mut ty, mut flags) = (None, None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::ident => name = Some(spanned_str(&inner)),
-            Rule::type_expr => ty = Some(lower_type(inner)?),
-            Rule::field_flag => {
-                let node = if inner.as_str() == "unique" {
-                    FieldFlag::Unique
-                } else {
-                    FieldFlag::Readonly
-                };
-                flags.push(Spanned {
-                    node,
-                    span: span_of(&inner),
-                });
-            }
-            _ => {}
-        }
-    }
+fn lower_field(node: &Node<'_>) -> Lowered<FieldDecl> {
+    let flags = node.lower_each(Rule::field_flag, |flag| {
+        let node = match flag.rule_of_single()? {
+            Rule::kw_unique => FieldFlag::Unique,
+            _ => FieldFlag::Readonly,
+        };
+        Ok(Spanned {
+            node,
+            span: flag.span,
+        })
+    })?;
     Ok(FieldDecl {
-        name: required(name, span)?,
-        ty: required(ty, span)?,
+        name: node.ident(0)?,
+        ty: lower_type(&Node::new(node.nth(Rule::type_expr, 0)?.clone()))?,
         flags,
-        span,
+        span: node.span,
     })
 }
 
-fn lower_type(pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
-    let span = span_of(&pair);
-    let mut idents = pair
-        .into_inner()
-        .filter(|p| p.as_rule() == Rule::ident)
-        .map(|p| spanned_str(&p));
-    let name = required(idents.next(), span)?;
+fn lower_type(node: &Node<'_>) -> Lowered<TypeExpr> {
     Ok(TypeExpr {
-        name,
-        argument: idents.next(),
-        span,
+        name: node.ident(0)?,
+        argument: node.ident(1).ok(),
+        span: node.span,
     })
 }
 
-fn lower_header(pair: Pair<'_, Rule>) -> Lowered<Header> {
-    let span = span_of(&pair);
-    let (mut keyword, mut name, mut target, mut version) = (None, None, None, None);
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::kw_rules => keyword = Some(span_of(&inner)),
-            Rule::string => name = Some(lower_string(inner)),
-            Rule::ident => target = Some(spanned_str(&inner)),
-            Rule::int => version = Some(spanned_str(&inner)),
-            _ => {}
-        }
-    }
+fn lower_header(node: &Node<'_>) -> Lowered<Header> {
     Ok(Header {
-        keyword: required(keyword, span)?,
-        name: required(name, span)?,
-        target: required(target, span)?,
-        version: required(version, span)?,
-        span,
+        keyword: node.span_of(Rule::kw_rules)?,
+        name: lower_string(node.nth(Rule::string, 0)?),
+        target: node.ident(0)?,
+        version: spanned_str(node.nth(Rule::int, 0)?),
+        span: node.span,
     })
 }
 
-fn lower_scope(pair: Pair<'_, Rule>) -> Lowered<ScopeBlock> {
-    let span = span_of(&pair);
-    let (mut keyword, mut sync_groups) = (None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::kw_scope => keyword = Some(span_of(&inner)),
-            Rule::sync_group => {
-                let statement = span_of(&inner);
-                let group = inner
-                    .into_inner()
-                    .find(|p| p.as_rule() == Rule::string)
-                    .map(lower_string);
-                sync_groups.push(SyncGroup {
-                    group: required(group, statement)?,
-                    span: statement,
-                });
-            }
-            _ => {}
-        }
-    }
+fn lower_scope(node: &Node<'_>) -> Lowered<ScopeBlock> {
     Ok(ScopeBlock {
-        keyword: required(keyword, span)?,
-        sync_groups,
-        span,
+        keyword: node.span_of(Rule::kw_scope)?,
+        sync_groups: node.lower_each(Rule::sync_group, |group| {
+            Ok(SyncGroup {
+                group: lower_string(group.nth(Rule::string, 0)?),
+                span: group.span,
+            })
+        })?,
+        span: node.span,
     })
 }
 
-fn lower_mapping_block(pair: Pair<'_, Rule>) -> Lowered<MappingBlock> {
-    let span = span_of(&pair);
-    let (mut keyword, mut kind, mut statements) = (None, None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::kw_mapping => keyword = Some(span_of(&inner)),
-            Rule::ident => kind = Some(spanned_str(&inner)),
-            Rule::mapping_rule => statements.push(MappingStmt::Map(lower_mapping_rule(inner)?)),
-            Rule::remove_stmt => {
-                let statement = span_of(&inner);
-                let target = inner
-                    .into_inner()
-                    .find(|p| p.as_rule() == Rule::ident)
-                    .map(|p| spanned_str(&p));
-                statements.push(MappingStmt::Remove(RemoveStmt {
-                    target: required(target, statement)?,
-                    span: statement,
-                }));
-            }
-            _ => {}
-        }
+fn lower_mapping_block(node: &Node<'_>) -> Lowered<MappingBlock> {
+    let mut statements = Vec::new();
+    for pair in &node.children {
+        let inner = Node::new(pair.clone());
+        statements.push(match pair.as_rule() {
+            Rule::mapping_rule => MappingStmt::Map(lower_mapping_rule(&inner)?),
+            Rule::remove_stmt => MappingStmt::Remove(RemoveStmt {
+                target: inner.ident(0)?,
+                span: inner.span,
+            }),
+            _ => continue,
+        });
     }
     Ok(MappingBlock {
-        keyword: required(keyword, span)?,
-        kind: required(kind, span)?,
+        keyword: node.span_of(Rule::kw_mapping)?,
+        kind: node.ident(0)?,
         statements,
-        span,
+        span: node.span,
     })
 }
 
-fn lower_mapping_rule(pair: Pair<'_, Rule>) -> Lowered<MappingRule> {
-    let span = span_of(&pair);
-    let (mut modifier, mut target, mut source, mut transforms) = (None, None, None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::modifier => {
-                let node = if inner.as_str() == "locked" {
-                    Modifier::Locked
-                } else {
-                    Modifier::Custom
-                };
-                modifier = Some(Spanned {
-                    node,
-                    span: span_of(&inner),
-                });
-            }
-            Rule::ident => target = Some(spanned_str(&inner)),
-            Rule::source_path => source = Some(lower_path(inner)?),
-            Rule::transform => transforms.push(lower_transform(inner)?),
-            _ => {}
+fn lower_mapping_rule(node: &Node<'_>) -> Lowered<MappingRule> {
+    let modifier = match node.all(Rule::modifier).next() {
+        Some(pair) => {
+            let modifier = Node::new(pair.clone());
+            let kind = match modifier.rule_of_single()? {
+                Rule::kw_locked => Modifier::Locked,
+                _ => Modifier::Custom,
+            };
+            Some(Spanned {
+                node: kind,
+                span: modifier.span,
+            })
         }
-    }
+        None => None,
+    };
     Ok(MappingRule {
         modifier,
-        target: required(target, span)?,
-        source: required(source, span)?,
-        transforms,
-        span,
+        target: node.ident(0)?,
+        source: lower_path(&Node::new(node.nth(Rule::source_path, 0)?.clone()))?,
+        transforms: node.lower_each(Rule::transform, lower_transform)?,
+        span: node.span,
     })
 }
 
-fn lower_transform(pair: Pair<'_, Rule>) -> Lowered<TransformCall> {
-    let span = span_of(&pair);
-    let (mut name, mut arguments) = (None, None);
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::ident => name = Some(spanned_str(&inner)),
-            Rule::lparen => arguments = Some(Vec::new()),
-            Rule::transform_arg => {
-                let arg_span = span_of(&inner);
-                let value = required(inner.into_inner().next(), arg_span)?;
-                let node = match value.as_rule() {
-                    Rule::literal => ArgumentExpr::Literal(lower_literal(value)?.node),
-                    _ => ArgumentExpr::Name(value.as_str().to_string()),
-                };
-                arguments.get_or_insert_with(Vec::new).push(Spanned {
-                    node,
-                    span: arg_span,
-                });
-            }
-            _ => {}
-        }
-    }
+fn lower_transform(node: &Node<'_>) -> Lowered<TransformCall> {
+    let arguments = if node.all(Rule::lparen).next().is_some() {
+        Some(node.lower_each(Rule::transform_arg, |argument| {
+            let value = argument.single()?;
+            let node = match argument.rule_of_single()? {
+                Rule::literal => ArgumentExpr::Literal(lower_literal(&value)?.node),
+                _ => ArgumentExpr::Name(value.text.to_string()),
+            };
+            Ok(Spanned {
+                node,
+                span: argument.span,
+            })
+        })?)
+    } else {
+        None
+    };
     Ok(TransformCall {
-        name: required(name, span)?,
+        name: node.ident(0)?,
         arguments,
-        span,
+        span: node.span,
     })
 }
 
-fn lower_path(pair: Pair<'_, Rule>) -> Lowered<PathExpr> {
-    let span = span_of(&pair);
+fn lower_path(node: &Node<'_>) -> Lowered<PathExpr> {
     let mut urn = None;
     let mut segments: Vec<PathSegmentExpr> = Vec::new();
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
+    for pair in &node.children {
+        match pair.as_rule() {
             Rule::urn => {
-                // `urn:...:User:manager.value`: the schema URN ends at the last `:`; the
-                // rest is a dotted attribute path.
-                let text = inner.as_str();
-                let start = span_of(&inner).start;
-                let (schema, rest, rest_start) = match text.rfind(':') {
-                    Some(colon) => (&text[..colon], &text[colon + 1..], start + colon + 1),
-                    None => (text, "", start + text.len()),
-                };
-                urn = Some(Spanned {
-                    node: schema.to_string(),
-                    span: Span::new(start, start + schema.len()),
-                });
-                let mut offset = rest_start;
-                for name in rest.split('.') {
-                    let name_span = Span::new(offset, offset + name.len());
-                    segments.push(PathSegmentExpr {
-                        name: Spanned {
-                            node: name.to_string(),
-                            span: name_span,
-                        },
-                        filter: None,
-                        span: name_span,
-                    });
-                    offset += name.len() + 1;
-                }
+                let (schema, rest) = split_urn(&spanned_str(pair));
+                urn = Some(schema);
+                segments.extend(rest);
             }
             Rule::attr_name => {
-                let name = spanned_str(&inner);
+                let name = spanned_str(pair);
                 segments.push(PathSegmentExpr {
                     span: name.span,
                     name,
@@ -334,8 +292,8 @@ fn lower_path(pair: Pair<'_, Rule>) -> Lowered<PathExpr> {
                 });
             }
             Rule::value_filter => {
-                let filter = lower_filter(inner)?;
-                let segment = required(segments.last_mut(), filter.span)?;
+                let filter = lower_filter(&Node::new(pair.clone()))?;
+                let segment = segments.last_mut().ok_or_else(|| node.malformed())?;
                 segment.span = Span::new(segment.span.start, filter.span.end);
                 segment.filter = Some(filter);
             }
@@ -345,54 +303,72 @@ fn lower_path(pair: Pair<'_, Rule>) -> Lowered<PathExpr> {
     Ok(PathExpr {
         urn,
         segments,
-        span,
+        span: node.span,
     })
 }
 
-fn lower_filter(pair: Pair<'_, Rule>) -> Lowered<FilterExpr> {
-    let span = span_of(&pair);
-    let mut terms = Vec::new();
-    for inner in pair.into_inner() {
-        if inner.as_rule() != Rule::filter_term {
-            continue;
-        }
-        let term_span = span_of(&inner);
-        let (mut attribute, mut op, mut value) = (None, None, None);
-        for part in inner.into_inner() {
-            match part.as_rule() {
-                Rule::attr_name => attribute = Some(spanned_str(&part)),
-                Rule::compare_op => op = Some(spanned_str(&part)),
-                Rule::literal => value = Some(lower_literal(part)?),
-                _ => {}
-            }
-        }
-        terms.push(FilterTerm {
-            attribute: required(attribute, term_span)?,
-            op: required(op, term_span)?,
-            value: required(value, term_span)?,
-            span: term_span,
+/// `urn:...:User:manager.value`: the schema URN ends at the last `:`; the rest is a dotted
+/// attribute path.
+fn split_urn(urn: &Spanned<String>) -> (Spanned<String>, Vec<PathSegmentExpr>) {
+    let text = urn.node.as_str();
+    let start = urn.span.start;
+    let (schema, rest, rest_start) = match text.rfind(':') {
+        Some(colon) => (&text[..colon], &text[colon + 1..], start + colon + 1),
+        None => (text, "", start + text.len()),
+    };
+    let mut offset = rest_start;
+    let mut segments = Vec::new();
+    for name in rest.split('.') {
+        let span = Span::new(offset, offset + name.len());
+        segments.push(PathSegmentExpr {
+            name: Spanned {
+                node: name.to_string(),
+                span,
+            },
+            filter: None,
+            span,
         });
+        offset += name.len() + 1;
     }
-    Ok(FilterExpr { terms, span })
+    let schema = Spanned {
+        node: schema.to_string(),
+        span: Span::new(start, start + schema.len()),
+    };
+    (schema, segments)
 }
 
-fn lower_literal(pair: Pair<'_, Rule>) -> Lowered<Spanned<LiteralExpr>> {
-    let span = span_of(&pair);
-    let inner = required(pair.into_inner().next(), span)?;
-    let node = match inner.as_rule() {
+fn lower_filter(node: &Node<'_>) -> Lowered<FilterExpr> {
+    Ok(FilterExpr {
+        terms: node.lower_each(Rule::filter_term, |term| {
+            Ok(FilterTerm {
+                attribute: spanned_str(term.nth(Rule::attr_name, 0)?),
+                op: spanned_str(term.nth(Rule::compare_op, 0)?),
+                value: lower_literal(&Node::new(term.nth(Rule::literal, 0)?.clone()))?,
+                span: term.span,
+            })
+        })?,
+        span: node.span,
+    })
+}
+
+fn lower_literal(node: &Node<'_>) -> Lowered<Spanned<LiteralExpr>> {
+    let inner = node.children.first().ok_or_else(|| node.malformed())?;
+    let literal = match inner.as_rule() {
         Rule::string => LiteralExpr::String(lower_string(inner).node),
         Rule::int => LiteralExpr::Int(inner.as_str().to_string()),
         Rule::kw_true => LiteralExpr::Bool(true),
         Rule::kw_false => LiteralExpr::Bool(false),
         _ => LiteralExpr::Null,
     };
-    Ok(Spanned { node, span })
+    Ok(Spanned {
+        node: literal,
+        span: node.span,
+    })
 }
 
 /// A string literal without its quotes, escapes resolved (`\"`, `\\`, `\n`, `\t`; any
 /// other escaped character stands for itself).
-fn lower_string(pair: Pair<'_, Rule>) -> Spanned<String> {
-    let span = span_of(&pair);
+fn lower_string(pair: &Pair<'_, Rule>) -> Spanned<String> {
     let raw = pair.as_str();
     let body = raw
         .strip_prefix('"')
@@ -412,291 +388,217 @@ fn lower_string(pair: Pair<'_, Rule>) -> Spanned<String> {
             text.push(c);
         }
     }
-    Spanned { node: text, span }
-}
-
-fn lower_policy(pair: Pair<'_, Rule>) -> Lowered<PolicyBlock> {
-    let span = span_of(&pair);
-    let (mut keyword, mut kind, mut statements) = (None, None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::kw_policy => keyword = Some(span_of(&inner)),
-            Rule::ident => kind = Some(spanned_str(&inner)),
-            Rule::invite_stmt => {
-                let send = inner
-                    .clone()
-                    .into_inner()
-                    .any(|p| p.as_rule() == Rule::invite_mode && p.as_str() == "always");
-                statements.push(PolicyStmt::Invite(InviteStmt {
-                    send,
-                    span: span_of(&inner),
-                }));
-            }
-            Rule::match_stmt => {
-                let statement = span_of(&inner);
-                let field = inner
-                    .into_inner()
-                    .find(|p| p.as_rule() == Rule::ident)
-                    .map(|p| spanned_str(&p));
-                statements.push(PolicyStmt::Match(MatchStmt {
-                    field: required(field, statement)?,
-                    span: statement,
-                }));
-            }
-            Rule::reaction => statements.push(PolicyStmt::Reaction(lower_reaction(inner)?)),
-            _ => {}
-        }
+    Spanned {
+        node: text,
+        span: span_of(pair),
     }
-    Ok(PolicyBlock {
-        keyword: required(keyword, span)?,
-        kind: required(kind, span)?,
-        statements,
-        span,
-    })
 }
 
-fn lower_reaction(pair: Pair<'_, Rule>) -> Lowered<ReactionStmt> {
-    let span = span_of(&pair);
-    let (mut situation, mut guard, mut action) = (None, None, None);
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::ident => situation = Some(spanned_str(&inner)),
-            Rule::guard => guard = Some(lower_guard(inner)?),
-            Rule::action => {
-                let action_span = span_of(&inner);
-                let mut idents = inner.into_inner().map(|p| spanned_str(&p));
-                action = Some(ActionExpr {
-                    name: required(idents.next(), action_span)?,
-                    argument: idents.next(),
-                    span: action_span,
-                });
-            }
-            _ => {}
-        }
-    }
-    Ok(ReactionStmt {
-        situation: required(situation, span)?,
-        guard,
-        action: required(action, span)?,
-        span,
-    })
-}
-
-fn lower_guard(pair: Pair<'_, Rule>) -> Lowered<GuardExpr> {
-    let span = span_of(&pair);
-    let mut terms = Vec::new();
-    for inner in pair.into_inner() {
-        if inner.as_rule() != Rule::guard_term {
-            continue;
-        }
-        let term_span = span_of(&inner);
-        let (mut path, mut op, mut value) = (None, None, None);
-        for part in inner.into_inner() {
-            match part.as_rule() {
-                Rule::source_path => path = Some(lower_path(part)?),
-                Rule::compare_op => op = Some(spanned_str(&part)),
-                Rule::literal => value = Some(lower_literal(part)?),
-                _ => {}
-            }
-        }
-        terms.push(GuardTermExpr {
-            path: required(path, term_span)?,
-            op: required(op, term_span)?,
-            value: required(value, term_span)?,
-            span: term_span,
+fn lower_policy(node: &Node<'_>) -> Lowered<PolicyBlock> {
+    let mut statements = Vec::new();
+    for pair in &node.children {
+        let inner = Node::new(pair.clone());
+        statements.push(match pair.as_rule() {
+            Rule::invite_stmt => PolicyStmt::Invite(InviteStmt {
+                send: Node::new(inner.nth(Rule::invite_mode, 0)?.clone()).rule_of_single()?
+                    == Rule::kw_always,
+                span: inner.span,
+            }),
+            Rule::match_stmt => PolicyStmt::Match(MatchStmt {
+                field: inner.ident(0)?,
+                span: inner.span,
+            }),
+            Rule::reaction => PolicyStmt::Reaction(lower_reaction(&inner)?),
+            _ => continue,
         });
     }
-    Ok(GuardExpr { terms, span })
-}
-
-fn lower_hooks(pair: Pair<'_, Rule>) -> Lowered<HooksBlock> {
-    let span = span_of(&pair);
-    let (mut keyword, mut kind, mut hooks) = (None, None, Vec::new());
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::kw_hooks => keyword = Some(span_of(&inner)),
-            Rule::ident => kind = Some(spanned_str(&inner)),
-            Rule::hook => {
-                let statement = span_of(&inner);
-                let mut idents = Vec::new();
-                let mut script = None;
-                for part in inner.into_inner() {
-                    match part.as_rule() {
-                        Rule::ident => idents.push(spanned_str(&part)),
-                        Rule::string => script = Some(lower_string(part)),
-                        _ => {}
-                    }
-                }
-                let mut idents = idents.into_iter();
-                hooks.push(HookStmt {
-                    field: required(idents.next(), statement)?,
-                    script: required(script, statement)?,
-                    function: required(idents.next(), statement)?,
-                    span: statement,
-                });
-            }
-            _ => {}
-        }
-    }
-    Ok(HooksBlock {
-        keyword: required(keyword, span)?,
-        kind: required(kind, span)?,
-        hooks,
-        span,
+    Ok(PolicyBlock {
+        keyword: node.span_of(Rule::kw_policy)?,
+        kind: node.ident(0)?,
+        statements,
+        span: node.span,
     })
 }
 
-/// pest's error -> our own, with "expected ..." in the language's words.
-fn from_pest(source: &str, err: pest::error::Error<Rule>) -> SyntaxError {
+fn lower_reaction(node: &Node<'_>) -> Lowered<ReactionStmt> {
+    let guard = match node.all(Rule::guard).next() {
+        Some(pair) => Some(lower_guard(&Node::new(pair.clone()))?),
+        None => None,
+    };
+    let action = Node::new(node.nth(Rule::action, 0)?.clone());
+    Ok(ReactionStmt {
+        situation: node.ident(0)?,
+        guard,
+        action: ActionExpr {
+            name: action.ident(0)?,
+            argument: action.ident(1).ok(),
+            span: action.span,
+        },
+        span: node.span,
+    })
+}
+
+fn lower_guard(node: &Node<'_>) -> Lowered<GuardExpr> {
+    Ok(GuardExpr {
+        terms: node.lower_each(Rule::guard_term, |term| {
+            Ok(GuardTermExpr {
+                path: lower_path(&Node::new(term.nth(Rule::source_path, 0)?.clone()))?,
+                op: spanned_str(term.nth(Rule::compare_op, 0)?),
+                value: lower_literal(&Node::new(term.nth(Rule::literal, 0)?.clone()))?,
+                span: term.span,
+            })
+        })?,
+        span: node.span,
+    })
+}
+
+fn lower_hooks(node: &Node<'_>) -> Lowered<HooksBlock> {
+    Ok(HooksBlock {
+        keyword: node.span_of(Rule::kw_hooks)?,
+        kind: node.ident(0)?,
+        hooks: node.lower_each(Rule::hook, |hook| {
+            Ok(HookStmt {
+                field: hook.ident(0)?,
+                script: lower_string(hook.nth(Rule::string, 0)?),
+                function: hook.ident(1)?,
+                span: hook.span,
+            })
+        })?,
+        span: node.span,
+    })
+}
+
+/// pest's error -> ours, with what was expected as [`Expected`] values.
+fn from_pest(source: &str, err: &pest::error::Error<Rule>) -> SyntaxError {
     let offset = match err.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     }
     .min(source.len());
     let (span, found) = found_at(source, offset);
-    match err.variant {
+    match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut expected: Vec<String> = Vec::new();
+            let mut expected: Vec<Expected> = Vec::new();
             for rule in positives {
-                let word = describe(rule).to_string();
-                if !expected.contains(&word) {
-                    expected.push(word);
+                let item = describe(*rule);
+                if !expected.contains(&item) {
+                    expected.push(item);
                 }
             }
-            let message = if expected.is_empty() {
-                format!("unexpected {found}")
-            } else {
-                format!("expected {}, found {found}", join_or(&expected))
-            };
-            SyntaxError {
-                message,
+            SyntaxError::Unexpected {
                 span,
                 expected,
+                found,
+                preceding: preceding(source, offset),
             }
         }
-        ErrorVariant::CustomError { message } => SyntaxError {
-            message: format!("the file is too complex to parse ({message})"),
+        ErrorVariant::CustomError { message } => SyntaxError::TooComplex {
             span,
-            expected: Vec::new(),
+            reason: message.clone(),
         },
     }
 }
 
-/// The token at `offset`, for "found ...": a word, one character, or the end of file.
-fn found_at(source: &str, offset: usize) -> (Span, String) {
+/// The last character before `offset` that is not whitespace.
+fn preceding(source: &str, offset: usize) -> Option<Span> {
+    let before = source.get(..offset)?.trim_end();
+    let last = before.chars().next_back()?;
+    Some(Span::new(before.len() - last.len_utf8(), before.len()))
+}
+
+/// The token at `offset`: a word, one character, or the end of the file.
+fn found_at(source: &str, offset: usize) -> (Span, Found) {
     let rest = source.get(offset..).unwrap_or("");
-    let mut chars = rest.char_indices();
-    match chars.next() {
-        None => {
-            // Point at the last character written, so the report shows where the file
-            // stops; an empty file gets an empty span.
-            let last = source[..offset]
-                .char_indices()
-                .rev()
-                .find(|(_, c)| !c.is_whitespace())
-                .map_or(Span::new(offset, offset), |(i, c)| {
-                    Span::new(i, i + c.len_utf8())
-                });
-            (last, "end of file".to_string())
-        }
-        Some((_, c)) if c.is_ascii_alphanumeric() || c == '_' => {
+    match rest.chars().next() {
+        // Point at the last character written, so the report shows where the file stops;
+        // an empty file gets an empty span.
+        None => (
+            preceding(source, offset).unwrap_or(Span::new(offset, offset)),
+            Found::EndOfFile,
+        ),
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {
             let len = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(rest.len());
             (
                 Span::new(offset, offset + len),
-                format!("`{}`", &rest[..len]),
+                Found::Word(rest[..len].to_string()),
             )
         }
-        Some((_, c)) => {
-            let shown = if c.is_whitespace() || c.is_control() {
-                format!("{c:?}")
-            } else {
-                format!("`{c}`")
-            };
-            (Span::new(offset, offset + c.len_utf8()), shown)
-        }
+        Some(c) => (Span::new(offset, offset + c.len_utf8()), Found::Char(c)),
     }
 }
 
-fn join_or(words: &[String]) -> String {
-    match words {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-/// How a grammar rule reads in "expected ...".
-fn describe(rule: Rule) -> &'static str {
+/// What a grammar rule stands for in "expected ...".
+fn describe(rule: Rule) -> Expected {
     match rule {
-        Rule::EOI => "end of file",
-        Rule::target_decl | Rule::kw_target => "`target`",
-        Rule::header | Rule::kw_rules => "`rules`",
-        Rule::scope_block | Rule::kw_scope => "`scope`",
-        Rule::mapping_block | Rule::kw_mapping => "`mapping`",
-        Rule::policy_block | Rule::kw_policy => "`policy`",
-        Rule::hooks_block | Rule::kw_hooks => "`hooks`",
-        Rule::entity_decl | Rule::kw_entity => "`entity`",
-        Rule::field_decl => "a field declaration `NAME: TYPE;`",
-        Rule::type_expr => "a type",
-        Rule::field_flag => "`unique` or `readonly`",
-        Rule::kw_unique => "`unique`",
-        Rule::kw_readonly => "`readonly`",
-        Rule::kw_version => "`version`",
-        Rule::sync_group | Rule::kw_sync_group => "`sync_group`",
-        Rule::remove_stmt | Rule::kw_remove => "`remove`",
-        Rule::mapping_rule => "a mapping `FIELD <- PATH;`",
-        Rule::modifier => "`locked` or `custom`",
-        Rule::kw_locked => "`locked`",
-        Rule::kw_custom => "`custom`",
-        Rule::transform => "a transform",
-        Rule::transform_arg => "a transform argument",
-        Rule::invite_stmt | Rule::kw_invite => "`invite`",
-        Rule::invite_mode => "`never` or `always`",
-        Rule::kw_never => "`never`",
-        Rule::kw_always => "`always`",
-        Rule::match_stmt | Rule::kw_match => "`match`",
-        Rule::kw_existing => "`existing`",
-        Rule::kw_by => "`by`",
-        Rule::reaction | Rule::hook | Rule::kw_on => "`on`",
-        Rule::guard | Rule::kw_when => "`when`",
-        Rule::guard_term => "a comparison `PATH == VALUE`",
-        Rule::action => "an action",
-        Rule::kw_and => "`and`",
-        Rule::kw_change => "`change`",
-        Rule::kw_run => "`run`",
-        Rule::kw_fn => "`fn`",
-        Rule::source_path => "a SCIM path",
-        Rule::urn => "a schema URN",
-        Rule::attr_name => "an attribute name",
-        Rule::value_filter => "a value filter `[...]`",
-        Rule::filter_term => "a comparison `ATTR eq VALUE`",
-        Rule::compare_op => "an operator (`eq`, `ne`, `co`, `sw`, `ew`, `==`, `!=`)",
-        Rule::literal => "a value (a string, a number, `true`, `false` or `null`)",
-        Rule::ident => "a name",
-        Rule::int => "a number",
-        Rule::string | Rule::string_inner => "a string",
-        Rule::kw_true => "`true`",
-        Rule::kw_false => "`false`",
-        Rule::kw_null => "`null`",
-        Rule::lbrace => "`{`",
-        Rule::rbrace => "`}`",
-        Rule::lparen => "`(`",
-        Rule::rparen => "`)`",
-        Rule::lbracket => "`[`",
-        Rule::rbracket => "`]`",
-        Rule::langle => "`<`",
-        Rule::rangle => "`>`",
-        Rule::semi => "`;`",
-        Rule::colon => "`:`",
-        Rule::comma => "`,`",
-        Rule::dot => "`.`",
-        Rule::pipe => "`|`",
-        Rule::arrow => "`=>`",
-        Rule::larrow => "`<-`",
-        Rule::file | Rule::item => "a rules file",
-        Rule::ident_char => "a letter or digit",
-        Rule::WHITESPACE | Rule::COMMENT => "whitespace",
+        Rule::EOI => Expected::EndOfFile,
+        Rule::target_decl | Rule::kw_target => Expected::Keyword("target"),
+        Rule::header | Rule::kw_rules => Expected::Keyword("rules"),
+        Rule::scope_block | Rule::kw_scope => Expected::Keyword("scope"),
+        Rule::mapping_block | Rule::kw_mapping => Expected::Keyword("mapping"),
+        Rule::policy_block | Rule::kw_policy => Expected::Keyword("policy"),
+        Rule::hooks_block | Rule::kw_hooks => Expected::Keyword("hooks"),
+        Rule::entity_decl | Rule::kw_entity => Expected::Keyword("entity"),
+        Rule::kw_unique => Expected::Keyword("unique"),
+        Rule::kw_readonly => Expected::Keyword("readonly"),
+        Rule::kw_version => Expected::Keyword("version"),
+        Rule::sync_group | Rule::kw_sync_group => Expected::Keyword("sync_group"),
+        Rule::remove_stmt | Rule::kw_remove => Expected::Keyword("remove"),
+        Rule::kw_locked => Expected::Keyword("locked"),
+        Rule::kw_custom => Expected::Keyword("custom"),
+        Rule::invite_stmt | Rule::kw_invite => Expected::Keyword("invite"),
+        Rule::kw_never => Expected::Keyword("never"),
+        Rule::kw_always => Expected::Keyword("always"),
+        Rule::match_stmt | Rule::kw_match => Expected::Keyword("match"),
+        Rule::kw_existing => Expected::Keyword("existing"),
+        Rule::kw_by => Expected::Keyword("by"),
+        Rule::reaction | Rule::hook | Rule::kw_on => Expected::Keyword("on"),
+        Rule::guard | Rule::kw_when => Expected::Keyword("when"),
+        Rule::kw_and => Expected::Keyword("and"),
+        Rule::kw_change => Expected::Keyword("change"),
+        Rule::kw_run => Expected::Keyword("run"),
+        Rule::kw_fn => Expected::Keyword("fn"),
+        Rule::kw_true => Expected::Keyword("true"),
+        Rule::kw_false => Expected::Keyword("false"),
+        Rule::kw_null => Expected::Keyword("null"),
+        Rule::field_decl => Expected::FieldDeclaration,
+        Rule::type_expr => Expected::Type,
+        Rule::field_flag => Expected::FieldFlag,
+        Rule::mapping_rule => Expected::Mapping,
+        Rule::modifier => Expected::Modifier,
+        Rule::transform => Expected::Transform,
+        Rule::transform_arg => Expected::TransformArgument,
+        Rule::invite_mode => Expected::InviteMode,
+        Rule::guard_term => Expected::GuardComparison,
+        Rule::action => Expected::Action,
+        Rule::source_path => Expected::ScimPath,
+        Rule::urn => Expected::SchemaUrn,
+        Rule::attr_name => Expected::AttributeName,
+        Rule::value_filter => Expected::ValueFilter,
+        Rule::filter_term => Expected::FilterComparison,
+        Rule::compare_op => Expected::Operator,
+        Rule::literal => Expected::Value,
+        Rule::ident => Expected::Name,
+        Rule::int => Expected::Number,
+        Rule::string | Rule::string_inner => Expected::String,
+        Rule::file | Rule::item => Expected::RulesFile,
+        Rule::ident_char => Expected::NameCharacter,
+        Rule::WHITESPACE | Rule::COMMENT => Expected::Whitespace,
+        Rule::lbrace => Expected::Punct(Punct::LBrace),
+        Rule::rbrace => Expected::Punct(Punct::RBrace),
+        Rule::lparen => Expected::Punct(Punct::LParen),
+        Rule::rparen => Expected::Punct(Punct::RParen),
+        Rule::lbracket => Expected::Punct(Punct::LBracket),
+        Rule::rbracket => Expected::Punct(Punct::RBracket),
+        Rule::langle => Expected::Punct(Punct::LAngle),
+        Rule::rangle => Expected::Punct(Punct::RAngle),
+        Rule::semi => Expected::Punct(Punct::Semi),
+        Rule::colon => Expected::Punct(Punct::Colon),
+        Rule::comma => Expected::Punct(Punct::Comma),
+        Rule::dot => Expected::Punct(Punct::Dot),
+        Rule::pipe => Expected::Punct(Punct::Pipe),
+        Rule::arrow => Expected::Punct(Punct::Arrow),
+        Rule::larrow => Expected::Punct(Punct::LArrow),
     }
 }

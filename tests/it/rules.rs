@@ -15,10 +15,11 @@ use std::process::{Command, Output};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
 use provisio::check::{
-    self, Action, CheckReport, CompareOp, FieldType, Literal, ProfileSources, RulesError, Severity,
-    Situation, SourceFile, Transform,
+    self, Action, CheckReport, FieldType, Literal, ProfileSources, RulesError, Severity, Situation,
+    SourceFile, Transform,
 };
 use provisio::hooks::{self, HookValue, Intent};
+use provisio::scim::filter::CompareOp;
 use provisio::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
 
 fn root() -> &'static Path {
