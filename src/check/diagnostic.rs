@@ -148,6 +148,7 @@ impl Code {
     ];
 
     /// The code as shown: `rules::unknown_field`.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Note => "rules::note",
@@ -340,11 +341,13 @@ impl RulesDiagnostic {
     }
 
     /// Whether this diagnostic fails the check.
+    #[must_use]
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
     /// The full text of the file the diagnostic points into.
+    #[must_use]
     pub fn source_text(&self) -> &str {
         &self.file.text
     }

@@ -15,6 +15,7 @@ mod render;
 mod suggest;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -76,6 +77,11 @@ impl ProfileSources {
     /// Reads `dir/target.rules`, `dir/default.rules`, every `*.rhai` below `dir`, and the
     /// overlay (named by its file name). A script the rules reference but that is absent is
     /// a diagnostic of [`check`], not a load error.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::Read`] when a file or folder cannot be read (missing, unreadable, not
+    /// UTF-8).
     pub fn load(dir: &Path, overlay: Option<&Path>) -> Result<ProfileSources, LoadError> {
         let target = read_source(&dir.join("target.rules"), "target.rules")?;
         let rules = read_source(&dir.join("default.rules"), "default.rules")?;
@@ -102,6 +108,7 @@ impl ProfileSources {
 
 /// The Clarizen profile built into the binary: `rules/clarizen` as it was at build time.
 /// `provisio serve` and `provisio explain` use it when no profile folder is on disk.
+#[must_use]
 pub fn embedded_clarizen() -> ProfileSources {
     const SCRIPT: &str = "workflows/job_title.rhai";
     ProfileSources {
@@ -150,7 +157,7 @@ fn collect_scripts(
         .map_err(read_error)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(read_error)?;
-    entries.sort_by_key(|entry| entry.file_name());
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let key = format!("{prefix}{file_name}");
@@ -158,7 +165,7 @@ fn collect_scripts(
         let file_type = entry.file_type().map_err(read_error)?;
         if file_type.is_dir() {
             collect_scripts(&entry.path(), &format!("{key}/"), depth + 1, scripts)?;
-        } else if file_name.ends_with(".rhai") {
+        } else if Path::new(&file_name).extension() == Some(OsStr::new("rhai")) {
             let source = read_source(&entry.path(), &key)?;
             scripts.insert(key, source);
         }
@@ -177,11 +184,13 @@ pub struct CheckReport {
 
 impl CheckReport {
     /// Number of error diagnostics.
+    #[must_use]
     pub fn error_count(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 
     /// Number of warning diagnostics.
+    #[must_use]
     pub fn warning_count(&self) -> usize {
         self.diagnostics
             .iter()
@@ -191,6 +200,7 @@ impl CheckReport {
 }
 
 /// Checks a profile (and its overlay) and reports every diagnostic at once.
+#[must_use]
 pub fn check(sources: &ProfileSources) -> CheckReport {
     passes::check(sources)
 }
@@ -230,7 +240,12 @@ impl fmt::Display for Summary<'_> {
     }
 }
 
-/// Loads and checks a profile folder and optional overlay; fails with every diagnostic.
+/// Loads and checks a profile folder and optional overlay.
+///
+/// # Errors
+///
+/// [`RulesError::Load`] when the files cannot be read; [`RulesError::Invalid`] with every
+/// diagnostic when any of them is an error.
 pub fn load_checked(dir: &Path, overlay: Option<&Path>) -> Result<CheckedRules, RulesError> {
     let sources = ProfileSources::load(dir, overlay)?;
     let report = check(&sources);

@@ -68,27 +68,30 @@ pub struct Sealed(pub(crate) ());
 
 impl CheckedRules {
     /// The mappings of one resource kind; empty when the rules map nothing for it.
+    #[must_use]
     pub fn mappings(&self, kind: ResourceKind) -> &[Mapping] {
         self.mappings
             .get(&kind)
-            .map(|set| set.mappings.as_slice())
-            .unwrap_or(&[])
+            .map_or(&[], |set| set.mappings.as_slice())
     }
 
     /// The entity a resource kind maps to (`User` for User, `Group` for Group), if mapped.
+    #[must_use]
     pub fn entity_of(&self, kind: ResourceKind) -> Option<&EntityDef> {
         let set = self.mappings.get(&kind)?;
         self.target.entities.get(&set.entity)
     }
 
     /// The policy of one resource kind.
+    #[must_use]
     pub fn policy(&self, kind: ResourceKind) -> Option<&Policy> {
         self.policies.get(&kind)
     }
 
     /// The hooks of one resource kind.
+    #[must_use]
     pub fn hooks(&self, kind: ResourceKind) -> &[Hook] {
-        self.hooks.get(&kind).map(Vec::as_slice).unwrap_or(&[])
+        self.hooks.get(&kind).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -103,6 +106,7 @@ pub struct TargetSchema {
 
 impl TargetSchema {
     /// Finds a field of an entity.
+    #[must_use]
     pub fn field(&self, entity: &str, field: &str) -> Option<&FieldDef> {
         self.entities.get(entity)?.field(field)
     }
@@ -121,12 +125,14 @@ pub struct EntityDef {
 
 impl EntityDef {
     /// Finds a field by exact name (field names are case-sensitive identifiers).
+    #[must_use]
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.name == name)
     }
 
     /// The first `unique` String field: the natural key used to find entities by name
-    /// (`UserName` for User, `Name` for JobTitle).
+    /// (`UserName` for User, `Name` for `JobTitle`).
+    #[must_use]
     pub fn natural_key(&self) -> Option<&FieldDef> {
         self.fields
             .iter()
@@ -381,7 +387,7 @@ pub enum Transform {
     Truncate(usize),
     /// Use this value when the source is absent or empty.
     Default(String),
-    /// Resolve a SCIM id or natural key (UserName) to an entity of this type.
+    /// Resolve a SCIM id or natural key (`UserName`) to an entity of this type.
     Ref(String),
 }
 
@@ -603,6 +609,7 @@ impl Situation {
     ];
 
     /// The rules spelling.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Situation::Created => "created",
@@ -617,6 +624,7 @@ impl Situation {
     }
 
     /// Parses the rules spelling.
+    #[must_use]
     pub fn parse(name: &str) -> Option<Situation> {
         Situation::ALL.into_iter().find(|s| s.as_str() == name)
     }

@@ -14,7 +14,12 @@ use crate::{CheckArgs, CheckFormat};
 
 /// Runs `provisio check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let sources = match ProfileSources::load(&args.profile, args.overlay.as_deref()) {
+    let CheckArgs {
+        profile,
+        overlay,
+        format,
+    } = args;
+    let sources = match ProfileSources::load(&profile, overlay.as_deref()) {
         Ok(sources) => sources,
         Err(err) => {
             eprintln!("error: {err}");
@@ -22,7 +27,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
     };
     let report = check::check(&sources);
-    let written = match args.format {
+    let written = match format {
         CheckFormat::Human => print_human(&report),
         CheckFormat::Json => print_json(&report),
     };
@@ -95,7 +100,7 @@ fn summary(rules: &CheckedRules, warnings: usize) -> String {
         plural(hooks)
     );
     if warnings > 0 {
-        line.push_str(&format!(", {warnings} warning{}", plural(warnings)));
+        line = format!("{line}, {warnings} warning{}", plural(warnings));
     }
     line
 }

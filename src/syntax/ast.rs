@@ -14,6 +14,7 @@ pub struct Span {
 
 impl Span {
     /// A span from `start` to `end` (`end` is clamped to be at least `start`).
+    #[must_use]
     pub fn new(start: usize, end: usize) -> Span {
         Span {
             start,
@@ -22,11 +23,13 @@ impl Span {
     }
 
     /// Length in bytes.
+    #[must_use]
     pub fn len(self) -> usize {
         self.end - self.start
     }
 
     /// Whether the span covers no byte.
+    #[must_use]
     pub fn is_empty(self) -> bool {
         self.start == self.end
     }
@@ -79,6 +82,7 @@ pub enum Item {
 
 impl Item {
     /// The span of the whole item.
+    #[must_use]
     pub fn span(&self) -> Span {
         match self {
             Item::Target(t) => t.span,
@@ -91,6 +95,7 @@ impl Item {
     }
 
     /// The span of the item's leading keyword.
+    #[must_use]
     pub fn keyword_span(&self) -> Span {
         match self {
             Item::Target(t) => t.keyword,
@@ -103,6 +108,7 @@ impl Item {
     }
 
     /// The item's leading keyword.
+    #[must_use]
     pub fn keyword(&self) -> &'static str {
         match self {
             Item::Target(_) => "target",

@@ -21,10 +21,12 @@ const MAX_ATTEMPTS: usize = 2 * MAX_SYNTAX_ERRORS;
 
 /// Parses one rules file into its AST. Never panics.
 ///
-/// On failure, every syntax error the parser could recover from, in file order (at least
-/// one, at most [`MAX_SYNTAX_ERRORS`]): after an error the statement holding it is skipped
-/// and parsing goes on, so two broken statements give two errors. An error right after a
-/// skipped statement is taken for a consequence of the first and not reported.
+/// # Errors
+///
+/// Every syntax error the parser could recover from, in file order (at least one, at most
+/// [`MAX_SYNTAX_ERRORS`]): after an error the statement holding it is skipped and parsing
+/// goes on, so two broken statements give two errors. An error right after a skipped
+/// statement is taken for a consequence of the one before and not reported.
 pub fn parse(source: &str) -> Result<File, Vec<SyntaxError>> {
     let mut text = Cow::Borrowed(source);
     let mut errors: Vec<SyntaxError> = Vec::new();
@@ -32,7 +34,7 @@ pub fn parse(source: &str) -> Result<File, Vec<SyntaxError>> {
     for _ in 0..MAX_ATTEMPTS {
         let error = match lower::parse_once(&text) {
             Ok(file) if errors.is_empty() => return Ok(file),
-            Ok(_) => return Err(errors),
+            Ok(_) => break,
             Err(error) => error,
         };
         let at = error.span().start;
@@ -55,6 +57,7 @@ pub fn parse(source: &str) -> Result<File, Vec<SyntaxError>> {
             _ => break,
         }
     }
+    errors.sort_by_key(|error| error.span().start);
     Err(errors)
 }
 

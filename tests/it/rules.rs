@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
@@ -111,7 +111,10 @@ fn err_fixtures() {
             "{} should report {expected}, got {codes:?}",
             path.display()
         );
-        let failed = report.diagnostics.iter().any(|d| d.is_error());
+        let failed = report
+            .diagnostics
+            .iter()
+            .any(check::RulesDiagnostic::is_error);
         assert_eq!(report.rules.is_some(), !failed, "{}", path.display());
         insta::assert_snapshot!(render(&report));
     });
@@ -232,7 +235,11 @@ fn the_shipped_profile_checks_clean() {
         rules.mappings(ResourceKind::Group)[0].source.to_string(),
         "displayName"
     );
+}
 
+#[test]
+fn the_shipped_policies_and_hooks_are_clarizens_defaults() {
+    let rules = check::check(&shipped()).rules.expect("rules");
     let policy = rules.policy(ResourceKind::User).expect("user policy");
     assert_eq!(policy.invite.as_ref().map(|i| i.send), Some(false));
     assert_eq!(
@@ -446,15 +453,15 @@ fn locked_in_overlay_points_into_both_files() {
 
 #[test]
 fn load_checked_fails_with_every_diagnostic() {
-    let dir = copy_profile();
-    edit(
-        dir.path(),
-        "default.rules",
-        "  OfficePhone          <-",
-        "  OficePhone           <-",
-    );
-    edit(dir.path(), "default.rules", "on deleted ", "on removed ");
-    let err = check::load_checked(dir.path(), None).expect_err("fails");
+    let profile = Edited::new(&[
+        (
+            "default.rules",
+            "  OfficePhone          <-",
+            "  OficePhone           <-",
+        ),
+        ("default.rules", "on deleted ", "on removed "),
+    ]);
+    let err = check::load_checked(profile.path(), None).expect_err("fails");
     let RulesError::Invalid { diagnostics } = &err else {
         panic!("expected diagnostics, got {err}");
     };
@@ -473,18 +480,16 @@ fn a_missing_profile_is_a_load_error() {
 
 #[test]
 fn diagnostics_carry_file_line_column_and_span() {
-    let dir = copy_profile();
-    edit(
-        dir.path(),
+    let profile = Edited::new(&[(
         "default.rules",
         "ScimSyncJobTitle     <- title | trim;",
         "ScimSyncJobTitle     <- title | trm;",
-    );
-    let report = check::check(&ProfileSources::load(dir.path(), None).expect("loads"));
+    )]);
+    let report = check::check(&ProfileSources::load(profile.path(), None).expect("loads"));
     let [diagnostic] = report.diagnostics.as_slice() else {
         panic!("{}", render(&report));
     };
-    let text = std::fs::read_to_string(dir.path().join("default.rules")).expect("read");
+    let text = profile.text("default.rules");
     let span = diagnostic.location.span;
     assert_eq!(&text[span.offset..span.offset + span.length], "trm");
     assert_eq!(diagnostic.location.line as usize, line_of(&text, "| trm;"));
@@ -564,10 +569,52 @@ fn with_rules(text: &str) -> ProfileSources {
 
 // ---- provisio check -----------------------------------------------------------------------
 
-fn copy_profile() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&profile_dir(), dir.path());
-    dir
+/// A copy of the shipped profile, edited.
+struct Edited {
+    dir: tempfile::TempDir,
+}
+
+/// The outcome of one `provisio check`.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Edited {
+    /// The shipped profile with each `(file, from, to)` edit made: the first occurrence of
+    /// `from` (which must occur) replaced by `to`.
+    fn new(edits: &[(&str, &str, &str)]) -> Edited {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(&profile_dir(), dir.path());
+        for (file, from, to) in edits {
+            let path = dir.path().join(file);
+            let text = std::fs::read_to_string(&path).expect("read");
+            assert!(text.contains(from), "{file} does not contain {from:?}");
+            std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+        }
+        Edited { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn text(&self, file: &str) -> String {
+        std::fs::read_to_string(self.path().join(file)).expect("read")
+    }
+
+    /// The 1-based line of `file` holding `needle`.
+    fn line_of(&self, file: &str, needle: &str) -> usize {
+        line_of(&self.text(file), needle)
+    }
+
+    /// Runs `provisio check` on the profile with `args` after it.
+    fn check(&self, args: &[&str]) -> Run {
+        let mut all = vec![self.path().to_str().expect("utf-8 path")];
+        all.extend_from_slice(args);
+        run_check(&all)
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -583,173 +630,193 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Replaces `from` (which must occur) by `to` in one file of a copied profile.
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{file} does not contain {from:?}");
-    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
-}
-
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|l| l.contains(needle))
-        .map(|i| i + 1)
-        .unwrap_or_else(|| panic!("{needle:?} not found"))
+        .map_or_else(|| panic!("{needle:?} not found"), |i| i + 1)
 }
 
-fn provisio_check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_provisio"))
+fn run_check(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .arg("check")
         .args(args)
         .env("NO_COLOR", "1")
         .output()
-        .expect("runs provisio")
+        .expect("runs provisio");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
-fn run_on(dir: &Path) -> (i32, String, String) {
-    let output = provisio_check(&[dir.to_str().expect("utf-8 path")]);
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+impl Run {
+    /// Asserts the exit status and that stderr mentions every needle.
+    fn assert(&self, code: i32, needles: &[&str]) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "no {needle:?} in:\n{}",
+                self.stderr
+            );
+        }
+    }
+
+    fn json(&self) -> Vec<serde_json::Value> {
+        let json: serde_json::Value = serde_json::from_str(&self.stdout).expect("json");
+        json.as_array().expect("array").clone()
+    }
 }
 
 #[test]
 fn cli_accepts_the_shipped_profile() {
-    let (code, stdout, stderr) = run_on(&profile_dir());
-    assert_eq!(code, 0, "{stderr}");
+    let run = run_check(&[profile_dir().to_str().expect("utf-8 path")]);
+    run.assert(0, &[]);
     assert_eq!(
-        stdout.trim(),
+        run.stdout.trim(),
         "ok: clarizen-default v1 (target clarizen): 12 mappings, 12 reactions, 1 hook"
     );
-    assert!(stderr.is_empty(), "{stderr}");
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
 
 #[test]
 fn cli_reports_a_misspelled_field_with_a_suggestion() {
-    let dir = copy_profile();
-    edit(
-        dir.path(),
+    let profile = Edited::new(&[(
         "default.rules",
         "  OfficePhone          <-",
         "  OficePhone           <-",
+    )]);
+    let line = profile.line_of("default.rules", "OficePhone");
+    profile.check(&[]).assert(
+        1,
+        &[
+            &format!("[default.rules:{line}:3]"),
+            "rules::unknown_field",
+            "did you mean `OfficePhone`?",
+        ],
     );
-    let line = line_of(
-        &std::fs::read_to_string(dir.path().join("default.rules")).unwrap(),
-        "OficePhone",
-    );
-    let (code, _, stderr) = run_on(dir.path());
-    assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!("[default.rules:{line}:3]")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("rules::unknown_field"), "{stderr}");
-    assert!(stderr.contains("did you mean `OfficePhone`?"), "{stderr}");
 }
 
 #[test]
 fn cli_reports_a_mapping_written_twice() {
-    let dir = copy_profile();
     let twice = "  MobilePhone          <- phoneNumbers[type eq \"mobile\"].value;\n";
-    edit(
-        dir.path(),
-        "default.rules",
-        twice,
-        &format!("{twice}{twice}"),
+    let profile = Edited::new(&[("default.rules", twice, &format!("{twice}{twice}"))]);
+    let line = profile.line_of("default.rules", "MobilePhone") + 1;
+    profile.check(&[]).assert(
+        1,
+        &[
+            "rules::duplicate_target",
+            &format!("[default.rules:{line}:3]"),
+            "first mapped here",
+        ],
     );
-    let text = std::fs::read_to_string(dir.path().join("default.rules")).unwrap();
-    let line = line_of(&text, "MobilePhone") + 1;
-    let (code, _, stderr) = run_on(dir.path());
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("rules::duplicate_target"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("[default.rules:{line}:3]")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("first mapped here"), "{stderr}");
 }
 
 #[test]
 fn cli_reports_a_custom_mapping_to_a_non_string_field() {
-    let dir = copy_profile();
-    edit(
-        dir.path(),
-        "default.rules",
-        "custom Department ",
-        "custom HireDate   ",
+    let profile = Edited::new(&[("default.rules", "custom Department ", "custom HireDate   ")]);
+    let line = profile.line_of("default.rules", "custom HireDate");
+    profile.check(&[]).assert(
+        1,
+        &[
+            "rules::custom_not_string",
+            &format!("[default.rules:{line}:10]"),
+            "target.rules:",
+        ],
     );
-    let text = std::fs::read_to_string(dir.path().join("default.rules")).unwrap();
-    let line = line_of(&text, "custom HireDate");
-    let (code, _, stderr) = run_on(dir.path());
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("rules::custom_not_string"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("[default.rules:{line}:10]")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("target.rules:"), "{stderr}");
 }
 
 #[test]
 fn cli_reports_a_truncated_file() {
-    let dir = copy_profile();
-    let path = dir.path().join("default.rules");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let profile = Edited::new(&[]);
+    let text = profile.text("default.rules");
     let cut = text.find("policy User").expect("policy") + "policy User { invite ne".len();
-    std::fs::write(&path, &text[..cut]).unwrap();
+    std::fs::write(profile.path().join("default.rules"), &text[..cut]).expect("write");
     let line = text[..cut].lines().count();
-    let (code, _, stderr) = run_on(dir.path());
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("rules::syntax"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("[default.rules:{line}:")),
-        "{stderr}"
+    profile.check(&[]).assert(
+        1,
+        &[
+            "rules::syntax",
+            &format!("[default.rules:{line}:"),
+            "found end of file",
+        ],
     );
-    assert!(stderr.contains("found end of file"), "{stderr}");
 }
 
 #[test]
 fn cli_reports_two_unrelated_errors_at_once() {
-    let dir = copy_profile();
-    edit(
-        dir.path(),
-        "default.rules",
-        "ScimSyncJobTitle     <- title",
-        "ScimSyncJobTitle     <- titel",
+    let profile = Edited::new(&[
+        (
+            "default.rules",
+            "ScimSyncJobTitle     <- title",
+            "ScimSyncJobTitle     <- titel",
+        ),
+        (
+            "target.rules",
+            "Department:       String;",
+            "Department:       Strng;",
+        ),
+    ]);
+    profile.check(&[]).assert(
+        1,
+        &[
+            "rules::unknown_scim_path",
+            "did you mean `title`?",
+            "rules::unknown_type",
+            "did you mean `String`?",
+            "check failed: ",
+        ],
     );
-    edit(
-        dir.path(),
-        "target.rules",
-        "Department:       String;",
-        "Department:       Strng;",
+}
+
+#[test]
+fn cli_reports_every_broken_statement_of_a_file() {
+    let profile = Edited::new(&[
+        (
+            "default.rules",
+            "locked DisplayName   <- displayName;",
+            "locked DisplayName   <- displayName",
+        ),
+        (
+            "default.rules",
+            "on deactivated                    => suspend;",
+            "on deactivated                    => ;",
+        ),
+    ]);
+    let run = profile.check(&["--format", "json"]);
+    assert_eq!(run.code, 1);
+    let found: Vec<(String, usize)> = run
+        .json()
+        .iter()
+        .map(|d| {
+            let line = d["line"].as_u64().and_then(|l| usize::try_from(l).ok());
+            (d["code"].to_string(), line.unwrap_or(0))
+        })
+        .collect();
+    let line = |needle| profile.line_of("default.rules", needle);
+    let syntax = "\"rules::syntax\"".to_string();
+    assert_eq!(
+        found,
+        [
+            (syntax.clone(), line("locked FirstName")),
+            (syntax, line("on deactivated")),
+        ],
+        "{}",
+        run.stdout
     );
-    let (code, _, stderr) = run_on(dir.path());
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("rules::unknown_scim_path"), "{stderr}");
-    assert!(stderr.contains("did you mean `title`?"), "{stderr}");
-    assert!(stderr.contains("rules::unknown_type"), "{stderr}");
-    assert!(stderr.contains("did you mean `String`?"), "{stderr}");
-    assert!(stderr.contains("check failed: "), "{stderr}");
 }
 
 #[test]
 fn cli_json_lists_every_diagnostic() {
-    let dir = copy_profile();
-    edit(dir.path(), "default.rules", "on deleted ", "on delted ");
-    edit(
-        dir.path(),
-        "default.rules",
-        "reject uniqueness",
-        "reject unique",
-    );
-    let output = provisio_check(&[dir.path().to_str().unwrap(), "--format", "json"]);
-    assert_eq!(output.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let list = json.as_array().expect("array");
-    assert_eq!(list.len(), 2, "{json:#}");
+    let profile = Edited::new(&[
+        ("default.rules", "on deleted ", "on delted "),
+        ("default.rules", "reject uniqueness", "reject unique"),
+    ]);
+    let run = profile.check(&["--format", "json"]);
+    assert_eq!(run.code, 1);
+    let list = run.json();
+    assert_eq!(list.len(), 2, "{}", run.stdout);
     let first = &list[0];
     assert_eq!(first["code"], "rules::unknown_situation");
     assert_eq!(first["severity"], "error");
@@ -769,54 +836,36 @@ fn cli_json_lists_every_diagnostic() {
 
 #[test]
 fn cli_checks_an_overlay_and_names_both_files() {
-    let ok = fixtures().join("ok/overlay.overlay.rules");
-    let output = provisio_check(&[
-        profile_dir().to_str().unwrap(),
+    let profile = profile_dir();
+    let profile = profile.to_str().expect("utf-8 path");
+    let overlay = |name: &str| fixtures().join(name).to_string_lossy().into_owned();
+    run_check(&[profile, "--overlay", &overlay("ok/overlay.overlay.rules")]).assert(0, &[]);
+    run_check(&[
+        profile,
         "--overlay",
-        ok.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        &overlay("err/locked_in_overlay.overlay.rules"),
+    ])
+    .assert(
+        1,
+        &["[locked_in_overlay.overlay.rules:3:3]", "[default.rules:"],
     );
-
-    let bad = fixtures().join("err/locked_in_overlay.overlay.rules");
-    let output = provisio_check(&[
-        profile_dir().to_str().unwrap(),
-        "--overlay",
-        bad.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("[locked_in_overlay.overlay.rules:3:3]"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("[default.rules:"), "{stderr}");
 }
 
 #[test]
 fn cli_warnings_do_not_fail() {
-    let dir = copy_profile();
-    edit(
-        dir.path(),
+    let profile = Edited::new(&[(
         "default.rules",
         "  on deleted                        => delete;\n",
         "  on deleted                        => delete;\n  on deleted when active == true => suspend;\n",
-    );
-    let (code, stdout, stderr) = run_on(dir.path());
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("rules::unreachable_reaction"), "{stderr}");
-    assert!(stdout.contains("1 warning"), "{stdout}");
+    )]);
+    let run = profile.check(&[]);
+    run.assert(0, &["rules::unreachable_reaction"]);
+    assert!(run.stdout.contains("1 warning"), "{}", run.stdout);
 }
 
 #[test]
 fn cli_unreadable_profile_exits_2() {
-    let output = provisio_check(&["/nonexistent/profile"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
+    run_check(&["/nonexistent/profile"]).assert(2, &["cannot read"]);
 }
 
 // ---- robustness ---------------------------------------------------------------------------
@@ -885,23 +934,53 @@ proptest! {
     }
 
     #[test]
-    fn mutated_default_rules_never_panic(mutations in prop::collection::vec(mutation(), 1..6)) {
+    fn mutated_profile_files_check_or_say_why(mutations in prop::collection::vec(mutation(), 1..6)) {
         let original = shipped();
-        for (which, text) in [(0, &original.rules.text), (1, &original.target.text)] {
+        let overlay = std::fs::read_to_string(fixtures().join("ok/overlay.overlay.rules"))
+            .expect("overlay fixture");
+        let files = [&original.rules.text, &original.target.text, &overlay];
+        for (which, text) in files.into_iter().enumerate() {
             let mutated = String::from_utf8_lossy(&apply(text.as_bytes(), &mutations)).into_owned();
+            match provisio::syntax::parse(&mutated) {
+                Ok(_) => {}
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    prop_assert!(errors.len() <= provisio::syntax::MAX_SYNTAX_ERRORS);
+                    for error in &errors {
+                        prop_assert!(error.span().end <= mutated.len(), "{error:?}");
+                    }
+                }
+            }
             let mut sources = original.clone();
-            if which == 0 {
-                sources.rules.text = mutated;
-            } else {
-                sources.target.text = mutated;
+            match which {
+                0 => sources.rules.text = mutated,
+                1 => sources.target.text = mutated,
+                _ => sources.overlay = Some(SourceFile::new("overlay.rules", mutated)),
             }
             let report = check::check(&sources);
-            // Every error diagnostic's span lies inside its file.
+            // Either the rules check, or at least one error says why; every label of every
+            // diagnostic lies inside its file.
+            let failed = report.diagnostics.iter().any(check::RulesDiagnostic::is_error);
+            prop_assert_eq!(report.rules.is_some(), !failed);
             for diagnostic in &report.diagnostics {
-                let span = diagnostic.location.span;
-                prop_assert!(span.offset + span.length <= diagnostic.source_text().len());
+                prop_assert!(spans_lie_in_their_files(diagnostic), "{}", render(&report));
             }
-            prop_assert_eq!(report.rules.is_some(), !report.diagnostics.iter().any(|d| d.is_error()));
         }
     }
+}
+
+/// Whether a diagnostic's span, its notes' and its related diagnostics' lie inside their
+/// file, on character boundaries.
+fn spans_lie_in_their_files(diagnostic: &check::RulesDiagnostic) -> bool {
+    let text = diagnostic.source_text();
+    let fits = |span: check::ByteSpan| {
+        let end = span.offset + span.length;
+        end <= text.len() && text.is_char_boundary(span.offset) && text.is_char_boundary(end)
+    };
+    fits(diagnostic.location.span)
+        && diagnostic
+            .notes
+            .iter()
+            .all(|note| note.location.file == diagnostic.location.file && fits(note.location.span))
+        && diagnostic.related.iter().all(spans_lie_in_their_files)
 }
