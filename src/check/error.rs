@@ -33,9 +33,24 @@ impl CheckError {
     }
 }
 
-/// The findings of every pass.
-#[derive(Debug, Clone)]
-pub(crate) enum ErrorKind {
+/// Declares [`ErrorKind`]: one variant per pass's error type, and `From` each of them.
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $variant:ident($error:ty),)*) => {
+        /// The findings of every pass.
+        #[derive(Debug, Clone)]
+        pub(crate) enum ErrorKind {
+            $($(#[$doc])* $variant($error),)*
+        }
+
+        $(impl From<$error> for ErrorKind {
+            fn from(error: $error) -> ErrorKind {
+                ErrorKind::$variant(error)
+            }
+        })*
+    };
+}
+
+error_kinds! {
     /// The file does not parse.
     Syntax(SyntaxError),
     /// Which rules file may hold which item.
@@ -63,32 +78,6 @@ pub(crate) enum ErrorKind {
     /// Hook blocks and their scripts.
     Hook(HookError),
 }
-
-macro_rules! into_kind {
-    ($($variant:ident($error:ty)),* $(,)?) => {
-        $(impl From<$error> for ErrorKind {
-            fn from(error: $error) -> ErrorKind {
-                ErrorKind::$variant(error)
-            }
-        })*
-    };
-}
-
-into_kind!(
-    Syntax(SyntaxError),
-    Layout(LayoutError),
-    Header(HeaderError),
-    Target(TargetError),
-    Name(NameError),
-    Mapping(MappingError),
-    Field(FieldError),
-    Overlay(OverlayError),
-    Path(PathError),
-    Value(ValueError),
-    Policy(PolicyError),
-    Action(ActionError),
-    Hook(HookError),
-);
 
 /// A field of the target schema and where target.rules declares it: the picture for
 /// "declared here".

@@ -15,6 +15,42 @@ use crate::scim::error::ScimType;
 use crate::scim::filter::CompareOp;
 use crate::scim::schema::ResourceKind;
 
+/// Declares a closed set of names: a fieldless enum whose variants are each written
+/// `Variant = "spelling"`, with `ALL` (declaration order), `as_str` and `parse` (exact
+/// spelling).
+macro_rules! closed_set {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $spelling:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every member, in declaration order.
+            pub const ALL: [$name; [$($spelling),*].len()] = [$($name::$variant),*];
+
+            /// The rules spelling.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $spelling,)*
+                }
+            }
+
+            /// Parses the rules spelling (exactly as written).
+            #[must_use]
+            pub fn parse(name: &str) -> Option<$name> {
+                $name::ALL.into_iter().find(|member| member.as_str() == name)
+            }
+        }
+    };
+}
+
 /// Where a rule was written: a file (relative to the profile folder, or the overlay's
 /// file name) and a 1-based line. Displayed as `file:line` in Plans and history.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -194,47 +230,20 @@ impl fmt::Display for FieldType {
     }
 }
 
-/// The names of the field types: a [`FieldType`] without its argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum FieldTypeKind {
-    /// `String`
-    String,
-    /// `Bool`
-    Bool,
-    /// `Int`
-    Int,
-    /// `DateTime`
-    DateTime,
-    /// `Ref<Entity>`, the one type that takes an argument.
-    Ref,
-}
-
-impl FieldTypeKind {
-    /// Every field type, in declaration order.
-    pub const ALL: [FieldTypeKind; 5] = [
-        FieldTypeKind::String,
-        FieldTypeKind::Bool,
-        FieldTypeKind::Int,
-        FieldTypeKind::DateTime,
-        FieldTypeKind::Ref,
-    ];
-
-    /// The rules spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldTypeKind::String => "String",
-            FieldTypeKind::Bool => "Bool",
-            FieldTypeKind::Int => "Int",
-            FieldTypeKind::DateTime => "DateTime",
-            FieldTypeKind::Ref => "Ref",
-        }
-    }
-
-    /// Parses the rules spelling (case-sensitive, like every type name).
-    #[must_use]
-    pub fn parse(name: &str) -> Option<FieldTypeKind> {
-        FieldTypeKind::ALL.into_iter().find(|t| t.as_str() == name)
+closed_set! {
+    /// The names of the field types: a [`FieldType`] without its argument.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+    pub enum FieldTypeKind {
+        /// Text.
+        String = "String",
+        /// true / false.
+        Bool = "Bool",
+        /// 64-bit integer.
+        Int = "Int",
+        /// RFC 3339 timestamp.
+        DateTime = "DateTime",
+        /// `Ref<Entity>`, the one type that takes an argument.
+        Ref = "Ref",
     }
 }
 
@@ -427,22 +436,24 @@ impl fmt::Display for Transform {
     }
 }
 
-/// The names of the transforms: a [`Transform`] without its argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TransformKind {
-    /// `trim`
-    Trim,
-    /// `lower`
-    Lower,
-    /// `upper`
-    Upper,
-    /// `truncate(N)`
-    Truncate,
-    /// `default("text")`
-    Default,
-    /// `ref(Entity)`
-    Ref,
+closed_set! {
+    /// The names of the transforms: a [`Transform`] without its argument.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum TransformKind {
+        /// Strip whitespace.
+        Trim = "trim",
+        /// Lower-case.
+        Lower = "lower",
+        /// Upper-case.
+        Upper = "upper",
+        /// Keep at most N characters.
+        Truncate = "truncate",
+        /// A value for an absent source.
+        Default = "default",
+        /// Resolve to an entity.
+        Ref = "ref",
+    }
 }
 
 /// What a transform takes between its parentheses.
@@ -459,35 +470,6 @@ pub enum TransformParameter {
 }
 
 impl TransformKind {
-    /// Every transform, in declaration order.
-    pub const ALL: [TransformKind; 6] = [
-        TransformKind::Trim,
-        TransformKind::Lower,
-        TransformKind::Upper,
-        TransformKind::Truncate,
-        TransformKind::Default,
-        TransformKind::Ref,
-    ];
-
-    /// The rules spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransformKind::Trim => "trim",
-            TransformKind::Lower => "lower",
-            TransformKind::Upper => "upper",
-            TransformKind::Truncate => "truncate",
-            TransformKind::Default => "default",
-            TransformKind::Ref => "ref",
-        }
-    }
-
-    /// Parses the rules spelling.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<TransformKind> {
-        TransformKind::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-
     /// The transform's parameter.
     #[must_use]
     pub fn parameter(self) -> TransformParameter {
@@ -573,60 +555,27 @@ pub struct GuardTerm {
     pub value: Literal,
 }
 
-/// Situations, classified in Rust by the evaluator, never in rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Situation {
-    /// A new resource (POST), including a picked-up unmanaged entity.
-    Created,
-    /// A change that is not a lifecycle change.
-    Updated,
-    /// `active` went from true to false.
-    Deactivated,
-    /// `active` went from false to true.
-    Reactivated,
-    /// The user left the sync group.
-    LeftScope,
-    /// DELETE.
-    Deleted,
-    /// The user's manager is not provisioned (or out of scope).
-    ManagerOutOfScope,
-    /// The userName is taken in another tenant.
-    UsernameTaken,
-}
-
-impl Situation {
-    /// Every situation, in declaration order.
-    pub const ALL: [Situation; 8] = [
-        Situation::Created,
-        Situation::Updated,
-        Situation::Deactivated,
-        Situation::Reactivated,
-        Situation::LeftScope,
-        Situation::Deleted,
-        Situation::ManagerOutOfScope,
-        Situation::UsernameTaken,
-    ];
-
-    /// The rules spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Situation::Created => "created",
-            Situation::Updated => "updated",
-            Situation::Deactivated => "deactivated",
-            Situation::Reactivated => "reactivated",
-            Situation::LeftScope => "left_scope",
-            Situation::Deleted => "deleted",
-            Situation::ManagerOutOfScope => "manager_out_of_scope",
-            Situation::UsernameTaken => "username_taken",
-        }
-    }
-
-    /// Parses the rules spelling.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Situation> {
-        Situation::ALL.into_iter().find(|s| s.as_str() == name)
+closed_set! {
+    /// Situations, classified in Rust by the evaluator, never in rules.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Situation {
+        /// A new resource (POST), including a picked-up unmanaged entity.
+        Created = "created",
+        /// A change that is not a lifecycle change.
+        Updated = "updated",
+        /// `active` went from true to false.
+        Deactivated = "deactivated",
+        /// `active` went from false to true.
+        Reactivated = "reactivated",
+        /// The user left the sync group.
+        LeftScope = "left_scope",
+        /// DELETE.
+        Deleted = "deleted",
+        /// The user's manager is not provisioned (or out of scope).
+        ManagerOutOfScope = "manager_out_of_scope",
+        /// The userName is taken in another tenant.
+        UsernameTaken = "username_taken",
     }
 }
 
@@ -675,62 +624,31 @@ impl Action {
     }
 }
 
-/// The action keywords: an [`Action`] without its argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    /// `create`
-    Create,
-    /// `update`
-    Update,
-    /// `suspend`
-    Suspend,
-    /// `activate`
-    Activate,
-    /// `delete`
-    Delete,
-    /// `ignore`
-    Ignore,
-    /// `skip FIELD`
-    Skip,
-    /// `reject SCIMTYPE`
-    Reject,
+closed_set! {
+    /// The action keywords: an [`Action`] without its argument.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ActionKind {
+        /// Create the entity.
+        Create = "create",
+        /// Write mapped fields.
+        Update = "update",
+        /// Lifecycle -> Suspended.
+        Suspend = "suspend",
+        /// Lifecycle -> Active.
+        Activate = "activate",
+        /// Lifecycle -> Deleted.
+        Delete = "delete",
+        /// Change nothing in the application.
+        Ignore = "ignore",
+        /// `skip FIELD`: do not write a Ref field.
+        Skip = "skip",
+        /// `reject SCIMTYPE`: refuse the operation.
+        Reject = "reject",
+    }
 }
 
 impl ActionKind {
-    /// Every action, in declaration order.
-    pub const ALL: [ActionKind; 8] = [
-        ActionKind::Create,
-        ActionKind::Update,
-        ActionKind::Suspend,
-        ActionKind::Activate,
-        ActionKind::Delete,
-        ActionKind::Ignore,
-        ActionKind::Skip,
-        ActionKind::Reject,
-    ];
-
-    /// The rules spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::Create => "create",
-            ActionKind::Update => "update",
-            ActionKind::Suspend => "suspend",
-            ActionKind::Activate => "activate",
-            ActionKind::Delete => "delete",
-            ActionKind::Ignore => "ignore",
-            ActionKind::Skip => "skip",
-            ActionKind::Reject => "reject",
-        }
-    }
-
-    /// Parses the rules spelling.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<ActionKind> {
-        ActionKind::ALL.into_iter().find(|a| a.as_str() == name)
-    }
-
     /// The action without an argument, for the actions that take none.
     #[must_use]
     pub fn without_argument(self) -> Option<Action> {

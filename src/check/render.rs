@@ -9,7 +9,9 @@ use super::error::{
     PathError, PathUse, PolicyError, TargetError, ValueError,
 };
 use super::files::{FileId, Files};
-use super::model::{ActionKind, FieldType, FieldTypeKind, Literal, Situation, TransformKind};
+use super::model::{
+    ActionKind, FieldType, FieldTypeKind, Literal, Situation, TransformKind, TransformParameter,
+};
 use super::passes::paths::SUPPORTED_OPERATORS;
 use super::suggest::{help_for, join_or, suggestion};
 use crate::scim::error::ScimType;
@@ -38,6 +40,58 @@ pub(crate) fn render(error: &CheckError, files: &Files) -> RulesDiagnostic {
         ErrorKind::Policy(error) => policy(&at, error),
         ErrorKind::Action(error) => action(&at, error),
         ErrorKind::Hook(error) => hook(&at, error),
+    }
+}
+
+/// How a closed set of names is spoken of: "unknown NOUN `x`", labelled "not MEMBER",
+/// with help "PLURAL: a, b, c" when no member is close.
+struct ClosedSet {
+    code: Code,
+    noun: &'static str,
+    member: &'static str,
+    plural: &'static str,
+}
+
+const TYPES: ClosedSet = ClosedSet::new(Code::UnknownType, "type", "a field type", "field types");
+const RESOURCE_TYPES: ClosedSet = ClosedSet::new(
+    Code::UnknownResource,
+    "SCIM resource type",
+    "a SCIM resource type",
+    "resource types",
+);
+const TRANSFORMS: ClosedSet = ClosedSet::new(
+    Code::UnknownTransform,
+    "transform",
+    "a transform",
+    "transforms",
+);
+const SITUATIONS: ClosedSet = ClosedSet::new(
+    Code::UnknownSituation,
+    "situation",
+    "a situation",
+    "situations",
+);
+const ACTIONS: ClosedSet = ClosedSet::new(Code::UnknownAction, "action", "an action", "actions");
+const SCIM_TYPES: ClosedSet = ClosedSet::new(
+    Code::UnknownScimType,
+    "SCIM error type",
+    "a scimType",
+    "SCIM error types",
+);
+
+impl ClosedSet {
+    const fn new(
+        code: Code,
+        noun: &'static str,
+        member: &'static str,
+        plural: &'static str,
+    ) -> ClosedSet {
+        ClosedSet {
+            code,
+            noun,
+            member,
+            plural,
+        }
     }
 }
 
@@ -94,6 +148,28 @@ impl At<'_> {
             format!("`{}` is declared `{description}` here", field.def.name),
         )
         .label("declared here")
+    }
+
+    /// A name outside a closed set, with a suggestion among its members (or their list).
+    fn unknown(&self, set: &ClosedSet, name: &str, members: &[&str]) -> RulesDiagnostic {
+        self.error(set.code, format!("unknown {} `{name}`", set.noun))
+            .label(format!("not {}", set.member))
+            .help_opt(help_for(name, members.iter().copied(), set.plural))
+    }
+
+    /// "WHAT, but `FIELD` is a TYPE", with help to turn the value `given` into the field's
+    /// type.
+    fn mismatch(
+        &self,
+        code: Code,
+        (what, given): (String, &FieldType),
+        label: String,
+        field: &DeclaredField,
+    ) -> RulesDiagnostic {
+        let (name, wanted) = (&field.def.name, &field.def.ty);
+        self.error(code, format!("{what}, but `{name}` is a {wanted}"))
+            .label(label)
+            .help(conversion_help(wanted, given))
     }
 
     /// "declared again here", pointing back at the first declaration.
@@ -238,14 +314,9 @@ fn target(at: &At<'_>, error: &TargetError) -> RulesDiagnostic {
                 *first,
             )
             .help("remove one of the two declarations"),
-        TargetError::UnknownType { name } => at
-            .error(Code::UnknownType, format!("unknown type `{name}`"))
-            .label("not a field type")
-            .help_opt(help_for(
-                name,
-                FieldTypeKind::ALL.map(FieldTypeKind::as_str),
-                "field types",
-            )),
+        TargetError::UnknownType { name } => {
+            at.unknown(&TYPES, name, &FieldTypeKind::ALL.map(FieldTypeKind::as_str))
+        }
         TargetError::TypeTakesNoArgument { name } => at
             .error(
                 Code::InvalidType,
@@ -277,17 +348,11 @@ fn name(at: &At<'_>, error: &NameError) -> RulesDiagnostic {
                 entities.iter().map(String::as_str),
                 "entities",
             )),
-        NameError::UnknownResource { name } => at
-            .error(
-                Code::UnknownResource,
-                format!("unknown SCIM resource type `{name}`"),
-            )
-            .label("not a SCIM resource type")
-            .help_opt(help_for(
-                name,
-                [ResourceKind::User, ResourceKind::Group].map(ResourceKind::as_str),
-                "resource types",
-            )),
+        NameError::UnknownResource { name } => at.unknown(
+            &RESOURCE_TYPES,
+            name,
+            &[ResourceKind::User, ResourceKind::Group].map(ResourceKind::as_str),
+        ),
         NameError::NoEntityForResource { target, kind } => {
             let entity = kind.as_str();
             at.error(
@@ -331,17 +396,11 @@ fn mapping(at: &At<'_>, error: &MappingError) -> RulesDiagnostic {
             .label("mapped again here")
             .note(*first, "first mapped here")
             .help("a field takes its value from one mapping; remove one of them"),
-        MappingError::UnknownTransform { name } => at
-            .error(
-                Code::UnknownTransform,
-                format!("unknown transform `{name}`"),
-            )
-            .label("not a transform")
-            .help_opt(help_for(
-                name,
-                TransformKind::ALL.map(TransformKind::as_str),
-                "transforms",
-            )),
+        MappingError::UnknownTransform { name } => at.unknown(
+            &TRANSFORMS,
+            name,
+            &TransformKind::ALL.map(TransformKind::as_str),
+        ),
         MappingError::TransformArguments { transform } => at
             .error(
                 Code::TransformArguments,
@@ -366,16 +425,15 @@ fn mapping(at: &At<'_>, error: &MappingError) -> RulesDiagnostic {
 }
 
 /// How a transform is written, for "write `...`".
-fn transform_usage(transform: TransformKind) -> &'static str {
-    match transform {
-        TransformKind::Trim => "trim",
-        TransformKind::Lower => "lower",
-        TransformKind::Upper => "upper",
-        TransformKind::Truncate => {
-            "truncate(N)` with N a positive whole number, like `truncate(64)"
+fn transform_usage(transform: TransformKind) -> String {
+    let name = transform.as_str();
+    match transform.parameter() {
+        TransformParameter::None => name.to_string(),
+        TransformParameter::PositiveInt => {
+            format!("{name}(N)` with N a positive whole number, like `{name}(64)")
         }
-        TransformKind::Default => "default(\"text\")",
-        TransformKind::Ref => "ref(Entity)",
+        TransformParameter::Text => format!("{name}(\"text\")"),
+        TransformParameter::Entity => format!("{name}(Entity)"),
     }
 }
 
@@ -406,15 +464,12 @@ fn field(at: &At<'_>, error: &FieldError) -> RulesDiagnostic {
             field,
         ),
         FieldError::TransformOutput { produced, field } => (
-            at.error(
+            at.mismatch(
                 Code::TransformType,
-                format!(
-                    "the transforms produce a {produced}, but `{}` is a {}",
-                    field.def.name, field.def.ty
-                ),
-            )
-            .label(format!("produces a {produced}"))
-            .help(conversion_help(&field.def.ty, produced)),
+                (format!("the transforms produce a {produced}"), produced),
+                format!("produces a {produced}"),
+                field,
+            ),
             field,
         ),
         FieldError::SourceType {
@@ -422,15 +477,12 @@ fn field(at: &At<'_>, error: &FieldError) -> RulesDiagnostic {
             source_type,
             field,
         } => (
-            at.error(
+            at.mismatch(
                 Code::TypeMismatch,
-                format!(
-                    "`{source}` is a {source_type}, but `{}` is a {}",
-                    field.def.name, field.def.ty
-                ),
-            )
-            .label(format!("a {source_type}"))
-            .help(conversion_help(&field.def.ty, source_type)),
+                (format!("`{source}` is a {source_type}"), source_type),
+                format!("a {source_type}"),
+                field,
+            ),
             field,
         ),
     };
@@ -759,30 +811,17 @@ fn policy(at: &At<'_>, error: &PolicyError) -> RulesDiagnostic {
                 "end with an unguarded reaction, e.g. `on {} => ignore;`",
                 situation.as_str()
             )),
-        PolicyError::UnknownSituation { name } => at
-            .error(
-                Code::UnknownSituation,
-                format!("unknown situation `{name}`"),
-            )
-            .label("not a situation")
-            .help_opt(help_for(
-                name,
-                Situation::ALL.map(Situation::as_str),
-                "situations",
-            )),
+        PolicyError::UnknownSituation { name } => {
+            at.unknown(&SITUATIONS, name, &Situation::ALL.map(Situation::as_str))
+        }
     }
 }
 
 fn action(at: &At<'_>, error: &ActionError) -> RulesDiagnostic {
     match error {
-        ActionError::Unknown { name } => at
-            .error(Code::UnknownAction, format!("unknown action `{name}`"))
-            .label("not an action")
-            .help_opt(help_for(
-                name,
-                ActionKind::ALL.map(ActionKind::as_str),
-                "actions",
-            )),
+        ActionError::Unknown { name } => {
+            at.unknown(&ACTIONS, name, &ActionKind::ALL.map(ActionKind::as_str))
+        }
         ActionError::TakesNoArgument { action } => at
             .error(
                 Code::ActionArgument,
@@ -802,17 +841,9 @@ fn action(at: &At<'_>, error: &ActionError) -> RulesDiagnostic {
                 }
                 _ => "write `reject SCIMTYPE`, like `reject uniqueness`",
             }),
-        ActionError::UnknownScimType { name } => at
-            .error(
-                Code::UnknownScimType,
-                format!("unknown SCIM error type `{name}`"),
-            )
-            .label("not a scimType")
-            .help_opt(help_for(
-                name,
-                ScimType::ALL.map(ScimType::as_str),
-                "SCIM error types",
-            )),
+        ActionError::UnknownScimType { name } => {
+            at.unknown(&SCIM_TYPES, name, &ScimType::ALL.map(ScimType::as_str))
+        }
         ActionError::SkipNotRef {
             written,
             field,

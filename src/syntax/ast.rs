@@ -213,18 +213,22 @@ pub struct SyncGroup {
     pub span: Span,
 }
 
-/// `mapping KIND { ... }`
+/// `KEYWORD KIND { statements }`: a mapping, policy or hooks block for one SCIM resource
+/// kind.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MappingBlock {
-    /// The `mapping` keyword.
+pub struct Block<S> {
+    /// The leading keyword (`mapping`, `policy`, `hooks`).
     pub keyword: Span,
     /// SCIM resource kind (`User`, `Group`), also the target entity's name.
     pub kind: Ident,
     /// Statements in file order.
-    pub statements: Vec<MappingStmt>,
+    pub statements: Vec<S>,
     /// The whole block.
     pub span: Span,
 }
+
+/// `mapping KIND { ... }`
+pub type MappingBlock = Block<MappingStmt>;
 
 /// A statement of a mapping block.
 #[derive(Debug, Clone, PartialEq)]
@@ -290,20 +294,20 @@ pub struct PathSegmentExpr {
     pub span: Span,
 }
 
-/// `[ATTR OP LITERAL and ...]`
+/// Comparisons joined by `and`, all of which must hold.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FilterExpr {
-    /// Comparisons, all of which must hold.
-    pub terms: Vec<FilterTerm>,
-    /// Brackets included.
+pub struct AllOf<S> {
+    /// The comparisons.
+    pub terms: Vec<CompareExpr<S>>,
+    /// A value filter's brackets included; a guard's from `when`.
     pub span: Span,
 }
 
-/// `ATTR OP LITERAL` in a value filter.
+/// `SUBJECT OP LITERAL`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FilterTerm {
-    /// Sub-attribute name.
-    pub attribute: Ident,
+pub struct CompareExpr<S> {
+    /// What is compared: a sub-attribute name in a value filter, a SCIM path in a guard.
+    pub subject: S,
     /// Operator as written (`eq`, `==`, ...).
     pub op: Spanned<String>,
     /// Literal.
@@ -311,6 +315,12 @@ pub struct FilterTerm {
     /// The whole comparison.
     pub span: Span,
 }
+
+/// `[ATTR OP LITERAL and ...]`
+pub type FilterExpr = AllOf<Ident>;
+
+/// `ATTR OP LITERAL` in a value filter.
+pub type FilterTerm = CompareExpr<Ident>;
 
 /// A literal.
 #[derive(Debug, Clone, PartialEq)]
@@ -346,17 +356,7 @@ pub enum ArgumentExpr {
 }
 
 /// `policy KIND { ... }`
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyBlock {
-    /// The `policy` keyword.
-    pub keyword: Span,
-    /// SCIM resource kind.
-    pub kind: Ident,
-    /// Statements in file order.
-    pub statements: Vec<PolicyStmt>,
-    /// The whole block.
-    pub span: Span,
-}
+pub type PolicyBlock = Block<PolicyStmt>;
 
 /// A statement of a policy block.
 #[derive(Debug, Clone, PartialEq)]
@@ -401,26 +401,10 @@ pub struct ReactionStmt {
 }
 
 /// `when PATH OP LITERAL and ...`
-#[derive(Debug, Clone, PartialEq)]
-pub struct GuardExpr {
-    /// Comparisons, all of which must hold.
-    pub terms: Vec<GuardTermExpr>,
-    /// From `when` to the last literal.
-    pub span: Span,
-}
+pub type GuardExpr = AllOf<PathExpr>;
 
 /// `PATH OP LITERAL` in a guard.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GuardTermExpr {
-    /// SCIM path.
-    pub path: PathExpr,
-    /// Operator as written.
-    pub op: Spanned<String>,
-    /// Literal.
-    pub value: Spanned<LiteralExpr>,
-    /// The whole comparison.
-    pub span: Span,
-}
+pub type GuardTermExpr = CompareExpr<PathExpr>;
 
 /// `NAME [ARG]`: `create`, `skip DirectManager`, `reject uniqueness`.
 #[derive(Debug, Clone, PartialEq)]
@@ -434,17 +418,7 @@ pub struct ActionExpr {
 }
 
 /// `hooks KIND { on change FIELD => run "SCRIPT" fn NAME; }`
-#[derive(Debug, Clone, PartialEq)]
-pub struct HooksBlock {
-    /// The `hooks` keyword.
-    pub keyword: Span,
-    /// SCIM resource kind.
-    pub kind: Ident,
-    /// Hooks in file order.
-    pub hooks: Vec<HookStmt>,
-    /// The whole block.
-    pub span: Span,
-}
+pub type HooksBlock = Block<HookStmt>;
 
 /// `on change FIELD => run "SCRIPT" fn NAME;`
 #[derive(Debug, Clone, PartialEq)]

@@ -8,11 +8,10 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::ast::{
-    ActionExpr, ArgumentExpr, EntityDecl, FieldDecl, FieldFlag, File, FilterExpr, FilterTerm,
-    GuardExpr, GuardTermExpr, Header, HookStmt, HooksBlock, Ident, InviteStmt, Item, LiteralExpr,
-    MappingBlock, MappingRule, MappingStmt, MatchStmt, Modifier, PathExpr, PathSegmentExpr,
-    PolicyBlock, PolicyStmt, ReactionStmt, RemoveStmt, ScopeBlock, Span, Spanned, SyncGroup,
-    TargetDecl, TransformCall, TypeExpr,
+    ActionExpr, AllOf, ArgumentExpr, Block, CompareExpr, EntityDecl, FieldDecl, FieldFlag, File,
+    FilterExpr, GuardExpr, Header, HookStmt, Ident, InviteStmt, Item, LiteralExpr, MappingRule,
+    MappingStmt, MatchStmt, Modifier, PathExpr, PathSegmentExpr, PolicyStmt, ReactionStmt,
+    RemoveStmt, ScopeBlock, Span, Spanned, SyncGroup, TargetDecl, TransformCall, TypeExpr,
 };
 use super::error::{Expected, Found, Punct, SyntaxError};
 
@@ -84,6 +83,11 @@ impl<'i> Node<'i> {
         self.all(rule).nth(n).ok_or_else(|| self.malformed())
     }
 
+    /// The first child of `rule`, as a node.
+    fn child(&self, rule: Rule) -> Lowered<Node<'i>> {
+        self.nth(rule, 0).map(|pair| Node::new(pair.clone()))
+    }
+
     /// The `n`th identifier child.
     fn ident(&self, n: usize) -> Lowered<Ident> {
         self.nth(Rule::ident, n).map(spanned_str)
@@ -95,7 +99,11 @@ impl<'i> Node<'i> {
     }
 
     /// Lowers every child of `rule` with `lower`.
-    fn lower_each<T>(&self, rule: Rule, lower: fn(&Node<'i>) -> Lowered<T>) -> Lowered<Vec<T>> {
+    fn lower_each<T>(
+        &self,
+        rule: Rule,
+        lower: impl Fn(&Node<'i>) -> Lowered<T>,
+    ) -> Lowered<Vec<T>> {
         self.all(rule)
             .map(|pair| lower(&Node::new(pair.clone())))
             .collect()
@@ -125,9 +133,13 @@ fn lower_file(node: &Node<'_>) -> Lowered<File> {
             Rule::target_decl => Item::Target(lower_target(&inner)?),
             Rule::header => Item::Header(lower_header(&inner)?),
             Rule::scope_block => Item::Scope(lower_scope(&inner)?),
-            Rule::mapping_block => Item::Mapping(lower_mapping_block(&inner)?),
-            Rule::policy_block => Item::Policy(lower_policy(&inner)?),
-            Rule::hooks_block => Item::Hooks(lower_hooks(&inner)?),
+            Rule::mapping_block => {
+                Item::Mapping(lower_block(&inner, Rule::kw_mapping, mapping_statement)?)
+            }
+            Rule::policy_block => {
+                Item::Policy(lower_block(&inner, Rule::kw_policy, policy_statement)?)
+            }
+            Rule::hooks_block => Item::Hooks(lower_block(&inner, Rule::kw_hooks, hook_statement)?),
             _ => continue,
         };
         items.push(item);
@@ -168,7 +180,7 @@ fn lower_field(node: &Node<'_>) -> Lowered<FieldDecl> {
     })?;
     Ok(FieldDecl {
         name: node.ident(0)?,
-        ty: lower_type(&Node::new(node.nth(Rule::type_expr, 0)?.clone()))?,
+        ty: lower_type(&node.child(Rule::type_expr)?)?,
         flags,
         span: node.span,
     })
@@ -205,24 +217,16 @@ fn lower_scope(node: &Node<'_>) -> Lowered<ScopeBlock> {
     })
 }
 
-fn lower_mapping_block(node: &Node<'_>) -> Lowered<MappingBlock> {
-    let mut statements = Vec::new();
-    for pair in &node.children {
-        let inner = Node::new(pair.clone());
-        statements.push(match pair.as_rule() {
-            Rule::mapping_rule => MappingStmt::Map(lower_mapping_rule(&inner)?),
-            Rule::remove_stmt => MappingStmt::Remove(RemoveStmt {
-                target: inner.ident(0)?,
-                span: inner.span,
-            }),
-            _ => continue,
-        });
-    }
-    Ok(MappingBlock {
-        keyword: node.span_of(Rule::kw_mapping)?,
-        kind: node.ident(0)?,
-        statements,
-        span: node.span,
+fn mapping_statement(rule: Rule, node: &Node<'_>) -> Option<Lowered<MappingStmt>> {
+    Some(match rule {
+        Rule::mapping_rule => lower_mapping_rule(node).map(MappingStmt::Map),
+        Rule::remove_stmt => node.ident(0).map(|target| {
+            MappingStmt::Remove(RemoveStmt {
+                target,
+                span: node.span,
+            })
+        }),
+        _ => return None,
     })
 }
 
@@ -244,7 +248,7 @@ fn lower_mapping_rule(node: &Node<'_>) -> Lowered<MappingRule> {
     Ok(MappingRule {
         modifier,
         target: node.ident(0)?,
-        source: lower_path(&Node::new(node.nth(Rule::source_path, 0)?.clone()))?,
+        source: lower_path(&node.child(Rule::source_path)?)?,
         transforms: node.lower_each(Rule::transform, lower_transform)?,
         span: node.span,
     })
@@ -338,12 +342,24 @@ fn split_urn(urn: &Spanned<String>) -> (Spanned<String>, Vec<PathSegmentExpr>) {
 }
 
 fn lower_filter(node: &Node<'_>) -> Lowered<FilterExpr> {
-    Ok(FilterExpr {
-        terms: node.lower_each(Rule::filter_term, |term| {
-            Ok(FilterTerm {
-                attribute: spanned_str(term.nth(Rule::attr_name, 0)?),
+    lower_all_of(node, Rule::filter_term, |term| {
+        term.nth(Rule::attr_name, 0).map(spanned_str)
+    })
+}
+
+/// Comparisons of rule `term`, each `SUBJECT OP LITERAL` with the subject lowered by
+/// `subject`.
+fn lower_all_of<S>(
+    node: &Node<'_>,
+    term: Rule,
+    subject: fn(&Node<'_>) -> Lowered<S>,
+) -> Lowered<AllOf<S>> {
+    Ok(AllOf {
+        terms: node.lower_each(term, |term| {
+            Ok(CompareExpr {
+                subject: subject(term)?,
                 op: spanned_str(term.nth(Rule::compare_op, 0)?),
-                value: lower_literal(&Node::new(term.nth(Rule::literal, 0)?.clone()))?,
+                value: lower_literal(&term.child(Rule::literal)?)?,
                 span: term.span,
             })
         })?,
@@ -394,29 +410,22 @@ fn lower_string(pair: &Pair<'_, Rule>) -> Spanned<String> {
     }
 }
 
-fn lower_policy(node: &Node<'_>) -> Lowered<PolicyBlock> {
-    let mut statements = Vec::new();
-    for pair in &node.children {
-        let inner = Node::new(pair.clone());
-        statements.push(match pair.as_rule() {
-            Rule::invite_stmt => PolicyStmt::Invite(InviteStmt {
-                send: Node::new(inner.nth(Rule::invite_mode, 0)?.clone()).rule_of_single()?
-                    == Rule::kw_always,
-                span: inner.span,
-            }),
-            Rule::match_stmt => PolicyStmt::Match(MatchStmt {
-                field: inner.ident(0)?,
-                span: inner.span,
-            }),
-            Rule::reaction => PolicyStmt::Reaction(lower_reaction(&inner)?),
-            _ => continue,
-        });
-    }
-    Ok(PolicyBlock {
-        keyword: node.span_of(Rule::kw_policy)?,
-        kind: node.ident(0)?,
-        statements,
-        span: node.span,
+fn policy_statement(rule: Rule, node: &Node<'_>) -> Option<Lowered<PolicyStmt>> {
+    Some(match rule {
+        Rule::invite_stmt => node.child(Rule::invite_mode).and_then(|mode| {
+            Ok(PolicyStmt::Invite(InviteStmt {
+                send: mode.rule_of_single()? == Rule::kw_always,
+                span: node.span,
+            }))
+        }),
+        Rule::match_stmt => node.ident(0).map(|field| {
+            PolicyStmt::Match(MatchStmt {
+                field,
+                span: node.span,
+            })
+        }),
+        Rule::reaction => lower_reaction(node).map(PolicyStmt::Reaction),
+        _ => return None,
     })
 }
 
@@ -425,7 +434,7 @@ fn lower_reaction(node: &Node<'_>) -> Lowered<ReactionStmt> {
         Some(pair) => Some(lower_guard(&Node::new(pair.clone()))?),
         None => None,
     };
-    let action = Node::new(node.nth(Rule::action, 0)?.clone());
+    let action = node.child(Rule::action)?;
     Ok(ReactionStmt {
         situation: node.ident(0)?,
         guard,
@@ -439,31 +448,39 @@ fn lower_reaction(node: &Node<'_>) -> Lowered<ReactionStmt> {
 }
 
 fn lower_guard(node: &Node<'_>) -> Lowered<GuardExpr> {
-    Ok(GuardExpr {
-        terms: node.lower_each(Rule::guard_term, |term| {
-            Ok(GuardTermExpr {
-                path: lower_path(&Node::new(term.nth(Rule::source_path, 0)?.clone()))?,
-                op: spanned_str(term.nth(Rule::compare_op, 0)?),
-                value: lower_literal(&Node::new(term.nth(Rule::literal, 0)?.clone()))?,
-                span: term.span,
-            })
-        })?,
-        span: node.span,
+    lower_all_of(node, Rule::guard_term, |term| {
+        lower_path(&term.child(Rule::source_path)?)
     })
 }
 
-fn lower_hooks(node: &Node<'_>) -> Lowered<HooksBlock> {
-    Ok(HooksBlock {
-        keyword: node.span_of(Rule::kw_hooks)?,
+fn hook_statement(rule: Rule, node: &Node<'_>) -> Option<Lowered<HookStmt>> {
+    (rule == Rule::hook).then(|| {
+        Ok(HookStmt {
+            field: node.ident(0)?,
+            script: lower_string(node.nth(Rule::string, 0)?),
+            function: node.ident(1)?,
+            span: node.span,
+        })
+    })
+}
+
+/// `KEYWORD KIND { statements }`, each child that `statement` recognises (by its rule)
+/// lowered by it, in order.
+fn lower_block<S>(
+    node: &Node<'_>,
+    keyword: Rule,
+    statement: fn(Rule, &Node<'_>) -> Option<Lowered<S>>,
+) -> Lowered<Block<S>> {
+    let mut statements = Vec::new();
+    for pair in &node.children {
+        if let Some(lowered) = statement(pair.as_rule(), &Node::new(pair.clone())) {
+            statements.push(lowered?);
+        }
+    }
+    Ok(Block {
+        keyword: node.span_of(keyword)?,
         kind: node.ident(0)?,
-        hooks: node.lower_each(Rule::hook, |hook| {
-            Ok(HookStmt {
-                field: hook.ident(0)?,
-                script: lower_string(hook.nth(Rule::string, 0)?),
-                function: hook.ident(1)?,
-                span: hook.span,
-            })
-        })?,
+        statements,
         span: node.span,
     })
 }

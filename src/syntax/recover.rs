@@ -142,63 +142,53 @@ fn delimiters(text: &str) -> Vec<(usize, u8)> {
 mod tests {
     use super::*;
 
-    fn skipped(text: &str, at: &str) -> Option<String> {
-        let offset = text.find(at).expect("marker");
-        statement_around(text, offset).map(|range| text[range].to_string())
+    /// `(text, the error's first token, the text skipped)`.
+    const CASES: [(&str, &str, Option<&str>); 6] = [
+        // Inside a block: the statement runs from the previous `;` to its own.
+        (
+            "mapping User {\n  A <- a;\n  B <- b\n  C <- c;\n  D <- d;\n}\n",
+            "C <-",
+            Some("\n  B <- b\n  C <- c;"),
+        ),
+        // Without a `;`: up to the brace that closes the block.
+        (
+            "policy User { on created => create }",
+            "}",
+            Some(" on created => create "),
+        ),
+        // A stray `;` after a nested block.
+        ("target t { entity A { } ; }", ";", Some(" ;")),
+        // Between items: up to the next line that starts an item.
+        (
+            "rules \"x\" target t version one;\nscope { }\nmapping User { A <- a; }\n",
+            "one",
+            Some("rules \"x\" target t version one;\n"),
+        ),
+        // Delimiters in strings and comments do not count.
+        (
+            "mapping User {\n  A <- a; # ; }\n  B <- \"; }\" x;\n}",
+            "\"; }\"",
+            Some(" # ; }\n  B <- \"; }\" x;"),
+        ),
+        // The end of a file cut short cannot be skipped.
+        ("mapping User { A <- ", "A", None),
+    ];
+
+    #[test]
+    fn the_statement_around_an_error_is_skipped() {
+        for (text, at, expected) in CASES {
+            let offset = text.find(at).expect("marker");
+            let skipped = statement_around(text, offset).map(|range| &text[range]);
+            assert_eq!(skipped, expected, "{text:?} at {at:?}");
+        }
     }
 
     #[test]
-    fn inside_a_block_the_statement_runs_to_its_semicolon() {
-        let text = "mapping User {\n  A <- a;\n  B <- b\n  C <- c;\n  D <- d;\n}\n";
-        assert_eq!(
-            skipped(text, "C <-").as_deref(),
-            Some("\n  B <- b\n  C <- c;")
-        );
-    }
-
-    #[test]
-    fn a_statement_without_semicolon_stops_before_the_closing_brace() {
-        let text = "policy User { on created => create }";
-        assert_eq!(
-            skipped(text, "}").as_deref(),
-            Some(" on created => create ")
-        );
-    }
-
-    #[test]
-    fn a_stray_closing_brace_is_skipped_itself() {
+    fn a_stray_closing_brace_between_items_is_skipped() {
         let text = "target t { entity A { x: String; } } }";
         let last = text.rfind('}').expect("brace");
-        assert_eq!(
-            statement_around(text, last).map(|range| &text[range]),
-            Some(" }"),
-            "between items: up to the next item"
-        );
-        let text = "target t { entity A { } ; }";
-        assert_eq!(skipped(text, ";").as_deref(), Some(" ;"));
-    }
-
-    #[test]
-    fn between_items_the_item_runs_to_the_next_item_line() {
-        let text = "rules \"x\" target t version one;\nscope { }\nmapping User { A <- a; }\n";
-        assert_eq!(
-            skipped(text, "one").as_deref(),
-            Some("rules \"x\" target t version one;\n")
-        );
-    }
-
-    #[test]
-    fn delimiters_in_strings_and_comments_do_not_count() {
-        let text = "mapping User {\n  A <- a; # ; }\n  B <- \"; }\" x;\n}";
-        assert_eq!(
-            skipped(text, "\"; }\"").as_deref(),
-            Some(" # ; }\n  B <- \"; }\" x;")
-        );
-    }
-
-    #[test]
-    fn the_end_of_a_file_cut_short_cannot_be_skipped() {
-        assert_eq!(skipped("mapping User { A <- ", "A"), None);
+        let skipped = statement_around(text, last).map(|range| &text[range]);
+        assert_eq!(skipped, Some(" }"));
     }
 
     #[test]

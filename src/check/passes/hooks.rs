@@ -37,7 +37,7 @@ pub(super) fn check(
             let Some((kind, entity)) = target.resolve_block(cx, *file, &block.kind) else {
                 continue;
             };
-            for stmt in &block.hooks {
+            for stmt in &block.statements {
                 let watched = watched_field(cx, *file, target, mapped, kind, &entity, stmt);
                 let hook = scripts.hook(cx, *file, stmt);
                 if let (true, Some(hook)) = (watched, hook) {

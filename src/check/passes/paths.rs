@@ -41,10 +41,16 @@ pub(super) fn resolve(
     let mut attribute = first_attribute(cx, file, kind, schema, first)?;
     let mut ok = true;
     let mut resolved = Vec::with_capacity(segments.len());
-    resolved.push(segment(cx, file, attribute, first, &mut ok));
+    resolved.push(segment(cx, file, attribute, first.filter.as_ref(), &mut ok));
     for written in rest {
         attribute = sub_attribute(cx, file, attribute, written)?;
-        resolved.push(segment(cx, file, attribute, written, &mut ok));
+        resolved.push(segment(
+            cx,
+            file,
+            attribute,
+            written.filter.as_ref(),
+            &mut ok,
+        ));
     }
     if !attribute.sub_attributes.is_empty() {
         let error = PathError::ComplexValue {
@@ -76,7 +82,7 @@ pub(super) fn guard(cx: &mut Ctx<'_>, kind: ResourceKind, guard: &ast::GuardExpr
     let mut all = Vec::new();
     let mut ok = true;
     for term in &guard.terms {
-        let path = resolve(cx, FileId::Rules, kind, &term.path, PathUse::Guard);
+        let path = resolve(cx, FileId::Rules, kind, &term.subject, PathUse::Guard);
         let op = operator(cx, FileId::Rules, &term.op, PathUse::Guard);
         let value = literal(cx, FileId::Rules, &term.value);
         let (Some((path, ty)), Some(op), Some(value)) = (path, op, value) else {
@@ -221,10 +227,10 @@ fn segment(
     cx: &mut Ctx<'_>,
     file: FileId,
     attribute: &'static AttributeDef,
-    written: &ast::PathSegmentExpr,
+    filter: Option<&ast::FilterExpr>,
     ok: &mut bool,
 ) -> PathSegment {
-    let filter = written.filter.as_ref().and_then(|filter| {
+    let filter = filter.and_then(|filter| {
         let checked = value_filter(cx, file, attribute, filter);
         *ok &= checked.is_some();
         checked
@@ -256,14 +262,14 @@ fn value_filter(
     let mut all = Vec::new();
     let mut ok = true;
     for term in &filter.terms {
-        let sub = attribute.sub_attribute(&term.attribute.node);
+        let sub = attribute.sub_attribute(&term.subject.node);
         if sub.is_none() {
             let error = ValueError::UnknownFilterAttribute {
                 attribute: attribute.name,
-                name: term.attribute.node.clone(),
+                name: term.subject.node.clone(),
                 sub_attributes: sub_attribute_names(attribute),
             };
-            cx.report(file, term.attribute.span, error);
+            cx.report(file, term.subject.span, error);
         }
         let op = operator(cx, file, &term.op, PathUse::Mapping);
         let value = literal(cx, file, &term.value);
