@@ -679,3 +679,55 @@ pub struct Hook {
     /// Where the hook was declared.
     pub origin: RuleOrigin,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every member of a closed set parses back from its spelling, and nothing else does.
+    fn round_trips<T: Copy + PartialEq + fmt::Debug>(
+        all: &[T],
+        as_str: fn(T) -> &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) {
+        for member in all {
+            assert_eq!(parse(as_str(*member)), Some(*member));
+            assert_eq!(parse(&as_str(*member).to_uppercase()), None, "{member:?}");
+        }
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn closed_sets_parse_their_own_spelling_exactly() {
+        round_trips(&Situation::ALL, Situation::as_str, Situation::parse);
+        round_trips(&ActionKind::ALL, ActionKind::as_str, ActionKind::parse);
+        round_trips(
+            &TransformKind::ALL,
+            TransformKind::as_str,
+            TransformKind::parse,
+        );
+        round_trips(
+            &FieldTypeKind::ALL,
+            FieldTypeKind::as_str,
+            FieldTypeKind::parse,
+        );
+        assert_eq!(Situation::ALL.len(), 8);
+        assert_eq!(Situation::LeftScope.as_str(), "left_scope");
+    }
+
+    #[test]
+    fn values_name_their_kind() {
+        let skip = Action::Skip("DirectManager".into());
+        assert_eq!((skip.kind(), skip.keyword()), (ActionKind::Skip, "skip"));
+        assert_eq!(ActionKind::Skip.without_argument(), None);
+        assert_eq!(ActionKind::Ignore.without_argument(), Some(Action::Ignore));
+        assert_eq!(Transform::Truncate(3).to_string(), "truncate(3)");
+        assert_eq!(
+            Transform::Ref("User".into()).output(),
+            FieldType::Ref("User".into())
+        );
+        assert_eq!(Transform::Trim.output(), FieldType::String);
+        assert_eq!(FieldType::Ref("User".into()).to_string(), "Ref<User>");
+        assert_eq!(FieldType::DateTime.kind(), FieldTypeKind::DateTime);
+    }
+}

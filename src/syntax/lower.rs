@@ -117,6 +117,7 @@ impl<'i> Node<'i> {
             .ok_or_else(|| self.malformed())
     }
 
+    /// The rule of the only child: which alternative was taken.
     fn rule_of_single(&self) -> Lowered<Rule> {
         self.children
             .first()

@@ -552,6 +552,39 @@ fn pathological_input_is_an_error_not_a_crash() {
     assert!(report.rules.is_none());
 }
 
+#[test]
+fn ordering_operators_are_refused_in_value_filters_and_guards() {
+    for op in ["gt", "GE", "lt", "le"] {
+        let text = format!(
+            "rules \"x\" target clarizen version 1;\n\
+             mapping User {{ locked UserName <- userName;\n\
+             OfficePhone <- phoneNumbers[type {op} \"work\"].value; }}\n\
+             policy User {{ on updated when title {op} \"a\" => update; on updated => update; }}\n"
+        );
+        let report = check::check(&with_rules(&text));
+        let found: Vec<(check::Code, Option<&str>)> = report
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.help.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    check::Code::UnknownOperator,
+                    Some("value filters compare with eq, ne, co, sw or ew")
+                ),
+                (
+                    check::Code::UnknownOperator,
+                    Some("guards compare with ==, !=, eq, ne, co, sw or ew")
+                ),
+            ],
+            "{op}:\n{}",
+            render(&report)
+        );
+    }
+}
+
 fn with_rules(text: &str) -> ProfileSources {
     let mut sources = shipped();
     sources.rules.text = text.to_string();

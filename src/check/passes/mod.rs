@@ -4,8 +4,8 @@
 //!
 //! Each pass is a function over the syntax tree and what earlier passes produced; it
 //! returns its results and reports findings as data into a [`Ctx`]. A pass never stops at
-//! a finding: it leaves the offending statement out and goes on. `CheckedRules` is built
-//! only when no finding is an error.
+//! a finding: it leaves the offending statement out and goes on. The `CheckedRules` are
+//! returned only when no finding is an error.
 
 mod hooks;
 mod items;
