@@ -183,7 +183,7 @@ fn main() {
     .expect("shipped rules check");
     let store = Store::open(dir.path().join("provisio.redb")).expect("store");
     store.create_tenant("load").expect("tenant");
-    let (_, token) = store.create_key("load", "loadgen").expect("key");
+    let (_, token) = store.create_key(&"load".into(), "loadgen").expect("key");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -194,7 +194,7 @@ fn main() {
         let addr = listener.local_addr().expect("addr");
         let app = Arc::new(App {
             store,
-            rules: Arc::new(rules),
+            profile: provisio::pipeline::Profile::new(Arc::new(rules)),
             overlays: Default::default(),
             config: ServerConfig::new(addr.to_string()),
         });

@@ -148,7 +148,7 @@ enum KeyCommand {
 pub struct KeyCreateArgs {
     /// Tenant the key belongs to.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Integration user changes are recorded under.
     #[arg(long, default_value = "okta-integration")]
     pub user: String,
@@ -161,7 +161,7 @@ pub struct KeyCreateArgs {
 pub struct KeyListArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -171,7 +171,7 @@ pub struct KeyListArgs {
 pub struct KeyRevokeArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Key id, as shown by `key list`.
     pub id: String,
     #[command(flatten)]
@@ -194,7 +194,7 @@ enum OverlayCommand {
 pub struct OverlaySetArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// The overlay rules file.
     pub file: PathBuf,
     /// Rules profile folder the overlay applies to [default: as for `serve`].
@@ -209,7 +209,7 @@ pub struct OverlaySetArgs {
 pub struct OverlayTenantArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -225,7 +225,7 @@ enum EntitiesCommand {
 pub struct ImportArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// JSON or CSV file.
     pub file: PathBuf,
     #[command(flatten)]
@@ -237,7 +237,7 @@ pub struct ImportArgs {
 pub struct HistoryArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Only this user's changes.
     #[arg(long)]
     pub user: Option<String>,
@@ -250,7 +250,7 @@ pub struct HistoryArgs {
 pub struct LogArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Only failed requests.
     #[arg(long)]
     pub failed: bool,

@@ -35,7 +35,7 @@ pub fn tenant_list(args: DbArgs) -> ExitCode {
         let rows = store
             .list_tenants()?
             .into_iter()
-            .map(|t| vec![t.name, t.created])
+            .map(|t| vec![t.name.to_string(), t.created.to_string()])
             .collect();
         print!("{}", render_table(&["TENANT", "CREATED"], rows));
         Ok(())
@@ -68,7 +68,7 @@ pub fn key_list(args: KeyListArgs) -> ExitCode {
             .into_iter()
             .map(|k| {
                 let revoked = if k.revoked { "yes" } else { "no" };
-                vec![k.key_id, k.user, k.created, revoked.to_owned()]
+                vec![k.key_id, k.user, k.created.to_string(), revoked.to_owned()]
             })
             .collect();
         print!(
@@ -133,7 +133,7 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
     run("overlay set", || {
         let store = open(&args.db, false)?;
         if !store.tenant_exists(&args.tenant)? {
-            return Err(StoreError::UnknownTenant(args.tenant.clone()).into());
+            return Err(StoreError::UnknownTenant(args.tenant.to_string()).into());
         }
         let (sources, origin) = super::profile_sources(args.rules.as_deref())
             .map_err(|e| CliError::Message(e.to_string()))?;
@@ -244,7 +244,7 @@ fn render_history(records: &[HistoryRecord]) -> String {
                 r.after.as_deref().unwrap_or("(empty)")
             );
             vec![
-                r.time.clone(),
+                r.time.to_string(),
                 r.actor.clone(),
                 entity,
                 r.field.clone(),
@@ -264,7 +264,7 @@ fn render_log(records: &[LogRecord]) -> String {
         .iter()
         .map(|r| {
             vec![
-                r.time.clone(),
+                r.time.to_string(),
                 r.method.clone(),
                 r.path.clone(),
                 r.status.to_string(),

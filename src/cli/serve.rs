@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use provisio::pipeline::Profile;
 use provisio::server::{App, ServerConfig, serve, shutdown_signal};
 use provisio::store::Store;
 
@@ -94,10 +95,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         println!("SCIM base URL: http://{addr}/scim/v2");
         let app = Arc::new(App {
             store,
-            rules: Arc::new(rules),
+            profile: Profile::new(Arc::new(rules)),
             overlays: overlays
                 .into_iter()
-                .map(|(tenant, (_, rules))| (tenant, Arc::new(rules)))
+                .map(|(tenant, (_, rules))| (tenant, Profile::new(Arc::new(rules))))
                 .collect(),
             config: ServerConfig::new(addr.to_string()),
         });
@@ -112,8 +113,8 @@ fn first_start(store: &Store) -> Result<Option<String>, provisio::store::StoreEr
     if !store.is_empty()? {
         return Ok(None);
     }
-    store.create_tenant(FIRST_TENANT)?;
-    let (_id, key) = store.create_key(FIRST_TENANT, FIRST_USER)?;
+    let tenant = store.create_tenant(FIRST_TENANT)?;
+    let (_id, key) = store.create_key(&tenant.name, FIRST_USER)?;
     Ok(Some(key))
 }
 
@@ -123,7 +124,10 @@ fn first_start(store: &Store) -> Result<Option<String>, provisio::store::StoreEr
 fn tenant_overlays(
     store: &Store,
     profile: &provisio::check::ProfileSources,
-) -> Result<std::collections::BTreeMap<String, (u64, provisio::check::CheckedRules)>, String> {
+) -> Result<
+    std::collections::BTreeMap<provisio::domain::TenantId, (u64, provisio::check::CheckedRules)>,
+    String,
+> {
     let mut overlays = std::collections::BTreeMap::new();
     for tenant in store.list_tenants().map_err(|e| e.to_string())? {
         let Some((version, text)) = store.overlay(&tenant.name).map_err(|e| e.to_string())? else {

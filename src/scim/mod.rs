@@ -11,6 +11,8 @@
 //! - [`discovery`]: ServiceProviderConfig, Schemas, ResourceTypes.
 //! - [`bulk`]: BulkRequest parsing, bulkId ordering and resolution, BulkResponse.
 //! - [`etag`]: ETags and `If-Match`/`If-None-Match`.
+//! - [`route`]: the one router (method + path -> [`route::Route`]); [`op`]: a write
+//!   route and its body -> [`op::ScimOp`], parsed and validated.
 
 pub mod attr;
 pub mod bulk;
@@ -19,10 +21,12 @@ pub mod error;
 pub mod etag;
 pub mod filter;
 pub mod list;
+pub mod op;
 pub mod patch;
 pub mod path;
 pub mod project;
 pub mod resource;
+pub mod route;
 pub mod schema;
 
 #[cfg(test)]

@@ -26,34 +26,10 @@ pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Bul
 /// URN of a bulk response message.
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
-/// The two resource types provisio serves.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub enum ResourceKind {
-    /// `/Users`, schema [`USER_SCHEMA`] with the enterprise extension.
-    User,
-    /// `/Groups`, schema [`GROUP_SCHEMA`].
-    Group,
-}
+pub use crate::domain::ResourceKind;
 
+/// The schemas of each resource kind.
 impl ResourceKind {
-    /// The resource type name, as in `meta.resourceType`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceKind::User => "User",
-            ResourceKind::Group => "Group",
-        }
-    }
-
-    /// The endpoint path segment, `Users` or `Groups`.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceKind::User => "Users",
-            ResourceKind::Group => "Groups",
-        }
-    }
-
     /// The core schema of this resource type.
     pub fn core_schema(self) -> &'static SchemaDef {
         match self {
@@ -68,17 +44,6 @@ impl ResourceKind {
         match self {
             ResourceKind::User => &USER_EXTENSIONS,
             ResourceKind::Group => &[],
-        }
-    }
-
-    /// Parses `User`/`Group` (case-insensitive, as written in rules files).
-    pub fn parse(name: &str) -> Option<ResourceKind> {
-        if name.eq_ignore_ascii_case("user") {
-            Some(ResourceKind::User)
-        } else if name.eq_ignore_ascii_case("group") {
-            Some(ResourceKind::Group)
-        } else {
-            None
         }
     }
 }

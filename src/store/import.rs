@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{HistoryRecord, Store, StoreError};
-use crate::eval::state::{Entity, FieldValue, Lifecycle};
+use crate::domain::{Entity, EntityType, FieldName, FieldValue, Lifecycle, TenantId, UserName};
 
 /// One entity to import: its type (`User` or `Group`) and its String fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +204,7 @@ fn csv_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, StoreError> {
 
 pub(super) fn import(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     records: &[ImportRecord],
 ) -> Result<ImportSummary, StoreError> {
     let mut txn = store.write(tenant)?;
@@ -218,14 +218,14 @@ pub(super) fn import(
             )));
         };
         // Field names are kept as written, except the key, which is found in any case.
-        let mut fields: BTreeMap<String, FieldValue> = BTreeMap::new();
+        let mut fields: BTreeMap<FieldName, FieldValue> = BTreeMap::new();
         for (name, value) in &record.fields {
             let name = if name.eq_ignore_ascii_case(key) {
                 key
             } else {
                 name
             };
-            fields.insert(name.to_owned(), FieldValue::String(value.clone()));
+            fields.insert(FieldName::new(name), FieldValue::String(value.clone()));
         }
         let key_value = match fields.get(key) {
             Some(FieldValue::String(v)) if !v.trim().is_empty() => v.clone(),
@@ -235,9 +235,12 @@ pub(super) fn import(
                 )));
             }
         };
-        let id = txn.next_id();
+        let id = store.ids().next_id();
         if entity_type == "User" {
-            txn.claim_user_name(&key_value, &id).map_err(|e| match e {
+            let name = UserName::new(key_value.as_str()).map_err(|e| {
+                StoreError::Import(format!("record {number}: {e}; nothing was imported"))
+            })?;
+            txn.claim_user_name(&name, &id).map_err(|e| match e {
                 StoreError::UserNameTaken(_) => StoreError::Import(format!(
                     "record {number}: userName `{key_value}` is already taken (in this or another instance); nothing was imported"
                 )),
@@ -246,12 +249,12 @@ pub(super) fn import(
         }
         let entity = Entity {
             id: id.clone(),
-            entity_type: entity_type.to_owned(),
+            entity_type: EntityType::new(entity_type),
             fields,
             lifecycle: Lifecycle::Active,
             managed: false,
         };
-        txn.put_entity(&entity, &[key]).map_err(|e| match e {
+        txn.put_entity(&entity, &[FieldName::new(key)]).map_err(|e| match e {
             StoreError::DuplicateKey { .. } => StoreError::Import(format!(
                 "record {number}: {entity_type} `{key_value}` already exists; nothing was imported"
             )),
@@ -259,9 +262,9 @@ pub(super) fn import(
         })?;
         txn.append_history(HistoryRecord {
             seq: 0,
-            time: String::new(),
+            time: txn.now(),
             actor: "import".to_owned(),
-            entity_type: entity_type.to_owned(),
+            entity_type: EntityType::new(entity_type),
             entity_id: id,
             user_name: (entity_type == "User").then(|| key_value.clone()),
             field: "lifecycle".to_owned(),

@@ -72,9 +72,9 @@ fn create_with_password_and_empty_groups() {
     okta.get(&format!("/Users/{id}")).expect(200);
     let entity = server
         .store
-        .read("acme")
+        .read(&"acme".into())
         .unwrap()
-        .get_entity(id)
+        .get_entity(&id.into())
         .unwrap()
         .unwrap();
     assert!(entity.managed);
@@ -132,9 +132,9 @@ fn put_echoing_meta_and_groups_from_get() {
     assert_ne!(body["meta"]["version"], user["meta"]["version"]);
     let entity = server
         .store
-        .read("acme")
+        .read(&"acme".into())
         .unwrap()
-        .get_entity(&id)
+        .get_entity(&id.as_str().into())
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -238,7 +238,12 @@ fn add_and_remove_members_in_one_patch() {
         vec![john.clone()]
     );
     assert_eq!(
-        server.store.read("acme").unwrap().members_of(&gid).unwrap(),
+        server
+            .store
+            .read(&"acme".into())
+            .unwrap()
+            .members_of(&gid.as_str().into())
+            .unwrap(),
         vec![john]
     );
 }
@@ -261,7 +266,12 @@ fn replace_all_members() {
     expected.sort();
     assert_eq!(member_ids(&okta.get(&path).expect(200).json()), expected);
     assert_eq!(
-        server.store.read("acme").unwrap().members_of(&gid).unwrap(),
+        server
+            .store
+            .read(&"acme".into())
+            .unwrap()
+            .members_of(&gid.as_str().into())
+            .unwrap(),
         expected
     );
 }
@@ -426,9 +436,9 @@ fn enterprise_attributes_and_phones_without_type() {
     let id = created["id"].as_str().unwrap();
     let entity = server
         .store
-        .read("acme")
+        .read(&"acme".into())
         .unwrap()
-        .get_entity(id)
+        .get_entity(&id.into())
         .unwrap()
         .unwrap();
     let text = |name: &str| serde_json::to_value(&entity.fields[name]).unwrap();

@@ -76,7 +76,7 @@ impl Server {
         configure(&mut config);
         let app = Arc::new(App {
             store: store.clone(),
-            rules: Arc::new(rules),
+            profile: provisio::pipeline::Profile::new(Arc::new(rules)),
             overlays: Default::default(),
             config,
         });
@@ -108,7 +108,10 @@ impl Server {
     /// Creates a tenant and a key for it; returns a client using that key.
     pub fn tenant(&self, name: &str) -> Client {
         self.store.create_tenant(name).unwrap();
-        let (_key_id, key) = self.store.create_key(name, "okta-integration").unwrap();
+        let (_key_id, key) = self
+            .store
+            .create_key(&name.into(), "okta-integration")
+            .unwrap();
         self.client(Some(key))
     }
 
@@ -425,7 +428,7 @@ impl Client {
 /// Everything a write could change in a tenant, as one comparable value: resources,
 /// entities, memberships, outbox, history and pending references.
 pub fn tenant_state(store: &Store, tenant: &str) -> Value {
-    let read = store.read(tenant).unwrap();
+    let read = store.read(&tenant.into()).unwrap();
     let mut resources = Vec::new();
     let mut memberships = Vec::new();
     for kind in [ResourceKind::User, ResourceKind::Group] {
@@ -442,7 +445,7 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
     let mut entities = Vec::new();
     let mut pending = Vec::new();
     for entity_type in ["User", "Group", "JobTitle"] {
-        for entity in read.entities_of_type(entity_type).unwrap() {
+        for entity in read.entities_of_type(&entity_type.into()).unwrap() {
             if entity_type == "User" {
                 pending.push(serde_json::to_value(read.pending_of(&entity.id).unwrap()).unwrap());
             }
@@ -450,7 +453,7 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
         }
     }
     let outbox: Vec<Value> = read.outbox().unwrap().into_iter().map(|(_, v)| v).collect();
-    let history = serde_json::to_value(store.history(tenant, None).unwrap()).unwrap();
+    let history = serde_json::to_value(store.history(&tenant.into(), None).unwrap()).unwrap();
     json!({
         "resources": resources,
         "memberships": memberships,
@@ -463,6 +466,11 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
 
 /// The lifecycle of an entity (`Active`, `Suspended`, `Deleted`).
 pub fn lifecycle(store: &Store, tenant: &str, id: &str) -> String {
-    let entity = store.read(tenant).unwrap().get_entity(id).unwrap().unwrap();
+    let entity = store
+        .read(&tenant.into())
+        .unwrap()
+        .get_entity(&id.into())
+        .unwrap()
+        .unwrap();
     entity.lifecycle.as_str().to_owned()
 }

@@ -66,7 +66,7 @@ fn provisioning_log_records_failures_without_the_password() {
     )
     .expect_error(400, Some("invalidPath"));
 
-    let failed = server.store.log("acme", true).unwrap();
+    let failed = server.store.log(&"acme".into(), true).unwrap();
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0].method, "POST");
     assert_eq!(failed[0].status, 409);
@@ -74,7 +74,7 @@ fn provisioning_log_records_failures_without_the_password() {
     assert!(failed[0].detail.is_some());
     assert_eq!(failed[1].method, "PATCH");
     assert_eq!(failed[1].scim_type.as_deref(), Some("invalidPath"));
-    let all = server.store.log("acme", false).unwrap();
+    let all = server.store.log(&"acme".into(), false).unwrap();
     assert_eq!(all.len(), 3, "the successful create too");
     let text = serde_json::to_string(&all.iter().map(|r| &r.request).collect::<Vec<_>>()).unwrap();
     assert!(!text.contains("1mz050nq"), "{text}");
