@@ -13,6 +13,7 @@ pub mod check;
 pub mod domain;
 pub mod eval;
 pub mod hooks;
+pub mod import;
 pub mod pipeline;
 pub mod scim;
 pub mod server;

@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use provisio::store::{HistoryRecord, LogRecord, Store, StoreError, parse_import};
+use provisio::import::parse_import;
+use provisio::store::{HistoryRecord, LogRecord, Store, StoreError};
 
 use crate::{
     DbArgs, HistoryArgs, ImportArgs, KeyCreateArgs, KeyListArgs, KeyRevokeArgs, LogArgs,
@@ -207,6 +208,8 @@ fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
 enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    ImportFile(#[from] provisio::import::ImportFileError),
     #[error("{0}")]
     Message(String),
 }

@@ -30,7 +30,7 @@ use crate::domain::{Clock, IdSource, SystemClock, TenantId, Timestamp, UuidIds, 
 
 pub use apply::apply;
 pub use error::StoreError;
-pub use import::{ImportRecord, ImportSummary, parse_import};
+pub use import::{ImportRecord, ImportSummary};
 pub use read::TenantRead;
 pub use records::{
     HistoryRecord, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord, mask_secrets,

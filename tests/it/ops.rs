@@ -139,11 +139,11 @@ fn outcomes_of_every_fixture_operation() {
         for op in ops {
             let op_text = fs::read_to_string(&op).expect("op file");
             let op_name = op.file_stem().and_then(|n| n.to_str()).unwrap_or("op");
-            let yaml = serde_yaml::to_string(&evaluate(&rules, &memory, &op_text))
+            let yaml = serde_yaml_ng::to_string(&evaluate(&rules, &memory, &op_text))
                 .expect("plans serialize");
             let read = store.read(&tenant).expect("snapshot");
-            let from_redb =
-                serde_yaml::to_string(&evaluate(&rules, &read, &op_text)).expect("plans serialize");
+            let from_redb = serde_yaml_ng::to_string(&evaluate(&rules, &read, &op_text))
+                .expect("plans serialize");
             assert_eq!(
                 yaml, from_redb,
                 "{state_name}/{op_name}: the Plan against redb differs from the in-memory one"

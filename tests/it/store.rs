@@ -9,11 +9,12 @@ use provisio::domain::{
     Entity, EntityType, FieldName, FieldValue, FixedClock, Lifecycle, Meta, PendingRef, ResourceId,
     ResourceKind, SequentialIds, StateView, StoredResource, TenantId, Timestamp, UserName,
 };
+use provisio::import::parse_import;
 use provisio::pipeline::Profile;
 use provisio::scim::op::ScimOp;
 use provisio::scim::route::Route;
 use provisio::store::{
-    HistoryRecord, LogRecord, Outcome, PlannedWrite, Store, StoreConfig, StoreError, parse_import,
+    HistoryRecord, LogRecord, Outcome, PlannedWrite, Store, StoreConfig, StoreError,
 };
 use serde_json::{Value, json};
 
