@@ -39,6 +39,26 @@ enum Command {
     History(HistoryArgs),
     /// Show a tenant's provisioning log.
     Log(LogArgs),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Check every index, userName claim, count, membership direction and reference
+    /// against the rows (offline); exit 1 naming each inconsistency.
+    Verify(DbVerifyArgs),
+}
+
+/// `provisio db verify`
+#[derive(Debug, clap::Args)]
+pub struct DbVerifyArgs {
+    /// Rules profile folder whose unique fields are indexed [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Output format of `check`.
@@ -275,5 +295,6 @@ fn main() -> ExitCode {
         Command::Overlay(OverlayCommand::Reset(args)) => cli::admin::overlay_reset(args),
         Command::History(args) => cli::admin::history(args),
         Command::Log(args) => cli::admin::log(args),
+        Command::Db(DbCommand::Verify(args)) => cli::db::verify(args),
     }
 }

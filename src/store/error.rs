@@ -54,6 +54,14 @@ pub enum StoreError {
         /// What failed.
         detail: String,
     },
+    /// A row nested too deep to be read back; it is not written.
+    #[error("a {table} row nested deeper than {limit} levels cannot be stored")]
+    TooDeep {
+        /// Table.
+        table: &'static str,
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
     /// What a write was planned on has changed since (another write came first): plan it
     /// again on a fresh snapshot. Nothing was written.
     #[error("the state this write was planned on has changed ({0})")]

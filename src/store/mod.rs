@@ -14,6 +14,7 @@ mod query;
 mod read;
 mod records;
 mod tables;
+mod verify;
 mod write;
 mod writer;
 
@@ -35,6 +36,7 @@ pub use read::TenantRead;
 pub use records::{
     HistoryRecord, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord, mask_secrets,
 };
+pub use verify::{Inconsistency, VerifyReport};
 pub use write::TenantWrite;
 pub use writer::{MAX_BATCH, PlannedWrite, Written};
 
@@ -86,6 +88,7 @@ impl Store {
     /// [`Store::open`] with an injected clock and id source.
     pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
         let path = path.as_ref();
+        create_private(path)?;
         let db = Database::create(path).map_err(|error| match error {
             DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
                 StoreError::Locked {
@@ -475,6 +478,20 @@ impl Store {
         records: &[ImportRecord],
     ) -> Result<ImportSummary, StoreError> {
         import::import(self, tenant, records)
+    }
+}
+
+/// Creates the database file, readable and writable by its owner only, when it does not
+/// exist (redb then initialises the empty file). An existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError::Storage(Box::new(redb::Error::Io(err)))),
     }
 }
 

@@ -98,12 +98,81 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Encodes a JSON row.
+/// The deepest nesting a stored row may have: [`decode`] (serde_json) reads up to 128
+/// levels, so a row is refused at write time well before that, never at read time.
+pub(crate) const MAX_ROW_DEPTH: usize = 100;
+
+/// Encodes a JSON row; refuses one nested deeper than [`MAX_ROW_DEPTH`], which could not
+/// be read back.
 pub(crate) fn encode<T: Serialize>(table: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
         table,
         detail: e.to_string(),
-    })
+    })?;
+    if json_depth(&bytes) > MAX_ROW_DEPTH {
+        return Err(StoreError::TooDeep {
+            table,
+            limit: MAX_ROW_DEPTH,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The nesting depth of serialised JSON (arrays and objects), in one pass.
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_nesting_outside_strings() {
+        assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[{{"}]}"#), 3);
+        assert_eq!(json_depth(br#""\"[""#), 0);
+        assert_eq!(json_depth(b"1"), 0);
+    }
+
+    #[test]
+    fn a_row_too_deep_to_read_back_is_refused_at_write() {
+        let mut value = serde_json::json!(1);
+        for _ in 0..MAX_ROW_DEPTH {
+            value = serde_json::json!([value]);
+        }
+        assert!(encode("t", &value).is_ok());
+        let readable: Vec<u8> = encode("t", &value).unwrap_or_default();
+        assert!(decode::<Value>("t", &readable).is_ok());
+        let deeper = serde_json::json!([value]);
+        assert!(matches!(
+            encode("t", &deeper),
+            Err(StoreError::TooDeep {
+                limit: MAX_ROW_DEPTH,
+                ..
+            })
+        ));
+    }
 }
 
 /// The case-folded form every case-insensitive index is keyed by (the one fold).

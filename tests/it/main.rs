@@ -7,4 +7,5 @@ mod ops;
 mod overlay;
 mod rules;
 mod scim;
+mod soak;
 mod store;

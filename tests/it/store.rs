@@ -1269,3 +1269,126 @@ fn a_write_for_an_unknown_tenant_fails_alone() {
         2
     );
 }
+
+/// The shipped profile's unique fields.
+fn shipped_unique() -> provisio::domain::UniqueFields {
+    let rules = provisio::check::load_checked(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/clarizen"),
+        None,
+    )
+    .unwrap();
+    Arc::unwrap_or_clone(Profile::new(Arc::new(rules)).unique)
+}
+
+#[test]
+fn verify_passes_a_consistent_database_and_names_each_inconsistency() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("verify.redb");
+    let store = store_at(&path);
+    store.create_tenant("a").unwrap();
+    store.create_tenant("b").unwrap();
+    for (tenant, name) in [("a", "ann@ex.com"), ("a", "bob@ex.com"), ("b", "cy@ex.com")] {
+        store
+            .commit(planned_create(&store, tenant, name, false))
+            .unwrap();
+    }
+    put_group(&store, "a", &group("g1", "Sales"));
+    let ann = store
+        .read(&t("a"))
+        .unwrap()
+        .by_user_name(&un("ann@ex.com"))
+        .unwrap()
+        .unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.add_member(&rid("g1"), ann.id()).unwrap();
+    txn.commit().unwrap();
+    store
+        .import_entities(
+            &t("a"),
+            &parse_import("type,UserName\nUser,legacy@ex.com\n").unwrap(),
+        )
+        .unwrap();
+    let unique = shipped_unique();
+    let report = store.verify(&unique).unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert!(report.rows["resources"] >= 4, "{:?}", report.rows);
+
+    // Break it three ways, below the store's invariants.
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.claim_user_name(&un("ghost@ex.com"), &rid("nobody"))
+        .unwrap();
+    txn.put_resource(
+        &user("u-unclaimed", "unclaimed@ex.com", None),
+        &[f("UserName")],
+    )
+    .unwrap();
+    let mut dangling = ann.entity.clone();
+    dangling.fields.insert(
+        f("DirectManager"),
+        FieldValue::Ref {
+            entity: ty("User"),
+            id: rid("missing-manager"),
+        },
+    );
+    txn.put_entity(&dangling, &[f("UserName")]).unwrap();
+    txn.commit().unwrap();
+    let report = store.verify(&unique).unwrap();
+    let text: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(report.problems.len(), 3, "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("entities:") && p.contains("missing-manager")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("user_names:") && p.contains("ghost@ex.com")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.contains("u-unclaimed") && p.contains("not claimed")),
+        "{text:#?}"
+    );
+
+    // The command line says the same, and exits 1.
+    drop(store);
+    let (ok, stdout, stderr) = provisio(&path, &["db", "verify"]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("ghost@ex.com") && stdout.contains("missing-manager"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("3 inconsistencies"), "{stderr}");
+}
+
+#[test]
+fn verify_from_the_command_line_on_a_clean_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clean.redb");
+    {
+        let store = store_at(&path);
+        store.create_tenant("a").unwrap();
+        store
+            .commit(planned_create(&store, "a", "ann@ex.com", false))
+            .unwrap();
+    }
+    let (ok, stdout, stderr) = provisio(&path, &["db", "verify"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("consistent"), "{stdout}");
+    let (ok, _, stderr) = provisio(&dir.path().join("absent.redb"), &["db", "verify"]);
+    assert!(!ok && stderr.contains("no database"), "{stderr}");
+    assert!(!dir.path().join("absent.redb").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_database_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.redb");
+    let store = store_at(&path);
+    store.create_tenant("a").unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
