@@ -144,37 +144,6 @@ fn json_depth(bytes: &[u8]) -> usize {
     deepest
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn depth_counts_nesting_outside_strings() {
-        assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[{{"}]}"#), 3);
-        assert_eq!(json_depth(br#""\"[""#), 0);
-        assert_eq!(json_depth(b"1"), 0);
-    }
-
-    #[test]
-    fn a_row_too_deep_to_read_back_is_refused_at_write() {
-        let mut value = serde_json::json!(1);
-        for _ in 0..MAX_ROW_DEPTH {
-            value = serde_json::json!([value]);
-        }
-        assert!(encode("t", &value).is_ok());
-        let readable: Vec<u8> = encode("t", &value).unwrap_or_default();
-        assert!(decode::<Value>("t", &readable).is_ok());
-        let deeper = serde_json::json!([value]);
-        assert!(matches!(
-            encode("t", &deeper),
-            Err(StoreError::TooDeep {
-                limit: MAX_ROW_DEPTH,
-                ..
-            })
-        ));
-    }
-}
-
 /// The case-folded form every case-insensitive index is keyed by (the one fold).
 pub(crate) use crate::domain::fold;
 
@@ -519,4 +488,35 @@ where
             None => 0,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_nesting_outside_strings() {
+        assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[{{"}]}"#), 3);
+        assert_eq!(json_depth(br#""\"[""#), 0);
+        assert_eq!(json_depth(b"1"), 0);
+    }
+
+    #[test]
+    fn a_row_too_deep_to_read_back_is_refused_at_write() {
+        let mut value = serde_json::json!(1);
+        for _ in 0..MAX_ROW_DEPTH {
+            value = serde_json::json!([value]);
+        }
+        assert!(encode("t", &value).is_ok());
+        let readable: Vec<u8> = encode("t", &value).unwrap_or_default();
+        assert!(decode::<Value>("t", &readable).is_ok());
+        let deeper = serde_json::json!([value]);
+        assert!(matches!(
+            encode("t", &deeper),
+            Err(StoreError::TooDeep {
+                limit: MAX_ROW_DEPTH,
+                ..
+            })
+        ));
+    }
 }
