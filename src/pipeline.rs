@@ -158,3 +158,146 @@ fn preconditions(state: &dyn StateView, request: &WriteRequest) -> Result<(), Wr
         .map(|_| ())
         .map_err(WriteError::Request)
 }
+
+/// Every tenant's rules, changeable while serving: the profile, and each tenant's checked
+/// overlay. A saved overlay is used from the tenant's next operation; an operation already
+/// running keeps the rules it started with.
+#[derive(Debug)]
+pub struct Profiles {
+    /// The profile's sources (an overlay is checked on top of them).
+    sources: crate::check::ProfileSources,
+    /// The profile itself, for tenants without an overlay.
+    base: Profile,
+    /// Tenants with a non-empty overlay: its version and its rules.
+    overlays: std::sync::RwLock<std::collections::BTreeMap<TenantId, (u64, Profile)>>,
+}
+
+/// An overlay that does not check: nothing was saved or applied.
+#[derive(Debug)]
+pub struct OverlayRefused {
+    /// Every diagnostic (warnings too).
+    pub diagnostics: Vec<crate::check::RulesDiagnostic>,
+}
+
+impl Profiles {
+    /// The profile `sources` (checked into `base`) with no tenant overlay yet.
+    pub fn new(sources: crate::check::ProfileSources, base: Arc<CheckedRules>) -> Profiles {
+        Profiles {
+            sources,
+            base: Profile::new(base),
+            overlays: std::sync::RwLock::default(),
+        }
+    }
+
+    /// Checks the profile `sources` (without overlay); every diagnostic when it does not.
+    pub fn check(sources: crate::check::ProfileSources) -> Result<Profiles, OverlayRefused> {
+        let mut sources = sources;
+        sources.overlay = None;
+        let report = crate::check::check(&sources);
+        match report.rules {
+            Some(rules) => Ok(Profiles::new(sources, Arc::new(rules))),
+            None => Err(OverlayRefused {
+                diagnostics: report.diagnostics,
+            }),
+        }
+    }
+
+    /// The profile's sources.
+    pub fn sources(&self) -> &crate::check::ProfileSources {
+        &self.sources
+    }
+
+    /// The profile's rules.
+    pub fn base(&self) -> &Profile {
+        &self.base
+    }
+
+    /// The rules a tenant's next operation is evaluated with.
+    pub fn for_tenant(&self, tenant: &TenantId) -> Profile {
+        let overlays = self
+            .overlays
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        overlays
+            .get(tenant)
+            .map_or_else(|| self.base.clone(), |(_, profile)| profile.clone())
+    }
+
+    /// The version of a tenant's overlay in use, if it has one.
+    pub fn overlay_version(&self, tenant: &TenantId) -> Option<u64> {
+        self.overlays
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(tenant)
+            .map(|(version, _)| *version)
+    }
+
+    /// Checks overlay `text` (named `name` in diagnostics) on top of the profile.
+    pub fn check_overlay(&self, name: &str, text: &str) -> crate::check::CheckReport {
+        let mut sources = self.sources.clone();
+        sources.overlay =
+            (!text.trim().is_empty()).then(|| crate::check::SourceFile::new(name, text));
+        crate::check::check(&sources)
+    }
+
+    /// Applies saved overlay `version` of `tenant` (empty text: the defaults again).
+    /// Refused, changing nothing, when it does not check.
+    pub fn apply_overlay(
+        &self,
+        tenant: &TenantId,
+        version: u64,
+        text: &str,
+    ) -> Result<(), OverlayRefused> {
+        let mut overlays = self
+            .overlays
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if text.trim().is_empty() {
+            overlays.remove(tenant);
+            return Ok(());
+        }
+        let report = self.check_overlay(&overlay_file_name(version), text);
+        match report.rules {
+            Some(rules) => {
+                overlays.insert(tenant.clone(), (version, Profile::new(Arc::new(rules))));
+                Ok(())
+            }
+            None => Err(OverlayRefused {
+                diagnostics: report.diagnostics,
+            }),
+        }
+    }
+
+    /// Loads every tenant's current overlay from the store. An overlay that no longer
+    /// checks against the profile is refused, naming the tenant.
+    pub fn load_overlays(&self, store: &Store) -> Result<Vec<(TenantId, u64)>, String> {
+        let mut loaded = Vec::new();
+        for tenant in store.list_tenants().map_err(|e| e.to_string())? {
+            let Some((version, text)) = store.overlay(&tenant.name).map_err(|e| e.to_string())?
+            else {
+                continue;
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.apply_overlay(&tenant.name, version, &text).map_err(|refused| {
+                let first = refused
+                    .diagnostics
+                    .first()
+                    .map(|d| format!(": {}", d.message))
+                    .unwrap_or_default();
+                format!(
+                    "the overlay v{version} of tenant `{}` no longer checks against the profile{first}\n(fix it with `provisio overlay set`, or `provisio overlay reset --tenant {}`)",
+                    tenant.name, tenant.name
+                )
+            })?;
+            loaded.push((tenant.name, version));
+        }
+        Ok(loaded)
+    }
+}
+
+/// The name an overlay version has in diagnostics and rule origins (`overlay-v3.rules`).
+pub fn overlay_file_name(version: u64) -> String {
+    format!("overlay-v{version}.rules")
+}

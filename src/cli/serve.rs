@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use provisio::pipeline::Profile;
+use provisio::pipeline::Profiles;
 use provisio::server::{App, ServerConfig, serve, shutdown_signal};
 use provisio::store::Store;
 
@@ -81,25 +81,26 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        let overlays = match tenant_overlays(&store, &sources) {
-            Ok(overlays) => overlays,
+        let profiles = Arc::new(Profiles::new(sources, Arc::new(rules)));
+        match profiles.load_overlays(&store) {
+            Ok(loaded) => {
+                for (tenant, version) in loaded {
+                    println!("tenant `{tenant}` uses its overlay v{version}");
+                }
+            }
             Err(message) => {
                 eprintln!("provisio serve: {message}");
                 return ExitCode::FAILURE;
             }
-        };
-        for (tenant, (version, _)) in &overlays {
-            println!("tenant `{tenant}` uses its overlay v{version}");
         }
-        println!("provisio serving rules `{}` from {rules_origin}", rules.name);
+        println!(
+            "provisio serving rules `{}` from {rules_origin}",
+            profiles.base().rules.name
+        );
         println!("SCIM base URL: http://{addr}/scim/v2");
         let app = Arc::new(App {
             store,
-            profile: Profile::new(Arc::new(rules)),
-            overlays: overlays
-                .into_iter()
-                .map(|(tenant, (_, rules))| (tenant, Profile::new(Arc::new(rules))))
-                .collect(),
+            profiles,
             config: ServerConfig::new(addr.to_string()),
         });
         serve(listener, app, shutdown_signal()).await;
@@ -116,34 +117,4 @@ fn first_start(store: &Store) -> Result<Option<String>, provisio::store::StoreEr
     let tenant = store.create_tenant(FIRST_TENANT)?;
     let (_id, key) = store.create_key(&tenant.name, FIRST_USER)?;
     Ok(Some(key))
-}
-
-/// Every tenant's current non-empty overlay, checked against the profile: tenant ->
-/// (version, rules). An overlay that no longer checks (the profile changed since it was
-/// saved) stops the start, naming the tenant.
-fn tenant_overlays(
-    store: &Store,
-    profile: &provisio::check::ProfileSources,
-) -> Result<
-    std::collections::BTreeMap<provisio::domain::TenantId, (u64, provisio::check::CheckedRules)>,
-    String,
-> {
-    let mut overlays = std::collections::BTreeMap::new();
-    for tenant in store.list_tenants().map_err(|e| e.to_string())? {
-        let Some((version, text)) = store.overlay(&tenant.name).map_err(|e| e.to_string())? else {
-            continue;
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        let source = provisio::check::SourceFile::new(format!("overlay-v{version}.rules"), text);
-        let rules = super::check_with_overlay(profile.clone(), Some(source)).map_err(|e| {
-            format!(
-                "the overlay v{version} of tenant `{}` no longer checks against the profile: {e}\n(fix it with `provisio overlay set`, or `provisio overlay reset --tenant {}`)",
-                tenant.name, tenant.name
-            )
-        })?;
-        overlays.insert(tenant.name, (version, rules));
-    }
-    Ok(overlays)
 }

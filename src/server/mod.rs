@@ -21,7 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
 use crate::domain::TenantId;
-use crate::pipeline::Profile;
+use crate::pipeline::{Profile, Profiles};
 use crate::scim::bulk::MAX_PAYLOAD_SIZE;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::route::{self, Route, RouteError};
@@ -60,10 +60,8 @@ impl ServerConfig {
 pub struct App {
     /// The database.
     pub store: Store,
-    /// The rules operations are evaluated with, for tenants without an overlay.
-    pub profile: Profile,
-    /// Per-tenant rules: the profile with the tenant's overlay (`provisio overlay set`).
-    pub overlays: std::collections::BTreeMap<TenantId, Profile>,
+    /// Every tenant's rules (the profile, and overlays saved while serving).
+    pub profiles: Arc<Profiles>,
     /// Settings.
     pub config: ServerConfig,
 }
@@ -129,9 +127,9 @@ pub struct Call {
 }
 
 impl App {
-    /// The rules for a tenant: its overlay's, else the profile's.
-    pub fn profile_for(&self, tenant: &TenantId) -> &Profile {
-        self.overlays.get(tenant).unwrap_or(&self.profile)
+    /// The rules for a tenant's next operation: its overlay's, else the profile's.
+    pub fn profile_for(&self, tenant: &TenantId) -> Profile {
+        self.profiles.for_tenant(tenant)
     }
 
     /// Handles one request; never fails: every error is a SCIM Error response.

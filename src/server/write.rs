@@ -152,7 +152,7 @@ pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
     };
     let applied = match pipeline::write(
         &app.store,
-        app.profile_for(tenant),
+        &app.profile_for(tenant),
         app.store.ids(),
         &request,
     ) {
@@ -292,7 +292,7 @@ fn bulk_one(
     };
     match pipeline::write(
         &app.store,
-        app.profile_for(tenant),
+        &app.profile_for(tenant),
         app.store.ids(),
         &request,
     ) {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use provisio::check::load_checked;
 use provisio::scim::schema::ResourceKind;
 use provisio::server::{App, ServerConfig, serve};
 use provisio::store::Store;
@@ -67,7 +66,10 @@ impl Server {
     }
 
     fn start_at(rules: &Path, db_path: &Path, configure: fn(&mut ServerConfig)) -> Server {
-        let rules = load_checked(rules, None).unwrap();
+        let rules = provisio::pipeline::Profiles::check(
+            provisio::check::ProfileSources::load(rules, None).unwrap(),
+        )
+        .unwrap();
         let store = Store::open(db_path).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -76,8 +78,7 @@ impl Server {
         configure(&mut config);
         let app = Arc::new(App {
             store: store.clone(),
-            profile: provisio::pipeline::Profile::new(Arc::new(rules)),
-            overlays: Default::default(),
+            profiles: Arc::new(rules),
             config,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
