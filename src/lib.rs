@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod check;
 pub mod domain;
 pub mod eval;

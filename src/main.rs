@@ -85,9 +85,12 @@ pub struct ServeArgs {
     /// Database file.
     #[arg(long, default_value = "provisio.redb")]
     pub db: PathBuf,
-    /// Address to listen on.
+    /// Address to listen on for SCIM.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Address to listen on for the admin page and API (keep it private).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin_listen: String,
     /// Rules profile folder [default: rules/clarizen when present, else the Clarizen
     /// profile built into the binary].
     #[arg(long)]

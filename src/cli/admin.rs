@@ -147,7 +147,7 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
                 args.file.display()
             ))
         })?;
-        let version = store.save_overlay(&args.tenant, &text)?;
+        let version = store.save_overlay(&args.tenant, &text, &cli_user())?;
         println!(
             "saved overlay v{version} for tenant `{}` (checked against {origin}: {} user mappings); it applies from the next `provisio serve`",
             args.tenant,
@@ -184,7 +184,7 @@ pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
 pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
     run("overlay reset", || {
         let store = open(&args.db, false)?;
-        let version = store.save_overlay(&args.tenant, "")?;
+        let version = store.save_overlay(&args.tenant, "", &cli_user())?;
         println!(
             "tenant `{}` restored to the profile's defaults (overlay v{version} is empty)",
             args.tenant
@@ -317,4 +317,12 @@ fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Who runs the command, for the record (`cli:USER`).
+fn cli_user() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    )
 }

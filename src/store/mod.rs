@@ -7,6 +7,7 @@
 //! writers) or [`Store::write`] ([`TenantWrite`], one durable all-or-nothing transaction);
 //! both implement [`StateView`](crate::eval::state::StateView) for the evaluator.
 
+mod admin;
 mod apply;
 mod error;
 mod import;
@@ -29,6 +30,7 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::{Clock, IdSource, SystemClock, TenantId, Timestamp, UuidIds, fold};
 
+pub use admin::{AuditRecord, OPERATOR_PREFIX, OperatorRecord, OperatorScope, Page, PageQuery};
 pub use apply::apply;
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary};
@@ -38,6 +40,7 @@ pub use records::{
 };
 pub use verify::{Inconsistency, VerifyReport};
 pub use write::TenantWrite;
+
 pub use writer::{MAX_BATCH, PlannedWrite, Written};
 
 use query::{decode, encode, last_seq};
@@ -127,6 +130,10 @@ impl Store {
             txn.open_table(HISTORY)?;
             txn.open_table(LOG)?;
             txn.open_table(OVERLAYS)?;
+            txn.open_table(tables::OPERATORS)?;
+            txn.open_table(tables::OPERATOR_IDS)?;
+            txn.open_table(tables::ADMIN_AUDIT)?;
+            txn.open_table(tables::OVERLAY_META)?;
         }
         txn.commit()?;
         Ok(())
@@ -428,9 +435,14 @@ impl Store {
         Ok(records)
     }
 
-    /// Saves a new version of a tenant's overlay text (empty text = restore defaults);
-    /// returns its version, counting from 1.
-    pub fn save_overlay(&self, tenant: &TenantId, text: &str) -> Result<u64, StoreError> {
+    /// Saves a new version of a tenant's overlay text (empty text = restore defaults) by
+    /// `author`; returns its version, counting from 1.
+    pub fn save_overlay(
+        &self,
+        tenant: &TenantId,
+        text: &str,
+        author: &str,
+    ) -> Result<u64, StoreError> {
         let tenant = tenant.as_str();
         let txn = self.begin_write()?;
         let version = {
@@ -440,10 +452,32 @@ impl Store {
             let mut table = txn.open_table(OVERLAYS)?;
             let version = last_seq(&table, tenant)? + 1;
             table.insert((tenant, version), text)?;
+            let meta = encode(
+                "overlay_meta",
+                &OverlayVersion {
+                    version,
+                    author: author.to_owned(),
+                    time: self.now(),
+                },
+            )?;
+            txn.open_table(tables::OVERLAY_META)?
+                .insert((tenant, version), meta.as_slice())?;
             version
         };
         txn.commit()?;
         Ok(version)
+    }
+
+    /// Who saved each overlay version of a tenant, and when, oldest first.
+    pub fn overlay_versions(&self, tenant: &TenantId) -> Result<Vec<OverlayVersion>, StoreError> {
+        self.require_tenant(tenant.as_str())?;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::OVERLAY_META)?;
+        let mut versions = Vec::new();
+        for item in table.range((tenant.as_str(), 0)..=(tenant.as_str(), u64::MAX))? {
+            versions.push(decode("overlay_meta", item?.1.value())?);
+        }
+        Ok(versions)
     }
 
     /// The latest overlay of a tenant as `(version, text)`, or `None` if never saved.
@@ -493,6 +527,17 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(err) => Err(StoreError::Storage(Box::new(redb::Error::Io(err)))),
     }
+}
+
+/// Who saved an overlay version, and when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OverlayVersion {
+    /// The version.
+    pub version: u64,
+    /// The operator or CLI user who saved it.
+    pub author: String,
+    /// When.
+    pub time: Timestamp,
 }
 
 /// A key row: the record and the hash it is stored under, compared in constant time.

@@ -843,9 +843,9 @@ fn outbox_and_overlays() {
     );
 
     assert_eq!(store.overlay(&t("a")).unwrap(), None);
-    assert_eq!(store.save_overlay(&t("a"), "v1").unwrap(), 1);
-    assert_eq!(store.save_overlay(&t("a"), "v2").unwrap(), 2);
-    assert_eq!(store.save_overlay(&t("b"), "other").unwrap(), 1);
+    assert_eq!(store.save_overlay(&t("a"), "v1", "test").unwrap(), 1);
+    assert_eq!(store.save_overlay(&t("a"), "v2", "test").unwrap(), 2);
+    assert_eq!(store.save_overlay(&t("b"), "other", "test").unwrap(), 1);
     assert_eq!(store.overlay(&t("a")).unwrap(), Some((2, "v2".to_owned())));
     assert_eq!(store.overlays(&t("a")).unwrap().len(), 2);
 }
