@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod admin;
 mod crash;
 mod explain;
 mod http;

@@ -35,6 +35,9 @@ pub struct Server {
     /// The redb file.
     pub db_path: PathBuf,
     addr: SocketAddr,
+    admin_addr: SocketAddr,
+    /// The token of an all-tenants operator, for the admin API.
+    pub admin_token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -74,11 +77,22 @@ impl Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
+        let admin_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let admin_addr = admin_listener.local_addr().unwrap();
+        admin_listener.set_nonblocking(true).unwrap();
+        let (_, admin_token) = store
+            .create_operator("test admin", provisio::store::OperatorScope::All)
+            .unwrap();
         let mut config = ServerConfig::new(addr.to_string());
         configure(&mut config);
+        let profiles = Arc::new(rules);
+        let admin = Arc::new(provisio::admin::Admin {
+            store: store.clone(),
+            profiles: Arc::clone(&profiles),
+        });
         let app = Arc::new(App {
             store: store.clone(),
-            profiles: Arc::new(rules),
+            profiles,
             config,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -90,16 +104,30 @@ impl Server {
                 .unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                serve(listener, app, async {
+                let admin_listener = tokio::net::TcpListener::from_std(admin_listener).unwrap();
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let mut admin_stopped = stopped.clone();
+                let admin_task = tokio::spawn(provisio::admin::http::serve_admin(
+                    admin_listener,
+                    admin,
+                    async move {
+                        let _ = admin_stopped.wait_for(|s| *s).await;
+                    },
+                ));
+                serve(listener, app, async move {
                     let _ = rx.await;
+                    let _ = stop.send(true);
                 })
                 .await;
+                let _ = admin_task.await;
             });
         });
         Server {
             store,
             db_path: db_path.to_owned(),
             addr,
+            admin_addr,
+            admin_token,
             shutdown: Some(tx),
             thread: Some(thread),
             _dir: None,
@@ -120,7 +148,22 @@ impl Server {
     pub fn client(&self, token: Option<String>) -> Client {
         Client {
             addr: self.addr,
+            base: BASE,
             token,
+        }
+    }
+
+    /// A client of the admin API (`/admin/v1`) as the all-tenants test operator.
+    pub fn admin(&self) -> Client {
+        self.admin_as(Some(&self.admin_token))
+    }
+
+    /// A client of the admin API sending `token` (none when `None`).
+    pub fn admin_as(&self, token: Option<&str>) -> Client {
+        Client {
+            addr: self.admin_addr,
+            base: "/admin/v1",
+            token: token.map(str::to_owned),
         }
     }
 
@@ -157,6 +200,7 @@ impl Drop for Server {
 #[derive(Debug, Clone)]
 pub struct Client {
     addr: SocketAddr,
+    base: &'static str,
     token: Option<String>,
 }
 
@@ -227,6 +271,7 @@ impl Client {
     pub fn with_token(&self, token: Option<&str>) -> Client {
         Client {
             addr: self.addr,
+            base: self.base,
             token: token.map(str::to_owned),
         }
     }
@@ -264,7 +309,7 @@ impl Client {
         self.send("DELETE", path, &[], None)
     }
 
-    /// Sends one request for `BASE+path` on a new connection and reads the response to EOF.
+    /// Sends one request for `base+path` on a new connection and reads the response to EOF.
     pub fn send(
         &self,
         method: &str,
@@ -277,8 +322,8 @@ impl Client {
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let mut head = format!(
-            "{method} {BASE}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
-            self.addr
+            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
+            self.base, self.addr
         );
         if let Some(token) = &self.token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
