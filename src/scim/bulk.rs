@@ -87,7 +87,8 @@ fn too_large(detail: String) -> ScimError {
 /// Parses a BulkRequest body. Missing `schemas` is accepted, a wrong one is `invalidSyntax`;
 /// `Operations` must be an array of at most [`MAX_OPERATIONS`] (else 413 `tooMany`); each
 /// needs a `method`, a `path` of `/Users`, `/Groups` or `/{Users|Groups}/{id}` (an id for
-/// PUT/PATCH/DELETE, none for POST), and `data` for POST/PUT/PATCH.
+/// PUT/PATCH/DELETE, none for POST), and `data` for POST/PUT/PATCH; two operations with one
+/// `bulkId` are 400 `invalidValue` (a reference to it would be ambiguous).
 pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimError> {
     let object = body
         .as_object()
@@ -133,6 +134,20 @@ pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimError> {
         .enumerate()
         .map(|(i, op)| parse_operation(i + 1, op))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut declared: HashMap<&str, usize> = HashMap::new();
+    for (index, op) in operations.iter().enumerate() {
+        if let Some(bulk_id) = op.bulk_id.as_deref()
+            && let Some(first) = declared.insert(bulk_id, index + 1)
+        {
+            return Err(ScimError::new(
+                ScimType::InvalidValue,
+                format!(
+                    "operations {first} and {} both declare bulkId \"{bulk_id}\"; each operation needs its own bulkId",
+                    index + 1
+                ),
+            ));
+        }
+    }
     Ok(BulkRequest {
         fail_on_errors,
         operations,
@@ -461,6 +476,17 @@ mod tests {
         ]));
         assert_eq!(r.operations[0].method, BulkMethod::Post);
         assert_eq!(r.operations[1].id.as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn duplicate_bulk_ids_are_invalid_value() {
+        let e = parse_bulk(&json!({"Operations": [
+            {"method": "POST", "bulkId": "q", "path": "/Users", "data": {"userName": "a"}},
+            {"method": "POST", "bulkId": "q", "path": "/Users", "data": {"userName": "b"}}
+        ]}))
+        .unwrap_err();
+        assert_eq!((e.status, e.scim_type), (400, Some(ScimType::InvalidValue)));
+        assert!(e.detail.contains("\"q\""), "{}", e.detail);
     }
 
     #[test]

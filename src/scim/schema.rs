@@ -62,6 +62,11 @@ impl ResourceKind {
         }
     }
 
+    /// The core schema, then the extension schemas, of this resource type.
+    pub fn schemas(self) -> impl Iterator<Item = &'static SchemaDef> {
+        std::iter::once(self.core_schema()).chain(self.extensions().iter().copied())
+    }
+
     /// The extension schemas this resource type accepts.
     pub fn extensions(self) -> &'static [&'static SchemaDef] {
         static USER_EXTENSIONS: [&SchemaDef; 1] = [&ENTERPRISE_USER];
@@ -205,6 +210,9 @@ pub struct AttributeDef {
     pub required: bool,
     /// Whether string comparison is case-sensitive.
     pub case_exact: bool,
+    /// Whether values compare on their PRECIS `UsernameCaseMapped` key
+    /// ([`crate::domain::user_name_key`]) rather than by lower case: `userName` only.
+    pub user_name: bool,
     /// Mutability.
     pub mutability: Mutability,
     /// Return policy.
@@ -228,6 +236,17 @@ impl AttributeDef {
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
+
+    /// Whether the attribute is a secret: `mutability: writeOnly` or `returned: never`
+    /// (password). A secret is never stored, returned, logged or echoed in an error.
+    pub fn is_secret(&self) -> bool {
+        self.mutability == Mutability::WriteOnly || self.returned == Returned::Never
+    }
+
+    /// Whether client input for the attribute is ignored (`mutability: readOnly`).
+    pub fn is_read_only(&self) -> bool {
+        self.mutability == Mutability::ReadOnly
+    }
 }
 
 /// A schema: its URN, name and top-level attributes.
@@ -241,6 +260,13 @@ pub struct SchemaDef {
     pub description: &'static str,
     /// Top-level attributes.
     pub attributes: &'static [AttributeDef],
+}
+
+/// Schemas are equal when their URNs are: each is a static, defined once.
+impl PartialEq for SchemaDef {
+    fn eq(&self, other: &SchemaDef) -> bool {
+        self.id == other.id
+    }
 }
 
 impl SchemaDef {
@@ -324,7 +350,8 @@ pub static USER: SchemaDef = SchemaDef {
             "Unique identifier for the User, used to sign in.",
         )
         .required()
-        .unique(Uniqueness::Server),
+        .unique(Uniqueness::Server)
+        .user_name(),
         attr(
             "name",
             AttrType::Complex,
@@ -632,6 +659,7 @@ const fn attr(name: &'static str, ty: AttrType, description: &'static str) -> At
         multi_valued: false,
         required: false,
         case_exact: false,
+        user_name: false,
         mutability: Mutability::ReadWrite,
         returned: Returned::Default,
         uniqueness: Uniqueness::None,
@@ -653,6 +681,10 @@ impl AttributeDef {
     }
     const fn case_exact(mut self) -> Self {
         self.case_exact = true;
+        self
+    }
+    const fn user_name(mut self) -> Self {
+        self.user_name = true;
         self
     }
     const fn read_only(mut self) -> Self {

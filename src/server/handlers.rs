@@ -15,6 +15,7 @@ use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
 use crate::scim::filter::{IndexedAttr, equality_hint};
 use crate::scim::list::{ListQuery, list_response, parse_list_query, parse_search_request};
 use crate::scim::project::{self, Projection, build_resource, member_ref};
+use crate::scim::redact;
 use crate::scim::schema::ResourceKind;
 use crate::server::route::Route;
 use crate::server::{App, Call, Reply, error_reply};
@@ -242,7 +243,7 @@ fn list(
     }
     matched.sort_by(|(a, ra), (b, rb)| {
         if a.kind == b.kind {
-            query.compare(a.kind, ra, rb)
+            query.compare(ra, rb)
         } else {
             a.kind.cmp(&b.kind)
         }
@@ -292,7 +293,10 @@ fn write_logged(app: &App, call: &Call) -> Reply {
         actor: key.user.clone(),
         method: call.method.to_string(),
         path: call.path.clone(),
-        request: call.body.clone(),
+        request: call.body.clone().map(|mut body| {
+            redact::redact_all(&mut body);
+            body
+        }),
     });
     match write(app, call, entry.as_ref()) {
         Ok(reply) => reply,
@@ -669,7 +673,10 @@ fn bulk_one(
                 .map(|id| format!("/{id}"))
                 .unwrap_or_default()
         ),
-        request: op.data.clone(),
+        request: op.data.clone().map(|mut data| {
+            redact::redact(op.kind, &mut data);
+            data
+        }),
     };
     let success = entry.record(status, Outcome::Ok, None);
     match apply_op(
