@@ -405,6 +405,19 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_stored_under_any_spelling_is_never_returned() {
+        let body = json!({
+            "userName": "jane",
+            "urn:ietf:params:scim:schemas:core:2.0:User:password": "leak1",
+            "PASSWORD": "leak2",
+            ENTERPRISE_USER_SCHEMA: {"department": "R&D"}
+        });
+        let user = build_resource(ResourceKind::User, "https://h", "u1", &body, &meta(), None);
+        assert!(!user.to_string().contains("leak"), "{user}");
+        assert_eq!(user[ENTERPRISE_USER_SCHEMA], json!({"department": "R&D"}));
+    }
+
+    #[test]
     fn attributes_keep_id_and_schemas() {
         let u = project(Some("UserName"), None);
         let keys: Vec<&String> = u.as_object().unwrap().keys().collect();

@@ -777,6 +777,19 @@ mod tests {
     }
 
     #[test]
+    fn group_members_are_exempt_from_the_value_limit() {
+        let members: Vec<Value> = (0..5 * MAX_VALUES)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        let input = normalize_input(
+            ResourceKind::Group,
+            json!({"displayName": "Everyone", "members": members}),
+        )
+        .unwrap();
+        assert_eq!(input.members.map(|m| m.len()), Some(5 * MAX_VALUES));
+    }
+
+    #[test]
     fn okta_group_create_with_empty_members() {
         let input = normalize_input(
             ResourceKind::Group,

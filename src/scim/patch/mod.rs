@@ -493,6 +493,90 @@ mod tests {
     }
 
     #[test]
+    fn a_password_under_its_urn_is_taken_out_in_a_value_and_a_path() {
+        let urn = "urn:ietf:params:scim:schemas:core:2.0:User:password";
+        for operations in [
+            json!([{"op": "replace", "value": {urn: "s3cret"}}]),
+            json!([{"op": "replace", "value": {"urn:ietf:params:scim:schemas:core:2.0:User": {"PASSWORD": "s3cret"}}}]),
+            json!([{"op": "replace", "path": urn, "value": "s3cret"}]),
+            json!([{"op": "add", "path": "Password", "value": "s3cret"}]),
+        ] {
+            let out = patch_user(&user(), operations.clone()).unwrap();
+            assert_eq!(out.password.as_deref(), Some("s3cret"), "{operations}");
+            assert_eq!(out.resource, user(), "{operations}");
+        }
+        let e = patch_user(
+            &user(),
+            json!([{"op": "replace", "path": urn, "value": 1234}]),
+        )
+        .unwrap_err();
+        assert!(!e.detail.contains("1234"), "{}", e.detail);
+    }
+
+    #[test]
+    fn the_result_keeps_the_resource_invariants() {
+        for operations in [
+            json!([{"op": "remove", "path": "userName"}]),
+            json!([{"op": "replace", "path": "userName", "value": ""}]),
+            json!([{"op": "replace", "value": {"userName": null}}]),
+            json!([{"op": "replace", "path": "userName", "value": "a\u{202e}b"}]),
+        ] {
+            assert_eq!(
+                error(&user(), operations.clone()),
+                Some(ScimType::InvalidValue),
+                "{operations}"
+            );
+        }
+        let many: Vec<Value> = (0..super::super::attr::MAX_VALUES)
+            .map(|i| json!({"value": i.to_string()}))
+            .collect();
+        assert_eq!(
+            error(
+                &user(),
+                json!([{"op": "add", "path": "emails", "value": many}])
+            ),
+            Some(ScimType::InvalidValue)
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_invalid_path_in_paths_and_values() {
+        for operations in [
+            json!([{"op": "add", "path": "name.junk", "value": "x"}]),
+            json!([{"op": "add", "value": {"name.junk": "x"}}]),
+            json!([{"op": "add", "value": {"urn:ietf:params:scim:schemas:core:2.0:User:evil": "x"}}]),
+            json!([{"op": "add", "value": {ENTERPRISE_USER_SCHEMA: {"evil": "x"}}}]),
+        ] {
+            assert_eq!(
+                error(&user(), operations.clone()),
+                Some(ScimType::InvalidPath),
+                "{operations}"
+            );
+        }
+        assert_eq!(
+            error(
+                &user(),
+                json!([{"op": "add", "path": "name", "value": {"junk": "x"}}])
+            ),
+            Some(ScimType::InvalidValue)
+        );
+    }
+
+    #[test]
+    fn foreign_extensions_are_changed_as_sent() {
+        let custom = "urn:example:custom:2.0:User";
+        let start = json!({"userName": "a", custom: {"Badge": "7"}});
+        let u = patched(
+            &start,
+            json!([{"op": "replace", "path": format!("{custom}:badge"), "value": "8"},
+                   {"op": "add", "value": {format!("{custom}:desk"): "1"}}]),
+        );
+        assert_eq!(u[custom], json!({"Badge": "8", "desk": "1"}));
+        let u = patched(&u, json!([{"op": "remove", "path": custom}]));
+        assert_eq!(u, json!({"userName": "a"}));
+    }
+
+    #[test]
     fn operations_are_atomic() {
         let e = error(
             &user(),
