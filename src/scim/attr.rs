@@ -6,7 +6,7 @@
 //! Every name a client sends goes through here at the edge, so resource bodies are stored in
 //! canonical form (core attributes at the top level in their schema spelling, extension
 //! attributes under their URN) and later code looks keys up exactly. The case-insensitive
-//! lookups ([`get_ci`]) are for protocol messages (PatchOp, SearchRequest, BulkRequest), whose
+//! lookups ([`get_ci`]) are for protocol messages (`PatchOp`, `SearchRequest`, `BulkRequest`), whose
 //! keys are never stored.
 
 use serde_json::{Map, Value};
@@ -36,6 +36,10 @@ pub struct AttrPath {
 impl AttrPath {
     /// Splits a path token: everything up to the last `:` is the URN, the rest is
     /// `attr` or `attr.sub`. Returns a person-readable reason when the token is malformed.
+    ///
+    /// # Errors
+    ///
+    /// A reason a person can read when the token is not an attribute path.
     pub fn parse(token: &str) -> Result<AttrPath, String> {
         let token = token.trim();
         let (urn, rest) = match token.rfind(':') {
@@ -61,6 +65,7 @@ impl AttrPath {
     }
 
     /// A path naming only `attr` (no URN, no sub-attribute).
+    #[must_use]
     pub fn simple(attr: &str) -> AttrPath {
         AttrPath {
             urn: None,
@@ -70,6 +75,7 @@ impl AttrPath {
     }
 
     /// The path as the client wrote it, for error details.
+    #[must_use]
     pub fn display(&self) -> String {
         let mut out = String::new();
         if let Some(urn) = &self.urn {
@@ -117,6 +123,7 @@ impl PartialEq for Resolved {
 impl Resolved {
     /// The canonical path (`name.givenName`, `urn:…:User:department`), as reported in
     /// errors and change lists.
+    #[must_use]
     pub fn canonical(&self) -> String {
         let mut out = String::new();
         if let Some(ext) = self.extension {
@@ -132,11 +139,13 @@ impl Resolved {
     }
 
     /// The definition the path ends at (the sub-attribute if any).
+    #[must_use]
     pub fn leaf(&self) -> &'static AttributeDef {
         self.sub.unwrap_or(self.def)
     }
 
     /// The attribute without its sub-attribute.
+    #[must_use]
     pub fn attribute(&self) -> Resolved {
         Resolved { sub: None, ..*self }
     }
@@ -152,6 +161,7 @@ impl Resolved {
     }
 
     /// The attribute's value in a canonical body (`None` when absent).
+    #[must_use]
     pub fn get<'v>(&self, body: &'v Map<String, Value>) -> Option<&'v Value> {
         let container = match self.extension {
             Some(ext) => body.get(ext.id)?.as_object()?,
@@ -177,6 +187,7 @@ pub enum Unresolved {
 
 impl Unresolved {
     /// A sentence for an error `detail`.
+    #[must_use]
     pub fn message(&self) -> String {
         match self {
             Unresolved::UnknownSchema(urn) => format!("`{urn}` is not a schema of this resource"),
@@ -199,6 +210,11 @@ fn suggestion(hint: Option<&str>) -> String {
 /// Resolves a path against the schemas of `kind`, case-insensitively. A URN equal to the
 /// core schema addresses the top level; an extension URN addresses that extension; an
 /// unqualified name that is not a core attribute is looked up in the extensions.
+///
+/// # Errors
+///
+/// [`Unresolved`] naming the schema, attribute or sub-attribute that does not exist, with a
+/// suggestion when one is close.
 pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Result<Resolved, Unresolved> {
     let (extension, def) = match &path.urn {
         Some(urn) if urn.eq_ignore_ascii_case(kind.core_schema().id) => {
@@ -238,6 +254,10 @@ pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Result<Resolved, Unresolv
 }
 
 /// The sub-attribute `name` of `def`, case-insensitively, or why not.
+///
+/// # Errors
+///
+/// [`Unresolved::UnknownSubAttribute`], with a suggestion when one is close.
 pub fn sub_attribute(
     def: &'static AttributeDef,
     name: &str,
@@ -265,6 +285,7 @@ fn core_attribute(kind: ResourceKind, name: &str) -> Result<&'static AttributeDe
 }
 
 /// Finds one of the common attributes (`id`, `externalId`, `meta`), case-insensitively.
+#[must_use]
 pub fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
     COMMON_ATTRIBUTES
         .iter()
@@ -272,6 +293,7 @@ pub fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
 }
 
 /// Finds the extension schema of `kind` whose URN equals `key` (case-insensitively).
+#[must_use]
 pub fn extension_schema(kind: ResourceKind, key: &str) -> Option<&'static SchemaDef> {
     kind.extensions()
         .iter()
@@ -302,6 +324,10 @@ pub enum Key {
 /// Classifies a body key for resources of `kind`. A key beginning with `urn:` that names no
 /// schema of ours is a foreign extension (when `value_is_object`) or an attribute of one;
 /// any other unresolvable key is an error naming it, with a suggestion when one is close.
+///
+/// # Errors
+///
+/// [`Unresolved`] when the key names nothing of `kind` and no foreign extension.
 pub fn classify_key(
     kind: ResourceKind,
     key: &str,
@@ -335,6 +361,7 @@ pub fn classify_key(
 }
 
 /// Whether `text` starts with `urn:` (any case).
+#[must_use]
 pub fn is_urn(text: &str) -> bool {
     text.get(..4)
         .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
@@ -342,6 +369,7 @@ pub fn is_urn(text: &str) -> bool {
 
 /// Looks a key up case-insensitively, preferring an exact match. For protocol messages only:
 /// stored bodies are canonical and are read with exact keys.
+#[must_use]
 pub fn get_ci<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.get(key).or_else(|| {
         object
@@ -353,6 +381,7 @@ pub fn get_ci<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value
 
 /// The key actually present for `key`, matched case-insensitively (exact match preferred).
 /// Used for the keys of foreign extensions, which are kept as sent.
+#[must_use]
 pub fn key_ci(object: &Map<String, Value>, key: &str) -> Option<String> {
     if object.contains_key(key) {
         return Some(key.to_owned());
@@ -361,6 +390,7 @@ pub fn key_ci(object: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// Reads a `"true"`/`"false"` string (any case) or a JSON boolean.
+#[must_use]
 pub fn as_bool(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
@@ -375,6 +405,11 @@ pub fn as_bool(value: &Value) -> Option<bool> {
 /// read-only sub-attributes dropped, unknown ones refused, a single value for a multi-valued
 /// attribute wrapped in an array (at most [`MAX_VALUES`]); `null` sub-attributes dropped.
 /// `label` names the attribute in the error detail; a secret's value is never echoed.
+///
+/// # Errors
+///
+/// `invalidValue` for a value of the wrong type, an unknown sub-attribute or more than
+/// [`MAX_VALUES`] values; `invalidSyntax` for one sub-attribute sent under two spellings.
 pub fn normalize_value(
     def: &'static AttributeDef,
     value: Value,
@@ -408,6 +443,10 @@ pub fn normalize_value(
 }
 
 /// Normalises one value (one element of a multi-valued attribute).
+///
+/// # Errors
+///
+/// As [`normalize_value`].
 pub fn normalize_single(
     def: &'static AttributeDef,
     value: Value,
@@ -504,6 +543,7 @@ fn normalize_complex(
 }
 
 /// `a, b and c` of the attributes' names.
+#[must_use]
 pub fn names(defs: &[AttributeDef]) -> String {
     let names: Vec<&str> = defs.iter().map(|d| d.name).collect();
     match names.split_last() {
@@ -514,6 +554,7 @@ pub fn names(defs: &[AttributeDef]) -> String {
 }
 
 /// A short description of a JSON value for error details (`the number 3`).
+#[must_use]
 pub fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
@@ -527,6 +568,7 @@ pub fn describe(value: &Value) -> String {
 }
 
 /// The type of a JSON value, without the value (`a number`), for secrets.
+#[must_use]
 pub fn describe_type(value: &Value) -> String {
     match value {
         Value::Null => "null",
@@ -541,6 +583,7 @@ pub fn describe_type(value: &Value) -> String {
 
 /// Whether a client may write this attribute (readOnly attributes are ignored in bodies and
 /// refused as PATCH targets).
+#[must_use]
 pub fn is_read_only(def: &AttributeDef) -> bool {
     def.is_read_only()
 }

@@ -1,6 +1,6 @@
-//! Bulk (RFC 7644 §3.7): parse and bound a BulkRequest, order operations so that
+//! Bulk (RFC 7644 §3.7): parse and bound a `BulkRequest`, order operations so that
 //! `bulkId:` references point at already-created resources, substitute the created ids, and
-//! build the BulkResponse. The server executes each operation.
+//! build the `BulkResponse`. The server executes each operation.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,9 +10,9 @@ use super::attr::get_ci;
 use super::error::{ScimError, ScimType};
 use super::schema::{BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ResourceKind};
 
-/// The most operations one BulkRequest may carry (advertised in ServiceProviderConfig).
+/// The most operations one `BulkRequest` may carry (advertised in `ServiceProviderConfig`).
 pub const MAX_OPERATIONS: usize = 1000;
-/// The largest BulkRequest body, in bytes (advertised in ServiceProviderConfig).
+/// The largest `BulkRequest` body, in bytes (advertised in `ServiceProviderConfig`).
 pub const MAX_PAYLOAD_SIZE: usize = 1_048_576;
 
 /// An HTTP method allowed in a bulk operation.
@@ -30,6 +30,7 @@ pub enum BulkMethod {
 
 impl BulkMethod {
     /// The method name in upper case.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             BulkMethod::Post => "POST",
@@ -40,7 +41,7 @@ impl BulkMethod {
     }
 }
 
-/// One operation of a BulkRequest.
+/// One operation of a `BulkRequest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkOperation {
     /// The method.
@@ -53,11 +54,11 @@ pub struct BulkOperation {
     pub id: Option<String>,
     /// The body (POST, PUT, PATCH).
     pub data: Option<Value>,
-    /// The `version` (an ETag for If-Match).
+    /// The `version` (an `ETag` for If-Match).
     pub version: Option<String>,
 }
 
-/// A parsed BulkRequest: at most [`MAX_OPERATIONS`] operations.
+/// A parsed `BulkRequest`: at most [`MAX_OPERATIONS`] operations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkRequest {
     /// Stop after this many errors (`None`: run every operation).
@@ -67,6 +68,10 @@ pub struct BulkRequest {
 }
 
 /// Refuses a body larger than [`MAX_PAYLOAD_SIZE`]: 413 with `tooMany`.
+///
+/// # Errors
+///
+/// 413 `tooMany` past [`MAX_PAYLOAD_SIZE`].
 pub fn check_payload_size(bytes: usize) -> Result<(), ScimError> {
     if bytes > MAX_PAYLOAD_SIZE {
         return Err(too_large(format!(
@@ -84,11 +89,15 @@ fn too_large(detail: String) -> ScimError {
     }
 }
 
-/// Parses a BulkRequest body. Missing `schemas` is accepted, a wrong one is `invalidSyntax`;
+/// Parses a `BulkRequest` body. Missing `schemas` is accepted, a wrong one is `invalidSyntax`;
 /// `Operations` must be an array of at most [`MAX_OPERATIONS`] (else 413 `tooMany`); each
 /// needs a `method`, a `path` of `/Users`, `/Groups` or `/{Users|Groups}/{id}` (an id for
 /// PUT/PATCH/DELETE, none for POST), and `data` for POST/PUT/PATCH; two operations with one
 /// `bulkId` are 400 `invalidValue` (a reference to it would be ambiguous).
+///
+/// # Errors
+///
+/// `invalidSyntax`, `invalidValue` or 413 `tooMany`, as above.
 pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimError> {
     let object = body
         .as_object()
@@ -277,6 +286,7 @@ pub struct BulkPlan {
 
 /// Orders operations by their bulkId references (RFC 7644 §3.7.2). References to bulkIds
 /// no operation declares do not constrain the order; [`BulkIds::resolve`] reports them.
+#[must_use]
 pub fn execution_order(operations: &[BulkOperation]) -> BulkPlan {
     let declared: HashMap<&str, usize> = operations
         .iter()
@@ -328,6 +338,7 @@ pub fn execution_order(operations: &[BulkOperation]) -> BulkPlan {
 }
 
 /// The 409 answer for an operation in a reference cycle.
+#[must_use]
 pub fn circular_reference(op: &BulkOperation) -> ScimError {
     ScimError {
         status: 409,
@@ -348,6 +359,7 @@ pub struct BulkIds {
 
 impl BulkIds {
     /// No ids yet.
+    #[must_use]
     pub fn new() -> BulkIds {
         BulkIds::default()
     }
@@ -360,6 +372,10 @@ impl BulkIds {
     /// The operation with every `bulkId:x` (as its id, or as a string anywhere in `data`)
     /// replaced by the created id. An unknown or not-yet-created bulkId is 409
     /// `invalidValue`.
+    ///
+    /// # Errors
+    ///
+    /// 409 `invalidValue` for a bulkId no earlier operation created.
     pub fn resolve(&self, op: &BulkOperation) -> Result<BulkOperation, ScimError> {
         let mut out = op.clone();
         if let Some(id) = &op.id
@@ -407,7 +423,7 @@ pub struct BulkResult {
     pub bulk_id: Option<String>,
     /// The resource URI (for successful POST/PUT/PATCH).
     pub location: Option<String>,
-    /// The resource's new ETag.
+    /// The resource's new `ETag`.
     pub version: Option<String>,
     /// HTTP status.
     pub status: u16,
@@ -417,6 +433,7 @@ pub struct BulkResult {
 
 impl BulkResult {
     /// The result of an operation that failed with `error`.
+    #[must_use]
     pub fn error(op: &BulkOperation, error: &ScimError) -> BulkResult {
         BulkResult {
             method: op.method,
@@ -429,7 +446,8 @@ impl BulkResult {
     }
 }
 
-/// The BulkResponse, with `status` as a string in each operation, in the order given.
+/// The `BulkResponse`, with `status` as a string in each operation, in the order given.
+#[must_use]
 pub fn bulk_response(results: &[BulkResult]) -> Value {
     let operations: Vec<Value> = results
         .iter()
@@ -463,14 +481,14 @@ fn syntax(detail: String) -> ScimError {
 mod tests {
     use super::*;
 
-    fn request(operations: Value) -> BulkRequest {
+    fn request(operations: &Value) -> BulkRequest {
         parse_bulk(&json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": operations}))
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
     fn parses_operations() {
-        let r = request(json!([
+        let r = request(&json!([
             {"method": "post", "bulkId": "q", "path": "/Users", "data": {"userName": "a"}},
             {"method": "DELETE", "path": "/Groups/g1", "version": "W/\"1\""}
         ]));
@@ -517,7 +535,7 @@ mod tests {
 
     #[test]
     fn forward_reference_is_reordered_and_resolved() {
-        let r = request(json!([
+        let r = request(&json!([
             {"method": "POST", "bulkId": "g", "path": "/Groups",
              "data": {"displayName": "G", "members": [{"value": "bulkId:u"}]}},
             {"method": "POST", "bulkId": "u", "path": "/Users", "data": {"userName": "a"}}
@@ -538,7 +556,7 @@ mod tests {
 
     #[test]
     fn cycles_are_reported() {
-        let r = request(json!([
+        let r = request(&json!([
             {"method": "POST", "bulkId": "a", "path": "/Groups", "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
             {"method": "POST", "bulkId": "b", "path": "/Groups", "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}},
             {"method": "POST", "bulkId": "c", "path": "/Users", "data": {"userName": "c"}}
@@ -557,7 +575,7 @@ mod tests {
     #[test]
     fn unresolved_reference_is_409() {
         let r = request(
-            json!([{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {"Operations": []}}]),
+            &json!([{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {"Operations": []}}]),
         );
         let e = BulkIds::new().resolve(&r.operations[0]).unwrap_err();
         assert_eq!(e.status, 409);

@@ -17,12 +17,13 @@ use serde_json::Value;
 
 use super::attr::as_bool;
 use super::filter::CompareOp;
-use super::schema::{AttrType, AttributeDef};
+use super::schema::{AttrType, AttributeDef, Matching};
 use crate::domain::{Timestamp, user_name_key};
 
 /// Whether one attribute value (`actual`, of attribute `def` when known) stands in relation
 /// `op` to the literal `expected`. `ne` here is "not equal" of this one value; a filter's `ne`
 /// over a multi-valued attribute is "no value equal" ([`super::filter::Filter`]).
+#[must_use]
 pub fn compare(
     op: CompareOp,
     actual: &Value,
@@ -69,6 +70,7 @@ pub fn compare(
 
 /// The order of two values of attribute `def`, for `sortBy`: strings as [`compare`] sees them
 /// (case, userName keys, instants), numbers as numbers, `false` before `true`.
+#[must_use]
 pub fn order(a: &Value, b: &Value, def: Option<&AttributeDef>) -> Ordering {
     match (a, b) {
         (Value::String(x), Value::String(y)) => {
@@ -89,12 +91,13 @@ pub fn order(a: &Value, b: &Value, def: Option<&AttributeDef>) -> Ordering {
 /// The form a string of attribute `def` is compared in: its userName key, itself when
 /// caseExact, else its lower case. A text that is no valid userName compares by lower case
 /// (it equals no stored userName, whose keys are all valid).
+#[must_use]
 pub fn fold<'t>(text: &'t str, def: Option<&AttributeDef>) -> Cow<'t, str> {
     match def {
-        Some(d) if d.user_name => {
+        Some(d) if d.matching == Matching::UserName => {
             Cow::Owned(user_name_key(text).unwrap_or_else(|_| text.to_lowercase()))
         }
-        Some(d) if d.case_exact => Cow::Borrowed(text),
+        Some(d) if d.matching == Matching::Exact => Cow::Borrowed(text),
         _ => Cow::Owned(text.to_lowercase()),
     }
 }

@@ -13,19 +13,23 @@ use serde_json::{Map, Number, Value};
 use super::error::{ScimError, ScimType};
 
 /// The deepest nesting of objects and arrays accepted in a request body. A SCIM body needs
-/// about eight (a Bulk request carrying a PATCH of an address); serde_json refuses 128 when
+/// about eight (a Bulk request carrying a PATCH of an address); `serde_json` refuses 128 when
 /// reading back, so everything stored stays readable.
 pub const MAX_DEPTH: usize = 32;
 
 /// Parses a request body. Malformed JSON, nesting deeper than [`MAX_DEPTH`] and duplicate
 /// keys (in any case) are 400 `invalidSyntax` naming what and where.
+///
+/// # Errors
+///
+/// `invalidSyntax`, as above.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
     check_depth(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = CheckedValue
         .deserialize(&mut deserializer)
-        .map_err(json_error)?;
-    deserializer.end().map_err(json_error)?;
+        .map_err(|e| json_error(&e))?;
+    deserializer.end().map_err(|e| json_error(&e))?;
     Ok(value)
 }
 
@@ -63,7 +67,7 @@ fn check_depth(bytes: &[u8]) -> Result<(), ScimError> {
     Ok(())
 }
 
-fn json_error(error: serde_json::Error) -> ScimError {
+fn json_error(error: &serde_json::Error) -> ScimError {
     let text = error.to_string();
     let detail = if error.is_data() {
         // Our own refusal (a duplicate key): its message, then the position.
@@ -85,7 +89,7 @@ fn json_error(error: serde_json::Error) -> ScimError {
     ScimError::new(ScimType::InvalidSyntax, detail)
 }
 
-/// Builds a [`Value`] like serde_json's own, refusing an object with a key twice (any case).
+/// Builds a [`Value`] like `serde_json`'s own, refusing an object with a key twice (any case).
 struct CheckedValue;
 
 impl<'de> DeserializeSeed<'de> for CheckedValue {

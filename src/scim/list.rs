@@ -1,5 +1,5 @@
-//! List and search requests (RFC 7644 §3.4.2, §3.4.3): query-string and SearchRequest
-//! parsing, the sort comparator, paging, and the ListResponse.
+//! List and search requests (RFC 7644 §3.4.2, §3.4.3): query-string and `SearchRequest`
+//! parsing, the sort comparator, paging, and the `ListResponse`.
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -39,6 +39,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// The slice of a sorted, filtered result list of `total` items that this page shows.
+    #[must_use]
     pub fn window(&self, total: usize) -> Range<usize> {
         let start = self.start_index.saturating_sub(1).min(total);
         let end = start.saturating_add(self.count).min(total);
@@ -47,6 +48,7 @@ impl ListQuery {
 
     /// Orders two resources by `sortBy` (ties and no `sortBy`: by `id`), for a stable order
     /// across pages.
+    #[must_use]
     pub fn compare(&self, a: &Value, b: &Value) -> Ordering {
         compare_resources(self.sort_by.as_ref(), self.descending, a, b)
     }
@@ -56,6 +58,7 @@ impl ListQuery {
 /// percent-encoded or raw (spaces and quotes as typed, as Okta sometimes sends them). `+`
 /// means a space only when the client form-encoded (a `+` outside a quoted string), so a raw
 /// `userName eq "a+b@x"` keeps its plus.
+#[must_use]
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .trim_start_matches('?')
@@ -103,6 +106,10 @@ fn plus_outside_quotes(raw: &str) -> bool {
 /// case-insensitive; unknown parameters ignored). A parameter given twice
 /// (`filter=a&filter=b`) is `invalidValue`, as is a non-integer `startIndex`/`count` or an
 /// unknown `sortOrder`; a bad filter is `invalidFilter`.
+///
+/// # Errors
+///
+/// `invalidValue` or `invalidFilter`, as above.
 pub fn parse_list_query(kind: ResourceKind, query: &str) -> Result<ListQuery, ScimError> {
     let mut params = RawParams::default();
     for (name, value) in query_pairs(query) {
@@ -129,8 +136,12 @@ pub fn parse_list_query(kind: ResourceKind, query: &str) -> Result<ListQuery, Sc
     params.into_query(kind)
 }
 
-/// Parses a `POST /.search` SearchRequest body (`schemas` not enforced; `attributes` and
+/// Parses a `POST /.search` `SearchRequest` body (`schemas` not enforced; `attributes` and
 /// `excludedAttributes` as arrays or comma-separated strings; numbers as numbers or strings).
+///
+/// # Errors
+///
+/// `invalidSyntax` for a body that is not an object, else as [`parse_list_query`].
 pub fn parse_search_request(kind: ResourceKind, body: &Value) -> Result<ListQuery, ScimError> {
     let object = body.as_object().ok_or_else(|| {
         ScimError::new(
@@ -187,11 +198,15 @@ impl RawParams {
         };
         let start_index = match self.start_index {
             None => 1,
-            Some(text) => integer("startIndex", &text)?.max(1) as usize,
+            Some(text) => {
+                usize::try_from(integer("startIndex", &text)?.max(1)).unwrap_or(usize::MAX)
+            }
         };
         let count = match self.count {
             None => DEFAULT_COUNT,
-            Some(text) => (integer("count", &text)?.max(0) as usize).min(MAX_RESULTS),
+            Some(text) => usize::try_from(integer("count", &text)?.max(0))
+                .unwrap_or(usize::MAX)
+                .min(MAX_RESULTS),
         };
         let sort_by = match self.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -262,6 +277,7 @@ fn integer(name: &str, text: &str) -> Result<i64, ScimError> {
 /// case-insensitive unless the attribute is caseExact, userNames by their PRECIS key,
 /// dateTimes as instants; multi-valued attributes by their primary or first element;
 /// missing values last when ascending), then by `id`.
+#[must_use]
 pub fn compare_resources(
     sort_by: Option<&ValuePath>,
     descending: bool,
@@ -309,8 +325,9 @@ fn sort_value<'a>(path: &ValuePath, resource: &'a Value) -> Option<&'a Value> {
     }
 }
 
-/// A ListResponse: integer `totalResults`, `startIndex` and `itemsPerPage` (the number of
+/// A `ListResponse`: integer `totalResults`, `startIndex` and `itemsPerPage` (the number of
 /// resources in this page), and `Resources` (always present, possibly empty).
+#[must_use]
 pub fn list_response(resources: Vec<Value>, total_results: usize, start_index: usize) -> Value {
     let mut out = Map::new();
     out.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));

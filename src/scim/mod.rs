@@ -14,13 +14,13 @@
 //! - [`ingest`]: request bytes to JSON, under depth and duplicate-key limits.
 //! - [`resource`]: POST/PUT bodies made canonical, the invariants of a stored body
 //!   ([`resource::validate`]), the PUT `active` rule.
-//! - [`patch`]: PatchOp parsing, member split, atomic apply.
+//! - [`patch`]: `PatchOp` parsing, member split, atomic apply.
 //! - [`redact`]: secrets masked in anything logged.
 //! - [`project`]: the response representation and `attributes`/`excludedAttributes`.
-//! - [`list`]: list/search requests, sorting, paging, ListResponse.
-//! - [`discovery`]: ServiceProviderConfig, Schemas, ResourceTypes.
-//! - [`bulk`]: BulkRequest parsing, bulkId ordering and resolution, BulkResponse.
-//! - [`etag`]: ETags and `If-Match`/`If-None-Match`.
+//! - [`list`]: list/search requests, sorting, paging, `ListResponse`.
+//! - [`discovery`]: `ServiceProviderConfig`, Schemas, `ResourceTypes`.
+//! - [`bulk`]: `BulkRequest` parsing, bulkId ordering and resolution, `BulkResponse`.
+//! - [`etag`]: `ETags` and `If-Match`/`If-None-Match`.
 
 pub mod attr;
 pub mod bulk;

@@ -27,13 +27,21 @@ pub struct PatchPath {
 
 impl PatchPath {
     /// Parses a path; malformed input is `invalidPath` with a detail naming the position.
+    ///
+    /// # Errors
+    ///
+    /// `invalidPath` (`invalidFilter` for a malformed filter between brackets).
     pub fn parse(input: &str) -> Result<PatchPath, ScimError> {
         filter::check_limits(input).map_err(|e| {
             ScimError::new(ScimType::InvalidPath, e.detail.replace("filter", "path"))
         })?;
         let mut pairs = FilterParser::parse(Rule::patch_path, input.trim())
             .map_err(|e| filter::syntax_error(input.trim(), &e, "path"))?;
-        let parts = pairs.next().map(|p| p.into_inner()).into_iter().flatten();
+        let parts = pairs
+            .next()
+            .map(pest::iterators::Pair::into_inner)
+            .into_iter()
+            .flatten();
         let mut path: Option<AttrPath> = None;
         let mut value_filter: Option<Filter> = None;
         let mut sub: Option<String> = None;
@@ -88,6 +96,7 @@ pub enum PathError {
 
 impl PathError {
     /// A sentence for an error `detail` or a diagnostic.
+    #[must_use]
     pub fn message(&self) -> String {
         match self {
             PathError::Unresolved(e) => e.message(),
@@ -112,6 +121,10 @@ impl ValuePath {
     /// Parses and resolves a path for resources of `kind` (`emails[type eq "work"].value`,
     /// `urn:…:enterprise:2.0:User:manager.value`, `NAME.givenname`). Syntax errors and
     /// unknown names are `invalidPath`.
+    ///
+    /// # Errors
+    ///
+    /// `invalidPath` naming the path and why it does not resolve.
     pub fn parse(kind: ResourceKind, text: &str) -> Result<ValuePath, ScimError> {
         let parsed = PatchPath::parse(text)?;
         ValuePath::resolve(kind, &parsed).map_err(|e| {
@@ -123,6 +136,10 @@ impl ValuePath {
     }
 
     /// Resolves a parsed PATCH path.
+    ///
+    /// # Errors
+    ///
+    /// [`PathError`] saying which part does not resolve.
     pub fn resolve(kind: ResourceKind, path: &PatchPath) -> Result<ValuePath, PathError> {
         let target = resolve(kind, &path.path).map_err(PathError::Unresolved)?;
         ValuePath::with_filter(target, path.filter.clone())
@@ -132,6 +149,10 @@ impl ValuePath {
     /// (`None` for the core schema, or an unqualified extension attribute), an attribute,
     /// an optional value filter (names relative to the attribute's elements) and an
     /// optional sub-attribute.
+    ///
+    /// # Errors
+    ///
+    /// [`PathError`] saying which part does not resolve.
     pub fn new(
         kind: ResourceKind,
         urn: Option<&str>,
@@ -152,6 +173,7 @@ impl ValuePath {
     }
 
     /// The path naming `target` (an attribute, maybe with a sub-attribute), unfiltered.
+    #[must_use]
     pub fn of(target: Resolved) -> ValuePath {
         ValuePath {
             target,
@@ -179,37 +201,44 @@ impl ValuePath {
     }
 
     /// The attribute and sub-attribute named.
+    #[must_use]
     pub fn target(&self) -> Resolved {
         self.target
     }
 
     /// The attribute definition (not the sub-attribute).
+    #[must_use]
     pub fn attribute(&self) -> &'static AttributeDef {
         self.target.def
     }
 
     /// The sub-attribute, when the path names one.
+    #[must_use]
     pub fn sub(&self) -> Option<&'static AttributeDef> {
         self.target.sub
     }
 
     /// The definition the path ends at (the sub-attribute if any).
+    #[must_use]
     pub fn leaf(&self) -> &'static AttributeDef {
         self.target.leaf()
     }
 
     /// The value filter, resolved (its paths are canonical sub-attribute names).
+    #[must_use]
     pub fn filter(&self) -> Option<&Filter> {
         self.filter.as_ref()
     }
 
     /// Whether the path names a secret (write-only or never returned).
+    #[must_use]
     pub fn is_secret(&self) -> bool {
         self.target.is_secret()
     }
 
     /// Whether one element of the attribute passes the value filter (every element does
     /// when there is none).
+    #[must_use]
     pub fn selects_element(&self, element: &Value) -> bool {
         self.filter
             .as_ref()
@@ -218,6 +247,7 @@ impl ValuePath {
 
     /// Every non-null value the path names in a canonical `resource`, in element order:
     /// the elements passing the filter (or their sub-attribute), arrays flattened.
+    #[must_use]
     pub fn select_all<'v>(&self, resource: &'v Value) -> Vec<&'v Value> {
         let mut out = Vec::new();
         let Some(value) = resource
@@ -250,6 +280,7 @@ impl ValuePath {
 
     /// The first non-null value the path names in a canonical `resource` (a path through a
     /// multi-valued attribute takes the first matching element), or `None`.
+    #[must_use]
     pub fn select<'v>(&self, resource: &'v Value) -> Option<&'v Value> {
         self.select_all(resource).into_iter().next()
     }
@@ -257,12 +288,14 @@ impl ValuePath {
     /// Whether the values the path names stand in relation `op` to `literal`, with filter
     /// semantics: `eq null` is "absent", `ne x` is "no value equals x", any other operator
     /// "some value satisfies it"; values compare as [`compare`] does.
+    #[must_use]
     pub fn matches(&self, resource: &Value, op: CompareOp, literal: &Value) -> bool {
         any_compares(&self.select_all(resource), op, literal, Some(self.leaf()))
     }
 
     /// Whether one value of this path's attribute compares to `literal` (the one
     /// comparison, for callers holding a value already).
+    #[must_use]
     pub fn compare_value(&self, value: &Value, op: CompareOp, literal: &Value) -> bool {
         compare(op, value, literal, Some(self.leaf()))
     }

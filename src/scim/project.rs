@@ -21,6 +21,7 @@ pub struct Meta {
 }
 
 /// `{base_url}/{Users|Groups}/{id}`; `base_url` has no trailing slash (`https://h/scim/v2`).
+#[must_use]
 pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
     format!(
         "{}/{}/{id}",
@@ -31,6 +32,7 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 
 /// One element of a User's `groups` or a Group's `members`: `value`, `$ref`, `type` and,
 /// when known, `display`. `target` is the kind of the referenced resource.
+#[must_use]
 pub fn member_ref(base_url: &str, target: ResourceKind, id: &str, display: Option<&str>) -> Value {
     let mut out = Map::new();
     out.insert("value".into(), Value::String(id.to_owned()));
@@ -47,6 +49,7 @@ pub fn member_ref(base_url: &str, target: ResourceKind, id: &str, display: Optio
 /// stored before bodies were canonical), `related` as `groups` (User) or `members` (Group)
 /// when given, and `meta` with `resourceType`, `created`, `lastModified`, `location` and
 /// `version`.
+#[must_use]
 pub fn build_resource(
     kind: ResourceKind,
     base_url: &str,
@@ -156,11 +159,13 @@ pub struct Projection {
 
 impl Projection {
     /// Every default attribute (no parameters).
+    #[must_use]
     pub fn all() -> Projection {
         Projection::default()
     }
 
     /// Parses the two parameters as sent (already percent-decoded).
+    #[must_use]
     pub fn parse(
         kind: ResourceKind,
         attributes: Option<&str>,
@@ -178,7 +183,8 @@ impl Projection {
         }
     }
 
-    /// Parses lists given as arrays of names (a SearchRequest body).
+    /// Parses lists given as arrays of names (a `SearchRequest` body).
+    #[must_use]
     pub fn from_lists(
         kind: ResourceKind,
         attributes: &[String],
@@ -189,6 +195,7 @@ impl Projection {
 
     /// Whether the response will carry top-level attribute `name` (canonical: `members`,
     /// `groups`), so the caller can skip loading what will not be shown.
+    #[must_use]
     pub fn includes(&self, name: &str) -> bool {
         let named = |s: &Selector| s.extension.is_none() && s.attr == Some(name);
         if self.excluded.iter().any(|s| named(s) && s.sub.is_none()) {

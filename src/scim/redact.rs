@@ -11,8 +11,8 @@ use super::schema::ResourceKind;
 /// What a masked value becomes.
 pub const MASK: &str = "********";
 
-/// Masks, in a request body of any shape (a User or Group body, a PatchOp message, a
-/// BulkRequest, one bulk operation's `data`), every value that may hold a secret of `kind`:
+/// Masks, in a request body of any shape (a User or Group body, a `PatchOp` message, a
+/// `BulkRequest`, one bulk operation's `data`), every value that may hold a secret of `kind`:
 /// the value of a key naming a secret attribute (any case; plain, URN-qualified, dotted,
 /// inside the core schema's object, or the last segment of any URN), and the `value` of an
 /// object whose `path` names one (a PATCH operation). At any depth, without recursion.
@@ -62,19 +62,16 @@ fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
 
 /// Whether a PATCH path names a secret; a path that does not parse is judged by its text.
 fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
-    match PatchPath::parse(text) {
-        Ok(parsed) => {
-            kinds
-                .iter()
-                .any(|kind| resolve(*kind, &parsed.path).is_ok_and(|r| r.is_secret()))
-                || leaf_is_secret(kinds, &parsed.path)
-        }
-        Err(_) => {
-            let head = text.split('[').next().unwrap_or(text);
-            let last = head.rsplit(':').next().unwrap_or(head);
-            last.split('.')
-                .any(|name| is_secret_name(kinds, name.trim()))
-        }
+    if let Ok(parsed) = PatchPath::parse(text) {
+        kinds
+            .iter()
+            .any(|kind| resolve(*kind, &parsed.path).is_ok_and(|r| r.is_secret()))
+            || leaf_is_secret(kinds, &parsed.path)
+    } else {
+        let head = text.split('[').next().unwrap_or(text);
+        let last = head.rsplit(':').next().unwrap_or(head);
+        last.split('.')
+            .any(|name| is_secret_name(kinds, name.trim()))
     }
 }
 

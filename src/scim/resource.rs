@@ -18,7 +18,9 @@ use super::attr::{
 };
 use super::error::{ScimError, ScimType};
 use super::patch::member_ids;
-use super::schema::{AttrType, AttributeDef, COMMON_ATTRIBUTES, ResourceKind, schema_by_urn};
+use super::schema::{
+    AttrType, AttributeDef, COMMON_ATTRIBUTES, Matching, ResourceKind, schema_by_urn,
+};
 use crate::domain::UserName;
 
 pub use super::ingest::{MAX_DEPTH, parse_json};
@@ -43,6 +45,10 @@ pub struct ResourceInput {
 /// one attribute (`userName` and `urn:…:User:userName`) are `invalidSyntax`; a name that is
 /// no attribute of `kind` is `invalidValue` with a suggestion; a known attribute of the wrong
 /// type is `invalidValue` naming it (a password's value is never echoed).
+///
+/// # Errors
+///
+/// As above.
 pub fn normalize_input(kind: ResourceKind, body: Value) -> Result<ResourceInput, ScimError> {
     let Value::Object(map) = body else {
         return Err(ScimError::new(
@@ -224,45 +230,42 @@ impl Canonical {
         };
         let def = resolved.def;
         let mut claims = Vec::new();
-        match resolved.sub {
-            Some(sub) => {
-                if def.multi_valued {
-                    return Err(ScimError::new(
-                        ScimType::InvalidValue,
-                        format!(
-                            "`{key}` names a sub-attribute of every `{}` value; send `{}` as an array of objects",
-                            def.name, def.name
-                        ),
-                    ));
+        if let Some(sub) = resolved.sub {
+            if def.multi_valued {
+                return Err(ScimError::new(
+                    ScimType::InvalidValue,
+                    format!(
+                        "`{key}` names a sub-attribute of every `{}` value; send `{}` as an array of objects",
+                        def.name, def.name
+                    ),
+                ));
+            }
+            let normalized = normalize_value(sub, value, &canonical)?;
+            if !normalized.is_null() {
+                let slot = container
+                    .entry(def.name.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(object) = slot.as_object_mut() {
+                    object.insert(sub.name.to_owned(), normalized);
                 }
-                let normalized = normalize_value(sub, value, &canonical)?;
-                if !normalized.is_null() {
+            }
+            claims.push(canonical);
+        } else {
+            let normalized = normalize_value(def, value, &canonical)?;
+            match normalized {
+                Value::Null => claims.push(canonical),
+                Value::Object(new) if def.ty == AttrType::Complex && !def.multi_valued => {
+                    claims.extend(new.keys().map(|sub| format!("{canonical}.{sub}")));
                     let slot = container
                         .entry(def.name.to_owned())
                         .or_insert_with(|| Value::Object(Map::new()));
                     if let Some(object) = slot.as_object_mut() {
-                        object.insert(sub.name.to_owned(), normalized);
+                        object.extend(new);
                     }
                 }
-                claims.push(canonical);
-            }
-            None => {
-                let normalized = normalize_value(def, value, &canonical)?;
-                match normalized {
-                    Value::Null => claims.push(canonical),
-                    Value::Object(new) if def.ty == AttrType::Complex && !def.multi_valued => {
-                        claims.extend(new.keys().map(|sub| format!("{canonical}.{sub}")));
-                        let slot = container
-                            .entry(def.name.to_owned())
-                            .or_insert_with(|| Value::Object(Map::new()));
-                        if let Some(object) = slot.as_object_mut() {
-                            object.extend(new);
-                        }
-                    }
-                    other => {
-                        container.insert(def.name.to_owned(), other);
-                        claims.push(canonical);
-                    }
+                other => {
+                    container.insert(def.name.to_owned(), other);
+                    claims.push(canonical);
                 }
             }
         }
@@ -375,6 +378,11 @@ fn check_schemas(kind: ResourceKind, value: Value) -> Result<Value, ScimError> {
 /// [`MAX_VALUES`]; no secret; the required attributes (`userName` for a User, `displayName`
 /// for a Group) present and non-empty; the userName valid under PRECIS (RFC 8265), else 400
 /// `invalidValue` with the reason.
+///
+/// # Errors
+///
+/// `invalidValue` naming the broken invariant (`invalidSyntax` for a body that is not an
+/// object or a malformed `schemas`).
 pub fn validate(kind: ResourceKind, body: &Value) -> Result<(), ScimError> {
     let Value::Object(map) = body else {
         return Err(ScimError::new(
@@ -425,7 +433,7 @@ pub fn validate(kind: ResourceKind, body: &Value) -> Result<(), ScimError> {
     for def in kind.core_schema().attributes.iter().filter(|a| a.required) {
         match map.get(def.name) {
             Some(Value::String(text)) if !text.trim().is_empty() => {
-                if def.user_name {
+                if def.matching == Matching::UserName {
                     UserName::new(text.as_str())
                         .map_err(|e| ScimError::new(ScimType::InvalidValue, format!("{e}")))?;
                 }
@@ -553,6 +561,7 @@ fn check_foreign(value: &Value, label: &str) -> Result<(), ScimError> {
 
 /// The PUT rule: `new` replaces `old` entirely, except that when `new` has no `active`,
 /// the old `active` is kept (Okta sends PUTs without it). Both bodies are canonical.
+#[must_use]
 pub fn replace_preserving(old: &Value, new: Value) -> Value {
     let Value::Object(mut new_map) = new else {
         return new;

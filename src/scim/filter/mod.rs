@@ -139,6 +139,7 @@ impl CompareOp {
     ];
 
     /// The RFC keyword.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             CompareOp::Eq => "eq",
@@ -154,6 +155,7 @@ impl CompareOp {
     }
 
     /// Parses a keyword, case-insensitively (`EQ`, `eq`).
+    #[must_use]
     pub fn parse(keyword: &str) -> Option<CompareOp> {
         CompareOp::ALL
             .into_iter()
@@ -174,6 +176,10 @@ pub enum IndexedAttr {
 
 /// Parses a filter for resources of `kind` and resolves its attribute names:
 /// [`Filter::parse`] then [`Filter::resolve`].
+///
+/// # Errors
+///
+/// `invalidFilter` for malformed syntax or a name that does not resolve.
 pub fn parse_filter(kind: ResourceKind, input: &str) -> Result<Filter, ScimError> {
     Filter::parse(input)?.resolve(kind)
 }
@@ -231,6 +237,10 @@ impl Filter {
     /// Parses filter syntax (names as sent, no schema check). Malformed, too long or too
     /// deeply nested input is an `invalidFilter` error whose detail says where and what was
     /// expected.
+    ///
+    /// # Errors
+    ///
+    /// `invalidFilter`, saying where and what was expected.
     pub fn parse(input: &str) -> Result<Filter, ScimError> {
         check_limits(input)?;
         let mut pairs = FilterParser::parse(Rule::filter, input)
@@ -247,22 +257,38 @@ impl Filter {
     /// (with a suggestion), and so is a write-only one (`password`); attributes under an
     /// unknown extension URN are kept as sent and compared with the foreign data kept under
     /// that URN. Ordering operators on booleans are refused, as RFC 7644 requires.
+    ///
+    /// # Errors
+    ///
+    /// `invalidFilter` naming the attribute.
     pub fn resolve(self, kind: ResourceKind) -> Result<Filter, ScimError> {
         self.resolve_in(&Scope::Resource(kind))
     }
 
     /// Resolves a filter written inside `parent[...]`: its names are sub-attributes of
     /// `parent`.
+    ///
+    /// # Errors
+    ///
+    /// `invalidFilter` naming the sub-attribute.
     pub fn resolve_element(self, parent: &'static AttributeDef) -> Result<Filter, ScimError> {
         self.resolve_in(&Scope::Element(Some(parent)))
     }
 
     /// Checks the names as [`Filter::resolve`] does, without rewriting them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Filter::resolve`].
     pub fn validate(&self, kind: ResourceKind) -> Result<(), ScimError> {
         self.clone().resolve(kind).map(drop)
     }
 
     /// Checks the names as [`Filter::resolve_element`] does, without rewriting them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Filter::resolve_element`].
     pub fn validate_element(&self, parent: &'static AttributeDef) -> Result<(), ScimError> {
         self.clone().resolve_element(parent).map(drop)
     }
@@ -328,12 +354,14 @@ impl Filter {
     }
 
     /// Whether `resource` (a canonical User or Group body) matches this resolved filter.
+    #[must_use]
     pub fn matches(&self, kind: ResourceKind, resource: &Value) -> bool {
         self.eval(&Scope::Resource(kind), resource)
     }
 
     /// Whether one element of a multi-valued attribute `parent` matches this resolved
     /// (relative) filter, as inside `emails[...]`.
+    #[must_use]
     pub fn matches_element(&self, parent: Option<&'static AttributeDef>, element: &Value) -> bool {
         self.eval(&Scope::Element(parent), element)
     }
@@ -369,6 +397,7 @@ impl Filter {
 /// Filter semantics of `op` over the values an attribute has: `eq null` means absent,
 /// `ne null` present, `ne x` that no value equals `x`, any other operator that some value
 /// satisfies it ([`compare`]).
+#[must_use]
 pub fn any_compares(
     values: &[&Value],
     op: CompareOp,

@@ -32,6 +32,11 @@ pub struct PatchOutcome {
 /// limit), and the new body is returned, or the first error is. Member operations should
 /// have been split off first ([`super::split_members`]); any left are applied to a JSON
 /// `members` array.
+///
+/// # Errors
+///
+/// The first failing operation's error (`noTarget`, `invalidValue`, `invalidPath`,
+/// `mutability`), or [`validate`]'s for the result.
 pub fn apply_patch(
     kind: ResourceKind,
     id: &str,
@@ -86,7 +91,10 @@ fn apply_operation(
                 return Ok(());
             }
             match operation.op {
-                PatchOpKind::Remove => remove(work, path, operation.value.as_ref()),
+                PatchOpKind::Remove => {
+                    remove(work, path, operation.value.as_ref());
+                    Ok(())
+                }
                 op => set(work, path, op, value),
             }
         }
@@ -287,60 +295,57 @@ fn set(
     if path.filter().is_some() {
         return set_filtered(object, path, value, &label);
     }
-    match resolved.sub {
-        Some(sub) => {
-            let normalized = normalize_value(sub, value, &label)?;
-            if def.multi_valued {
-                let Some(Value::Array(items)) = object.get_mut(def.name) else {
-                    return Err(no_target(&label, "the attribute has no values"));
-                };
-                for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    put_or_remove(item, sub.name, normalized.clone());
-                }
-                return Ok(());
-            }
-            let entry = object
-                .entry(def.name.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            if let Some(inner) = entry.as_object_mut() {
-                put_or_remove(inner, sub.name, normalized);
-            }
-            Ok(())
-        }
-        None => {
-            let normalized = normalize_value(def, value, &label)?;
-            if normalized.is_null() {
-                object.shift_remove(def.name);
-                return Ok(());
-            }
-            let existing = object.get(def.name).cloned();
-            let merged = match (existing, normalized, op) {
-                (Some(Value::Array(mut old)), Value::Array(new), PatchOpKind::Add) => {
-                    // RFC 7643 §2.4: at most one element is primary; the newest wins.
-                    if new.iter().any(is_primary) {
-                        old.iter_mut().for_each(clear_primary);
-                    }
-                    for item in new {
-                        if !old.contains(&item) {
-                            old.push(item);
-                        }
-                    }
-                    Value::Array(old)
-                }
-                (Some(Value::Object(mut old)), Value::Object(new), _) if !def.multi_valued => {
-                    for (k, v) in new {
-                        old.insert(k, v);
-                    }
-                    Value::Object(old)
-                }
-                (_, new, _) => new,
+    if let Some(sub) = resolved.sub {
+        let normalized = normalize_value(sub, value, &label)?;
+        if def.multi_valued {
+            let Some(Value::Array(items)) = object.get_mut(def.name) else {
+                return Err(no_target(&label, "the attribute has no values"));
             };
-            object.insert(def.name.to_owned(), merged);
-            Ok(())
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                put_or_remove(item, sub.name, normalized.clone());
+            }
+            return Ok(());
         }
+        let entry = object
+            .entry(def.name.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        if let Some(inner) = entry.as_object_mut() {
+            put_or_remove(inner, sub.name, normalized);
+        }
+        Ok(())
+    } else {
+        let normalized = normalize_value(def, value, &label)?;
+        if normalized.is_null() {
+            object.shift_remove(def.name);
+            return Ok(());
+        }
+        let existing = object.get(def.name).cloned();
+        let merged = match (existing, normalized, op) {
+            (Some(Value::Array(mut old)), Value::Array(new), PatchOpKind::Add) => {
+                // RFC 7643 §2.4: at most one element is primary; the newest wins.
+                if new.iter().any(is_primary) {
+                    old.iter_mut().for_each(clear_primary);
+                }
+                for item in new {
+                    if !old.contains(&item) {
+                        old.push(item);
+                    }
+                }
+                Value::Array(old)
+            }
+            (Some(Value::Object(mut old)), Value::Object(new), _) if !def.multi_valued => {
+                for (k, v) in new {
+                    old.insert(k, v);
+                }
+                Value::Object(old)
+            }
+            (_, new, _) => new,
+        };
+        object.insert(def.name.to_owned(), merged);
+        Ok(())
     }
 }
 
@@ -374,7 +379,7 @@ fn set_filtered(
     label: &str,
 ) -> Result<(), ScimError> {
     let def = path.attribute();
-    let patch = match path.sub() {
+    let changes = match path.sub() {
         Some(sub) => {
             let mut one = Map::new();
             one.insert(sub.name.to_owned(), normalize_value(sub, value, label)?);
@@ -399,7 +404,7 @@ fn set_filtered(
     let Some(items) = slot.as_array_mut() else {
         return Ok(());
     };
-    if patch.get("primary") == Some(&Value::Bool(true)) {
+    if changes.get("primary") == Some(&Value::Bool(true)) {
         for item in items.iter_mut() {
             if !path.selects_element(item) {
                 clear_primary(item);
@@ -412,7 +417,7 @@ fn set_filtered(
             && let Some(element) = item.as_object_mut()
         {
             matched = true;
-            for (k, v) in &patch {
+            for (k, v) in &changes {
                 put_or_remove(element, k, v.clone());
             }
         }
@@ -426,7 +431,7 @@ fn set_filtered(
             "no element matches the filter, and it is not made of `eq` terms to create one from",
         ));
     };
-    for (k, v) in patch {
+    for (k, v) in changes {
         if !v.is_null() {
             element.insert(k, v);
         }
@@ -462,18 +467,14 @@ fn template(def: &'static AttributeDef, filter: &Filter) -> Option<Map<String, V
     Some(element)
 }
 
-fn remove(
-    work: &mut Map<String, Value>,
-    path: &ValuePath,
-    value: Option<&Value>,
-) -> Result<(), ScimError> {
+fn remove(work: &mut Map<String, Value>, path: &ValuePath, value: Option<&Value>) {
     let resolved = path.target();
     let def = resolved.def;
     let Some(object) = container(work, resolved.extension, false) else {
-        return Ok(());
+        return;
     };
     if !object.contains_key(def.name) {
-        return Ok(());
+        return;
     }
     match (path.filter(), resolved.sub) {
         (None, None) => {
@@ -516,7 +517,6 @@ fn remove(
     if matches!(object.get(def.name), Some(Value::Array(items)) if items.is_empty()) {
         object.shift_remove(def.name);
     }
-    Ok(())
 }
 
 /// Removes the elements equal to one of `values` (compared by their `value` sub-attribute

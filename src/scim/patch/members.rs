@@ -32,6 +32,11 @@ pub enum MemberOp {
 /// and a `members` key inside a pathless add/replace value. Other bracket filters on
 /// `members`, and paths into member sub-attributes, are `invalidPath`/`mutability`.
 /// The order of member operations is the request order.
+///
+/// # Errors
+///
+/// `invalidPath`, `mutability` or `invalidValue` for a member operation that is not
+/// supported.
 pub fn split_members(request: PatchRequest) -> Result<(Vec<MemberOp>, PatchRequest), ScimError> {
     let mut members = Vec::new();
     let mut rest = Vec::new();
@@ -137,6 +142,10 @@ fn ids_in_filter(filter: &Filter) -> Result<Vec<String>, ScimError> {
 
 /// Member ids from a value: an array (or one) of `{"value": id, ...}` objects or id strings;
 /// `display`, `$ref` and `type` are ignored. `null` is no members.
+///
+/// # Errors
+///
+/// `invalidValue` for a member without an id.
 pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
     let items: Vec<&Value> = match value {
         Value::Null => Vec::new(),

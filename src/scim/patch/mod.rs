@@ -1,4 +1,4 @@
-//! PATCH (RFC 7644 §3.5.2) with the Okta and Entra dialects: parse a PatchOp body into
+//! PATCH (RFC 7644 §3.5.2) with the Okta and Entra dialects: parse a `PatchOp` body into
 //! operations whose targets are resolved once ([`parse_patch`]), split Group member
 //! operations from the rest ([`split_members`]), and apply the rest to a canonical resource
 //! body atomically, checking the result's invariants ([`apply_patch`]).
@@ -36,6 +36,7 @@ pub enum PatchOpKind {
 
 impl PatchOpKind {
     /// The RFC keyword.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             PatchOpKind::Add => "add",
@@ -77,20 +78,24 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
-/// A validated PatchOp message: at least one operation, in request order.
+/// A validated `PatchOp` message: at least one operation, in request order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchRequest {
     /// The operations, applied in order, all or none.
     pub operations: Vec<PatchOperation>,
 }
 
-/// Parses and validates a PatchOp body for a resource of `kind`.
+/// Parses and validates a `PatchOp` body for a resource of `kind`.
 ///
-/// `schemas` may be missing (lenient) but, if present, must contain the PatchOp URN
+/// `schemas` may be missing (lenient) but, if present, must contain the `PatchOp` URN
 /// (`invalidSyntax`); `Operations` must be a non-empty array (`invalidSyntax`); `op` is
 /// case-insensitive; a path naming no attribute of the built-in schemas is `invalidPath`; a
 /// path targeting a read-only attribute (`id`, `meta`, `groups`) is `mutability`; `remove`
 /// without a path is `noTarget`; `add`/`replace` without a value is `invalidValue`.
+///
+/// # Errors
+///
+/// As above.
 pub fn parse_patch(kind: ResourceKind, body: &Value) -> Result<PatchRequest, ScimError> {
     let object = body
         .as_object()
@@ -278,7 +283,9 @@ mod tests {
     use serde_json::json;
 
     fn ops(operations: Value) -> Value {
-        json!({"schemas": [PATCH_OP_SCHEMA], "Operations": operations})
+        let mut body = json!({"schemas": [PATCH_OP_SCHEMA]});
+        body["Operations"] = operations;
+        body
     }
 
     fn patch_user(user: &Value, operations: Value) -> Result<PatchOutcome, ScimError> {
