@@ -136,6 +136,14 @@ impl Canonical {
             Key::Attribute(resolved) => self.assign(resolved, value, key)?,
             Key::ForeignExtension => {
                 self.claim(&key.to_ascii_lowercase(), key)?;
+                if key_ci(&self.out, key).is_some() {
+                    return Err(ScimError::new(
+                        ScimType::InvalidSyntax,
+                        format!(
+                            "the request sends `{key}` both whole and attribute by attribute; send it once"
+                        ),
+                    ));
+                }
                 self.out.insert(key.to_owned(), value);
             }
             Key::ForeignAttribute(path) => {
@@ -704,6 +712,9 @@ mod tests {
         assert_eq!(input.body[custom], json!({"Badge": "7"}));
         let input = user(json!({"userName": "a", format!("{custom}:Badge"): "7"}));
         assert_eq!(input.body[custom], json!({"Badge": "7"}));
+        let e =
+            user_err(json!({"userName": "a", format!("{custom}:Badge"): "7", custom: {"x": 1}}));
+        assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
     }
 
     #[test]
