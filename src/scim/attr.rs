@@ -389,6 +389,18 @@ pub fn key_ci(object: &Map<String, Value>, key: &str) -> Option<String> {
     object.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
 }
 
+/// Whether a protocol message's `schemas`, when it has one, lists `urn` (case-insensitively);
+/// a message without `schemas` passes (clients often leave it out).
+#[must_use]
+pub fn message_schema_ok(message: &Map<String, Value>, urn: &str) -> bool {
+    get_ci(message, "schemas").is_none_or(|schemas| {
+        schemas.as_array().is_some_and(|list| {
+            list.iter()
+                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)))
+        })
+    })
+}
+
 /// Reads a `"true"`/`"false"` string (any case) or a JSON boolean.
 #[must_use]
 pub fn as_bool(value: &Value) -> Option<bool> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::attr::get_ci;
+use super::attr::{get_ci, message_schema_ok};
 use super::error::{ScimError, ScimType};
 use super::schema::{BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ResourceKind};
 
@@ -102,18 +102,10 @@ pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimError> {
     let object = body
         .as_object()
         .ok_or_else(|| syntax("the bulk request must be a JSON object".into()))?;
-    if let Some(schemas) = get_ci(object, "schemas") {
-        let listed = schemas.as_array().is_some_and(|list| {
-            list.iter().any(|s| {
-                s.as_str()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST_SCHEMA))
-            })
-        });
-        if !listed {
-            return Err(syntax(format!(
-                "`schemas` of a bulk request must be [\"{BULK_REQUEST_SCHEMA}\"]"
-            )));
-        }
+    if !message_schema_ok(object, BULK_REQUEST_SCHEMA) {
+        return Err(syntax(format!(
+            "`schemas` of a bulk request must be [\"{BULK_REQUEST_SCHEMA}\"]"
+        )));
     }
     let fail_on_errors = match get_ci(object, "failOnErrors") {
         None | Some(Value::Null) => None,

@@ -33,9 +33,23 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
     Ok(value)
 }
 
-/// Refuses input nested deeper than [`MAX_DEPTH`], counting `{` and `[` outside strings; one
-/// pass, no recursion.
+/// Refuses input nested deeper than [`MAX_DEPTH`].
 fn check_depth(bytes: &[u8]) -> Result<(), ScimError> {
+    if nests_deeper(bytes, b"{[", b"}]", MAX_DEPTH) {
+        return Err(ScimError::new(
+            ScimType::InvalidSyntax,
+            format!(
+                "the request body nests objects and arrays more than {MAX_DEPTH} deep; no SCIM request needs that many levels"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `bytes` opens more than `limit` levels at once, counting `openers` up and
+/// `closers` down outside double-quoted strings (with `\` escapes, as in JSON and filters).
+/// One pass, no recursion: safe on any input.
+pub(crate) fn nests_deeper(bytes: &[u8], openers: &[u8], closers: &[u8], limit: usize) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &byte in bytes {
         if in_string {
@@ -45,26 +59,18 @@ fn check_depth(bytes: &[u8]) -> Result<(), ScimError> {
                 b'"' => in_string = false,
                 _ => {}
             }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(ScimError::new(
-                        ScimType::InvalidSyntax,
-                        format!(
-                            "the request body nests objects and arrays more than {MAX_DEPTH} deep; no SCIM request needs that many levels"
-                        ),
-                    ));
-                }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if openers.contains(&byte) {
+            depth += 1;
+            if depth > limit {
+                return true;
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+        } else if closers.contains(&byte) {
+            depth = depth.saturating_sub(1);
         }
     }
-    Ok(())
+    false
 }
 
 fn json_error(error: &serde_json::Error) -> ScimError {

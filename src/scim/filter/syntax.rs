@@ -17,6 +17,7 @@ mod grammar {
 
 pub(crate) use grammar::{FilterParser, Rule};
 
+/// Refuses input the parser should never see: too long, or nested too deep.
 pub(crate) fn check_limits(input: &str) -> Result<(), ScimError> {
     if input.len() > MAX_FILTER_LEN {
         return Err(invalid_filter(format!(
@@ -24,30 +25,10 @@ pub(crate) fn check_limits(input: &str) -> Result<(), ScimError> {
             input.len()
         )));
     }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for byte in input.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'(' | b'[' => {
-                depth += 1;
-                if depth > MAX_FILTER_DEPTH {
-                    return Err(invalid_filter(format!(
-                        "the filter nests parentheses or brackets more than {MAX_FILTER_DEPTH} deep; simplify it"
-                    )));
-                }
-            }
-            b')' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    if crate::scim::ingest::nests_deeper(input.as_bytes(), b"([", b")]", MAX_FILTER_DEPTH) {
+        return Err(invalid_filter(format!(
+            "the filter nests parentheses or brackets more than {MAX_FILTER_DEPTH} deep; simplify it"
+        )));
     }
     Ok(())
 }

@@ -15,7 +15,9 @@ mod members;
 
 use serde_json::{Map, Value};
 
-use super::attr::{AttrPath, Unresolved, describe, extension_schema, get_ci, is_urn, resolve};
+use super::attr::{
+    AttrPath, Unresolved, describe, extension_schema, get_ci, is_urn, message_schema_ok, resolve,
+};
 use super::error::{ScimError, ScimType};
 use super::path::{PatchPath, PathError, ValuePath};
 use super::schema::{PATCH_OP_SCHEMA, ResourceKind, SchemaDef, schema_by_urn};
@@ -100,18 +102,10 @@ pub fn parse_patch(kind: ResourceKind, body: &Value) -> Result<PatchRequest, Sci
     let object = body
         .as_object()
         .ok_or_else(|| syntax("the PATCH body must be a JSON object"))?;
-    if let Some(schemas) = get_ci(object, "schemas") {
-        let listed = schemas.as_array().is_some_and(|list| {
-            list.iter().any(|s| {
-                s.as_str()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
-            })
-        });
-        if !listed {
-            return Err(syntax(format!(
-                "`schemas` of a PATCH request must be [\"{PATCH_OP_SCHEMA}\"]"
-            )));
-        }
+    if !message_schema_ok(object, PATCH_OP_SCHEMA) {
+        return Err(syntax(format!(
+            "`schemas` of a PATCH request must be [\"{PATCH_OP_SCHEMA}\"]"
+        )));
     }
     let operations = get_ci(object, "Operations")
         .and_then(Value::as_array)

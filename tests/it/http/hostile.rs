@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::support::{Client, Server, USER_SCHEMA, encode, okta_user, tenant_state};
+use super::bad_input::unchanged;
+use super::support::{Client, Server, USER_SCHEMA, encode, okta_user};
 
 const CORE_PASSWORD: &str = "urn:ietf:params:scim:schemas:core:2.0:User:password";
 const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
@@ -15,19 +16,6 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
-}
-
-/// Runs `request` and asserts that no state of tenant `acme` changed.
-#[track_caller]
-fn unchanged<T>(server: &Server, request: impl FnOnce() -> T) -> T {
-    let before = tenant_state(&server.store, "acme");
-    let result = request();
-    assert_eq!(
-        tenant_state(&server.store, "acme"),
-        before,
-        "something was written"
-    );
-    result
 }
 
 /// Stops the server and returns the bytes of its database file.
