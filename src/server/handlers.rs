@@ -251,7 +251,7 @@ fn list(
     }
     matched.sort_by(|(a, ra), (b, rb)| {
         if a.kind == b.kind {
-            query.compare(a.kind, ra, rb)
+            query.compare(ra, rb)
         } else {
             a.kind.cmp(&b.kind)
         }

@@ -12,6 +12,7 @@ use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::etag;
 use crate::scim::op::ScimOp;
 use crate::scim::project;
+use crate::scim::redact;
 use crate::scim::route::{Method, Route, route};
 use crate::server::handlers::{
     asks_for_attributes, projection_of, representation, storage, tenant,
@@ -133,7 +134,10 @@ pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
         actor: actor.to_owned(),
         method: call.method.to_string(),
         path: call.path.clone(),
-        request: call.body.clone(),
+        request: call.body.clone().map(|mut body| {
+            redact::redact_all(&mut body);
+            body
+        }),
     };
     let op = match ScimOp::from_route(&call.route, call.body.clone()) {
         Ok(op) => op,
@@ -258,7 +262,10 @@ fn bulk_one(
         actor: actor.to_owned(),
         method: op.method.as_str().to_owned(),
         path: format!("{} {path}", call.path),
-        request: op.data.clone(),
+        request: op.data.clone().map(|mut data| {
+            redact::redact(op.kind, &mut data);
+            data
+        }),
     };
     let parsed = route(op.method.as_str(), &path)
         .map_err(|e| ScimError::new(ScimType::InvalidSyntax, e.to_string()))

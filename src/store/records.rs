@@ -114,37 +114,11 @@ pub struct LogRecord {
     pub request: Option<Value>,
 }
 
-/// Replaces the value of every `password` key (any case, at any depth) with `"********"`,
-/// and the `value` of a PATCH operation whose `path` names `password`.
+/// Masks every secret a request body may carry (`password` under any spelling, the `value`
+/// of a PATCH operation whose `path` names it), at any depth: the SCIM layer's schema-driven
+/// redaction, [`crate::scim::redact::redact_all`], applied to everything the log stores.
 pub fn mask_secrets(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            let path_is_password = map
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case("path"))
-                .and_then(|(_, path)| path.as_str())
-                .is_some_and(names_password);
-            for (key, inner) in map.iter_mut() {
-                if path_is_password && key.eq_ignore_ascii_case("value") {
-                    *inner = Value::String("********".to_owned());
-                    continue;
-                }
-                if key.eq_ignore_ascii_case("password") {
-                    *inner = Value::String("********".to_owned());
-                } else {
-                    mask_secrets(inner);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_secrets),
-        _ => {}
-    }
-}
-
-/// `password`, or a URN-qualified `...:password`, in any case.
-fn names_password(path: &str) -> bool {
-    let last = path.rsplit(':').next().unwrap_or(path).trim();
-    last.eq_ignore_ascii_case("password")
+    crate::scim::redact::redact_all(value);
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod support;
 mod bad_input;
 mod clarizen;
 mod entra;
+mod hostile;
 mod isolation;
 mod okta;
 mod surface;
