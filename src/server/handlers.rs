@@ -32,7 +32,7 @@ pub fn dispatch(app: &App, call: Call) -> Reply {
             .map(|s| Reply::json(200, s))
             .ok_or_else(|| ScimError::status(404, format!("no resource type {name}"))),
         Route::List(kind) => {
-            parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[*kind], &q))
+            parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[(*kind, q)]))
         }
         Route::Search(kind) => search(app, &call, &[*kind]),
         Route::SearchAll => search(app, &call, &[ResourceKind::User, ResourceKind::Group]),
@@ -172,42 +172,39 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
 
 fn search(app: &App, call: &Call, kinds: &[ResourceKind]) -> Result<Reply, ScimError> {
     let body = call.body.clone().unwrap_or(Value::Null);
-    // At the root, a filter need only make sense for one of the kinds.
+    // At the root, a filter need only make sense for one of the kinds; each kind gets the
+    // request resolved against its own schema (filter, attributes, sortBy).
     let mut first_error = None;
-    let mut usable = Vec::new();
-    let mut query = None;
+    let mut queries = Vec::new();
     for kind in kinds {
         match parse_search_request(*kind, &body) {
-            Ok(q) => {
-                usable.push(*kind);
-                query.get_or_insert(q);
-            }
+            Ok(q) => queries.push((*kind, q)),
             Err(err) => {
                 first_error.get_or_insert(err);
             }
         }
     }
-    match query {
-        Some(q) => list(app, call, &usable, &q),
-        None => Err(first_error.unwrap_or_else(|| {
+    if queries.is_empty() {
+        return Err(first_error.unwrap_or_else(|| {
             ScimError::new(
                 ScimType::InvalidSyntax,
                 "the search request could not be read",
             )
-        })),
+        }));
     }
+    list(app, call, &queries)
 }
 
-fn list(
-    app: &App,
-    call: &Call,
-    kinds: &[ResourceKind],
-    query: &ListQuery,
-) -> Result<Reply, ScimError> {
+/// Lists resources of one or more kinds, each with its own resolved query; paging and
+/// sorting follow the first query (they are the same request).
+fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result<Reply, ScimError> {
     let (tenant, _) = tenant(call)?;
     let read = app.store.read(tenant).map_err(storage)?;
+    let Some((_, query)) = queries.first() else {
+        return Ok(Reply::json(200, list_response(Vec::new(), 0, 1)));
+    };
     // One kind, no filter, no sort: page straight from the table, in id order.
-    if let ([kind], None, None) = (kinds, &query.filter, &query.sort_by)
+    if let ([(kind, _)], None, None) = (queries, &query.filter, &query.sort_by)
         && !query.descending
     {
         let total = read.count(*kind).map_err(storage)? as usize;
@@ -229,8 +226,8 @@ fn list(
             list_response(resources, total, query.start_index),
         ));
     }
-    let mut matched: Vec<(StoredResource, Value)> = Vec::new();
-    for kind in kinds {
+    let mut matched: Vec<(StoredResource, Value, &ListQuery)> = Vec::new();
+    for (kind, query) in queries {
         for stored in candidates(&read, *kind, query).map_err(storage)? {
             let plain = build_resource(
                 *kind,
@@ -245,13 +242,13 @@ fn list(
                 .as_ref()
                 .is_none_or(|f| f.matches(*kind, &plain))
             {
-                matched.push((stored, plain));
+                matched.push((stored, plain, query));
             }
         }
     }
-    matched.sort_by(|(a, ra), (b, rb)| {
+    matched.sort_by(|(a, ra, qa), (b, rb, _)| {
         if a.kind == b.kind {
-            query.compare(ra, rb)
+            qa.compare(ra, rb)
         } else {
             a.kind.cmp(&b.kind)
         }
@@ -259,10 +256,9 @@ fn list(
     let total = matched.len();
     let window = query.window(total);
     let mut resources = Vec::with_capacity(window.len());
-    for (stored, _) in &matched[window] {
-        resources.push(
-            representation(&read, &call.base_url, stored, &query.projection).map_err(storage)?,
-        );
+    for (stored, _, own) in &matched[window] {
+        resources
+            .push(representation(&read, &call.base_url, stored, &own.projection).map_err(storage)?);
     }
     Ok(Reply::json(
         200,

@@ -165,6 +165,11 @@ fn expand_pathless(
             Key::Extension(ext) => match value {
                 Value::Object(inner) => {
                     for (sub_key, sub_value) in inner {
+                        // A `schemas` inside an extension's object (some clients repeat
+                        // it there) says nothing to set.
+                        if sub_key.eq_ignore_ascii_case("schemas") {
+                            continue;
+                        }
                         let qualified = format!("{}:{sub_key}", ext.id);
                         let resolved = AttrPath::parse(&qualified)
                             .map_err(|e| unknown_key(&qualified, &e))

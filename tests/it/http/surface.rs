@@ -251,3 +251,48 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
         .get("/ServiceProviderConfig")
         .expect(200);
 }
+
+#[test]
+fn root_search_resolves_attributes_for_each_kind() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let user = okta.create_user("ann@ex.com");
+    okta.create_group("Sales", &[&user]);
+    let found = okta
+        .post(
+            "/.search",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "excludedAttributes": ["members", "groups"]}),
+        )
+        .expect(200)
+        .json();
+    let resources = found["Resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 2, "{found}");
+    for resource in resources {
+        assert!(resource.get("members").is_none(), "{resource}");
+        assert!(resource.get("groups").is_none(), "{resource}");
+    }
+}
+
+#[test]
+fn an_extension_value_may_repeat_its_schemas() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("ann@ex.com");
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    for op in ["add", "replace"] {
+        let body = okta
+            .patch_ops(
+                &format!("/Users/{id}"),
+                json!([{"op": op, "path": enterprise,
+                        "value": {"schemas": [enterprise], "department": format!("R&D {op}")}}]),
+            )
+            .expect(200)
+            .json();
+        assert_eq!(
+            body[enterprise]["department"],
+            json!(format!("R&D {op}")),
+            "{body}"
+        );
+    }
+}
