@@ -24,7 +24,8 @@ use hyper::body::Bytes;
 use hyper::service::service_fn;
 use hyper::{Response, server::conn::http1};
 use hyper_util::rt::TokioIo;
-use provisio::check::load_checked;
+use provisio::check::ProfileSources;
+use provisio::pipeline::Profiles;
 use provisio::server::{App, ServerConfig, serve};
 use provisio::store::Store;
 use serde_json::{Value, json};
@@ -176,14 +177,15 @@ fn main() {
     let reads = args.get(1).copied().unwrap_or(20_000);
     let connections = args.get(2).copied().unwrap_or(8);
     let dir = tempfile::tempdir().expect("tempdir");
-    let rules = load_checked(
+    let sources = ProfileSources::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/clarizen"),
         None,
     )
-    .expect("shipped rules check");
+    .expect("shipped rules load");
+    let rules = Profiles::check(sources).expect("shipped rules check");
     let store = Store::open(dir.path().join("provisio.redb")).expect("store");
     store.create_tenant("load").expect("tenant");
-    let (_, token) = store.create_key("load", "loadgen").expect("key");
+    let (_, token) = store.create_key(&"load".into(), "loadgen").expect("key");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -194,8 +196,7 @@ fn main() {
         let addr = listener.local_addr().expect("addr");
         let app = Arc::new(App {
             store,
-            rules: Arc::new(rules),
-            overlays: Default::default(),
+            profiles: Arc::new(rules),
             config: ServerConfig::new(addr.to_string()),
         });
         tokio::spawn(serve(listener, app, std::future::pending()));

@@ -1,16 +1,21 @@
 //! provisio: a SCIM 2.0 provisioning target whose behaviour is written as rules.
 //!
 //! The pipeline of one request reads top to bottom (DESIGN §2):
-//! [`server`] -> [`scim`] (dialect-normalised operation) -> [`eval`] (rules -> `Plan`)
-//! -> [`store`] (`apply` in one redb write transaction) -> SCIM response.
+//! [`server`] -> [`scim`] (routed, parsed, dialect-normalised operation) -> [`pipeline`]
+//! -> [`eval`] (rules -> `Plan`, on a read snapshot) -> [`store`] (the writer checks the
+//! snapshot still holds, `apply` in one durable redb transaction) -> SCIM response.
+//! Every layer speaks the [`domain`] vocabulary.
 //! Rules go [`syntax`] (AST with spans) -> [`check`] (`CheckedRules`) -> [`eval`].
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod check;
 pub mod domain;
 pub mod eval;
 pub mod hooks;
+pub mod import;
+pub mod pipeline;
 pub mod scim;
 pub mod server;
 pub mod store;

@@ -39,6 +39,26 @@ enum Command {
     History(HistoryArgs),
     /// Show a tenant's provisioning log.
     Log(LogArgs),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Check every index, userName claim, count, membership direction and reference
+    /// against the rows (offline); exit 1 naming each inconsistency.
+    Verify(DbVerifyArgs),
+}
+
+/// `provisio db verify`
+#[derive(Debug, clap::Args)]
+pub struct DbVerifyArgs {
+    /// Rules profile folder whose unique fields are indexed [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Output format of `check`.
@@ -65,9 +85,12 @@ pub struct ServeArgs {
     /// Database file.
     #[arg(long, default_value = "provisio.redb")]
     pub db: PathBuf,
-    /// Address to listen on.
+    /// Address to listen on for SCIM.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Address to listen on for the admin page and API (keep it private).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin_listen: String,
     /// Rules profile folder [default: rules/clarizen when present, else the Clarizen
     /// profile built into the binary].
     #[arg(long)]
@@ -148,7 +171,7 @@ enum KeyCommand {
 pub struct KeyCreateArgs {
     /// Tenant the key belongs to.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Integration user changes are recorded under.
     #[arg(long, default_value = "okta-integration")]
     pub user: String,
@@ -161,7 +184,7 @@ pub struct KeyCreateArgs {
 pub struct KeyListArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -171,7 +194,7 @@ pub struct KeyListArgs {
 pub struct KeyRevokeArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Key id, as shown by `key list`.
     pub id: String,
     #[command(flatten)]
@@ -194,7 +217,7 @@ enum OverlayCommand {
 pub struct OverlaySetArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// The overlay rules file.
     pub file: PathBuf,
     /// Rules profile folder the overlay applies to [default: as for `serve`].
@@ -209,7 +232,7 @@ pub struct OverlaySetArgs {
 pub struct OverlayTenantArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -225,7 +248,7 @@ enum EntitiesCommand {
 pub struct ImportArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// JSON or CSV file.
     pub file: PathBuf,
     #[command(flatten)]
@@ -237,7 +260,7 @@ pub struct ImportArgs {
 pub struct HistoryArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Only this user's changes.
     #[arg(long)]
     pub user: Option<String>,
@@ -250,7 +273,7 @@ pub struct HistoryArgs {
 pub struct LogArgs {
     /// Tenant.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: provisio::domain::TenantId,
     /// Only failed requests.
     #[arg(long)]
     pub failed: bool,
@@ -275,5 +298,6 @@ fn main() -> ExitCode {
         Command::Overlay(OverlayCommand::Reset(args)) => cli::admin::overlay_reset(args),
         Command::History(args) => cli::admin::history(args),
         Command::Log(args) => cli::admin::log(args),
+        Command::Db(DbCommand::Verify(args)) => cli::db::verify(args),
     }
 }

@@ -51,21 +51,7 @@ macro_rules! closed_set {
     };
 }
 
-/// Where a rule was written: a file (relative to the profile folder, or the overlay's
-/// file name) and a 1-based line. Displayed as `file:line` in Plans and history.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct RuleOrigin {
-    /// File name as given to the checker, e.g. `default.rules`.
-    pub file: String,
-    /// 1-based line of the rule's first token.
-    pub line: u32,
-}
-
-impl fmt::Display for RuleOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
+pub use crate::domain::RuleOrigin;
 
 /// Checked rules: target schema, mappings, policies, hooks and scope, all cross-checked.
 ///

@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use provisio::store::{HistoryRecord, LogRecord, Store, StoreError, parse_import};
+use provisio::import::parse_import;
+use provisio::store::{HistoryRecord, LogRecord, Store, StoreError};
 
 use crate::{
     DbArgs, HistoryArgs, ImportArgs, KeyCreateArgs, KeyListArgs, KeyRevokeArgs, LogArgs,
@@ -35,7 +36,7 @@ pub fn tenant_list(args: DbArgs) -> ExitCode {
         let rows = store
             .list_tenants()?
             .into_iter()
-            .map(|t| vec![t.name, t.created])
+            .map(|t| vec![t.name.to_string(), t.created.to_string()])
             .collect();
         print!("{}", render_table(&["TENANT", "CREATED"], rows));
         Ok(())
@@ -68,7 +69,7 @@ pub fn key_list(args: KeyListArgs) -> ExitCode {
             .into_iter()
             .map(|k| {
                 let revoked = if k.revoked { "yes" } else { "no" };
-                vec![k.key_id, k.user, k.created, revoked.to_owned()]
+                vec![k.key_id, k.user, k.created.to_string(), revoked.to_owned()]
             })
             .collect();
         print!(
@@ -133,7 +134,7 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
     run("overlay set", || {
         let store = open(&args.db, false)?;
         if !store.tenant_exists(&args.tenant)? {
-            return Err(StoreError::UnknownTenant(args.tenant.clone()).into());
+            return Err(StoreError::UnknownTenant(args.tenant.to_string()).into());
         }
         let (sources, origin) = super::profile_sources(args.rules.as_deref())
             .map_err(|e| CliError::Message(e.to_string()))?;
@@ -146,7 +147,7 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
                 args.file.display()
             ))
         })?;
-        let version = store.save_overlay(&args.tenant, &text)?;
+        let version = store.save_overlay(&args.tenant, &text, &cli_user())?;
         println!(
             "saved overlay v{version} for tenant `{}` (checked against {origin}: {} user mappings); it applies from the next `provisio serve`",
             args.tenant,
@@ -183,7 +184,7 @@ pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
 pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
     run("overlay reset", || {
         let store = open(&args.db, false)?;
-        let version = store.save_overlay(&args.tenant, "")?;
+        let version = store.save_overlay(&args.tenant, "", &cli_user())?;
         println!(
             "tenant `{}` restored to the profile's defaults (overlay v{version} is empty)",
             args.tenant
@@ -207,6 +208,8 @@ fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
 enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    ImportFile(#[from] provisio::import::ImportFileError),
     #[error("{0}")]
     Message(String),
 }
@@ -244,7 +247,7 @@ fn render_history(records: &[HistoryRecord]) -> String {
                 r.after.as_deref().unwrap_or("(empty)")
             );
             vec![
-                r.time.clone(),
+                r.time.to_string(),
                 r.actor.clone(),
                 entity,
                 r.field.clone(),
@@ -264,7 +267,7 @@ fn render_log(records: &[LogRecord]) -> String {
         .iter()
         .map(|r| {
             vec![
-                r.time.clone(),
+                r.time.to_string(),
                 r.method.clone(),
                 r.path.clone(),
                 r.status.to_string(),
@@ -314,4 +317,12 @@ fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Who runs the command, for the record (`cli:USER`).
+fn cli_user() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    )
 }

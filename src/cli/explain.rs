@@ -35,7 +35,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         }
     };
     let rendered = match args.format {
-        PlanFormat::Yaml => serde_yaml::to_string(&plan).map_err(|e| e.to_string()),
+        PlanFormat::Yaml => serde_yaml_ng::to_string(&plan).map_err(|e| e.to_string()),
         PlanFormat::Json => serde_json::to_string_pretty(&plan)
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

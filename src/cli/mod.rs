@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod check;
+pub mod db;
 pub mod explain;
 pub mod serve;
 

@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use provisio::admin::Admin;
+use provisio::admin::http::serve_admin;
+use provisio::pipeline::Profiles;
 use provisio::server::{App, ServerConfig, serve, shutdown_signal};
-use provisio::store::Store;
+use provisio::store::{OperatorScope, Store};
 
 use crate::ServeArgs;
 
@@ -70,9 +73,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }
         };
         match first_start(&store) {
-            Ok(Some(key)) => {
+            Ok(Some((key, token))) => {
                 println!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
                 println!("  {key}");
+                println!("and an operator token for the admin page (shown once):");
+                println!("  {token}");
             }
             Ok(None) => {}
             Err(err) => {
@@ -80,66 +85,134 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        let overlays = match tenant_overlays(&store, &sources) {
-            Ok(overlays) => overlays,
+        let profiles = Arc::new(Profiles::new(sources, Arc::new(rules)));
+        match profiles.load_overlays(&store) {
+            Ok(loaded) => {
+                for (tenant, version) in loaded {
+                    println!("tenant `{tenant}` uses its overlay v{version}");
+                }
+            }
             Err(message) => {
                 eprintln!("provisio serve: {message}");
                 return ExitCode::FAILURE;
             }
-        };
-        for (tenant, (version, _)) in &overlays {
-            println!("tenant `{tenant}` uses its overlay v{version}");
         }
-        println!("provisio serving rules `{}` from {rules_origin}", rules.name);
+        let admin_listener = match tokio::net::TcpListener::bind(&args.admin_listen).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                eprintln!(
+                    "provisio serve: cannot listen on {} for the admin page and API: {err} (choose another with --admin-listen)",
+                    args.admin_listen
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let admin_addr = match admin_listener.local_addr() {
+            Ok(addr) => addr,
+            Err(err) => {
+                eprintln!("provisio serve: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let local = match LocalCredential::write(&store, &args.db, admin_addr) {
+            Ok(local) => local,
+            Err(err) => {
+                eprintln!("provisio serve: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "provisio serving rules `{}` from {rules_origin}",
+            profiles.base().rules.name
+        );
+        println!("Admin page: http://{admin_addr}/");
         println!("SCIM base URL: http://{addr}/scim/v2");
+        let admin = Arc::new(Admin {
+            store: store.clone(),
+            profiles: Arc::clone(&profiles),
+        });
         let app = Arc::new(App {
-            store,
-            rules: Arc::new(rules),
-            overlays: overlays
-                .into_iter()
-                .map(|(tenant, (_, rules))| (tenant, Arc::new(rules)))
-                .collect(),
+            store: store.clone(),
+            profiles,
             config: ServerConfig::new(addr.to_string()),
         });
-        serve(listener, app, shutdown_signal()).await;
+        // One signal stops both listeners (a watch, so neither can miss it).
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let mut admin_stopped = stopped.clone();
+        let admin_task = tokio::spawn(serve_admin(admin_listener, admin, async move {
+            let _ = admin_stopped.wait_for(|stop| *stop).await;
+        }));
+        let mut scim_stopped = stopped;
+        serve(listener, app, async move {
+            let _ = scim_stopped.wait_for(|stop| *stop).await;
+        })
+        .await;
+        let _ = admin_task.await;
+        local.remove(&store);
         println!("provisio: stopped");
         ExitCode::SUCCESS
     })
 }
 
-/// On an empty database, creates the first tenant and returns a new key for it.
-fn first_start(store: &Store) -> Result<Option<String>, provisio::store::StoreError> {
+/// The credential the CLI uses to reach this server's admin API while it holds the
+/// database: a file beside the database (`DB.admin`), readable by its owner only, holding
+/// the admin URL and the token of an operator that lives as long as this server.
+struct LocalCredential {
+    path: std::path::PathBuf,
+    operator: String,
+}
+
+impl LocalCredential {
+    fn write(
+        store: &Store,
+        db: &std::path::Path,
+        admin: std::net::SocketAddr,
+    ) -> Result<LocalCredential, String> {
+        let (operator, token) = store
+            .create_operator("local CLI", OperatorScope::All)
+            .map_err(|e| e.to_string())?;
+        let path = provisio::admin::client::credential_path(db);
+        let _ = std::fs::remove_file(&path);
+        let text =
+            serde_json::json!({"url": format!("http://{admin}"), "token": token}).to_string();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options
+            .open(&path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
+        if let Err(err) = written {
+            let _ = store.revoke_operator(&operator.id);
+            return Err(format!("cannot write {}: {err}", path.display()));
+        }
+        Ok(LocalCredential {
+            path,
+            operator: operator.id,
+        })
+    }
+
+    /// Removes the file and revokes its operator (at shutdown).
+    fn remove(self, store: &Store) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Err(err) = store.revoke_operator(&self.operator) {
+            tracing::warn!(%err, "could not revoke the local CLI operator");
+        }
+    }
+}
+
+/// On an empty database, creates the first tenant and returns a new key for it, and the
+/// token of a first all-tenants operator (for the admin page).
+fn first_start(store: &Store) -> Result<Option<(String, String)>, provisio::store::StoreError> {
     if !store.is_empty()? {
         return Ok(None);
     }
-    store.create_tenant(FIRST_TENANT)?;
-    let (_id, key) = store.create_key(FIRST_TENANT, FIRST_USER)?;
-    Ok(Some(key))
-}
-
-/// Every tenant's current non-empty overlay, checked against the profile: tenant ->
-/// (version, rules). An overlay that no longer checks (the profile changed since it was
-/// saved) stops the start, naming the tenant.
-fn tenant_overlays(
-    store: &Store,
-    profile: &provisio::check::ProfileSources,
-) -> Result<std::collections::BTreeMap<String, (u64, provisio::check::CheckedRules)>, String> {
-    let mut overlays = std::collections::BTreeMap::new();
-    for tenant in store.list_tenants().map_err(|e| e.to_string())? {
-        let Some((version, text)) = store.overlay(&tenant.name).map_err(|e| e.to_string())? else {
-            continue;
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        let source = provisio::check::SourceFile::new(format!("overlay-v{version}.rules"), text);
-        let rules = super::check_with_overlay(profile.clone(), Some(source)).map_err(|e| {
-            format!(
-                "the overlay v{version} of tenant `{}` no longer checks against the profile: {e}\n(fix it with `provisio overlay set`, or `provisio overlay reset --tenant {}`)",
-                tenant.name, tenant.name
-            )
-        })?;
-        overlays.insert(tenant.name, (version, rules));
-    }
-    Ok(overlays)
+    let tenant = store.create_tenant(FIRST_TENANT)?;
+    let (_id, key) = store.create_key(&tenant.name, FIRST_USER)?;
+    let (_, token) = store.create_operator("admin", OperatorScope::All)?;
+    Ok(Some((key, token)))
 }

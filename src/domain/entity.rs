@@ -191,3 +191,20 @@ pub struct PendingRef {
     /// The value the client sent: a SCIM id or a userName. Matched case-insensitively.
     pub key: String,
 }
+
+/// The unique fields of each entity type (from the target schema): what the store indexes
+/// so that `find_entity` answers in one read and a second holder of a value is refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UniqueFields(BTreeMap<EntityType, Vec<FieldName>>);
+
+impl UniqueFields {
+    /// From `(entity type, its unique fields)` pairs.
+    pub fn new(fields: impl IntoIterator<Item = (EntityType, Vec<FieldName>)>) -> UniqueFields {
+        UniqueFields(fields.into_iter().collect())
+    }
+
+    /// The unique fields of `entity_type` (none when unknown).
+    pub fn of(&self, entity_type: &EntityType) -> &[FieldName] {
+        self.0.get(entity_type).map_or(&[], Vec::as_slice)
+    }
+}

@@ -9,12 +9,20 @@
 mod entity;
 mod ids;
 mod names;
+mod origin;
+mod state;
 pub mod suggest;
 mod time;
 mod user_name;
 
-pub use entity::{Entity, FieldValue, Lifecycle, Meta, PendingRef, ResourceKind, StoredResource};
+pub use entity::{
+    Entity, FieldValue, Lifecycle, Meta, PendingRef, ResourceKind, StoredResource, UniqueFields,
+};
 pub use ids::{IdSource, SequentialIds, UuidIds};
 pub use names::{EntityType, FieldName, ResourceId, TenantId};
+pub use origin::{Origin, RuleOrigin};
+pub use state::{Read, ReadSet, Recorder, StateError, StateView};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
-pub use user_name::{MAX_USER_NAME_BYTES, UserName, UserNameError, key_of as user_name_key};
+pub use user_name::{
+    MAX_USER_NAME_BYTES, UserName, UserNameError, fold, key_of as user_name_key, same_name,
+};

@@ -140,6 +140,18 @@ fn push_part(
     }
 }
 
+/// The case-insensitive comparison key of any name (a group's displayName, a unique entity
+/// field, a pending reference's key): its userName key when it is a valid userName, else
+/// its Unicode lower case. The one fold every case-insensitive index and comparison uses.
+pub fn fold(text: &str) -> String {
+    key_of(text).unwrap_or_else(|_| text.to_lowercase())
+}
+
+/// Whether two names are equal under [`fold`].
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || fold(a) == fold(b)
+}
+
 impl PartialEq for UserName {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
@@ -253,6 +265,16 @@ mod tests {
                 position: 2
             })
         );
+    }
+
+    #[test]
+    fn fold_is_the_user_name_key_or_lower_case() {
+        assert_eq!(fold("Clarizen Users"), "clarizen users");
+        assert_eq!(fold("jose\u{301}"), fold("JOS\u{c9}"));
+        // Not a valid userName (an emoji): lower case.
+        assert_eq!(fold("Team \u{1f680} A"), "team \u{1f680} a");
+        assert!(same_name("Sales", "SALES"));
+        assert!(!same_name("Sales", "Sale"));
     }
 
     #[test]

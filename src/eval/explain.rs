@@ -7,8 +7,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::check::CheckedRules;
+use crate::domain::SequentialIds;
 use crate::eval::memory::{MemoryState, StateFileError};
-use crate::eval::{EvalError, Plan, ScimOp, SequentialIds, plan_with};
+use crate::eval::{EvalError, Plan, plan};
+use crate::scim::op::ScimOp;
+use crate::scim::route::route_path;
 
 /// Why `explain` could not produce a Plan.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -38,8 +41,16 @@ pub fn parse_request(text: &str) -> Result<ScimOp, ExplainError> {
     let request: RequestFile = serde_json::from_str(text).map_err(|e| {
         ExplainError::Request(format!("expected {{\"method\", \"path\", \"body\"}}: {e}"))
     })?;
-    ScimOp::from_http(&request.method, &request.path, request.body)
-        .map_err(|e| ExplainError::Request(e.detail))
+    let route = route_path(&request.method, &request.path)
+        .map_err(|e| ExplainError::Request(e.to_string()))?;
+    if !route.is_write() {
+        return Err(ExplainError::Request(format!(
+            "{} {} is not a SCIM write operation; explain takes POST, PUT, PATCH or DELETE on /Users or /Groups",
+            request.method, request.path
+        )));
+    }
+    // A body the server would refuse is the operation's failure, not a malformed file.
+    ScimOp::from_route(&route, request.body).map_err(|e| ExplainError::Eval(EvalError::Scim(e)))
 }
 
 /// Evaluates the request in `op_text` against the state in `state_text`. New ids are
@@ -51,10 +62,5 @@ pub fn explain(
 ) -> Result<Plan, ExplainError> {
     let state = MemoryState::from_json(state_text)?;
     let op = parse_request(op_text)?;
-    Ok(plan_with(
-        rules,
-        &op,
-        &state,
-        &mut SequentialIds::new("new-"),
-    )?)
+    Ok(plan(rules, &op, &state, &SequentialIds::new("new-"))?)
 }

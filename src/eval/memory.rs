@@ -6,19 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::eval::state::{
-    Entity, FieldValue, Lifecycle, Meta, PendingRef, StateError, StateView, StoredResource,
+use crate::domain::{
+    Entity, EntityType, FieldName, FieldValue, Lifecycle, Meta, PendingRef, ResourceId,
+    ResourceKind, StateError, StateView, StoredResource, Timestamp, UserName, fold, same_name,
 };
-use crate::scim::schema::ResourceKind;
 
 /// A tenant's state held in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryState {
-    resources: BTreeMap<(ResourceKind, String), StoredResource>,
-    entities: BTreeMap<String, Entity>,
+    resources: BTreeMap<(ResourceKind, ResourceId), StoredResource>,
+    entities: BTreeMap<ResourceId, Entity>,
     /// group id -> member user ids.
-    members: BTreeMap<String, BTreeSet<String>>,
-    taken_elsewhere: BTreeSet<String>,
+    members: BTreeMap<ResourceId, BTreeSet<ResourceId>>,
+    taken_elsewhere: BTreeSet<UserName>,
     pending: Vec<PendingRef>,
 }
 
@@ -37,7 +37,7 @@ struct StateFile {
     #[serde(default)]
     entities: Vec<EntityRecord>,
     #[serde(default)]
-    memberships: BTreeMap<String, Vec<String>>,
+    memberships: BTreeMap<ResourceId, Vec<ResourceId>>,
     #[serde(default)]
     taken_elsewhere: Vec<String>,
     #[serde(default)]
@@ -47,11 +47,11 @@ struct StateFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EntityRecord {
-    id: String,
+    id: ResourceId,
     #[serde(rename = "type")]
-    entity_type: Option<String>,
+    entity_type: Option<EntityType>,
     #[serde(default)]
-    fields: BTreeMap<String, FieldValue>,
+    fields: BTreeMap<FieldName, FieldValue>,
     #[serde(default)]
     lifecycle: Lifecycle,
     #[serde(default)]
@@ -69,12 +69,12 @@ impl MemoryState {
             .map_err(|e| StateFileError(format!("not a valid state document: {e}")))?;
         let mut state = MemoryState::default();
         let kinds = [
-            (ResourceKind::User, "User", file.users),
-            (ResourceKind::Group, "Group", file.groups),
+            (ResourceKind::User, EntityType::new("User"), file.users),
+            (ResourceKind::Group, EntityType::new("Group"), file.groups),
         ];
         for (kind, default_type, records) in kinds {
             for record in records {
-                state.add(Some(kind), default_type, record)?;
+                state.add(Some(kind), &default_type, record)?;
             }
         }
         for record in file.entities {
@@ -107,11 +107,11 @@ impl MemoryState {
                 state.members.entry(group.clone()).or_default().insert(user);
             }
         }
-        state.taken_elsewhere = file
-            .taken_elsewhere
-            .iter()
-            .map(|n| n.to_lowercase())
-            .collect();
+        for name in &file.taken_elsewhere {
+            let name = UserName::new(name.as_str())
+                .map_err(|e| StateFileError(format!("taken_elsewhere: \"{name}\": {e}")))?;
+            state.taken_elsewhere.insert(name);
+        }
         for pending in &file.pending {
             if !state.entities.contains_key(&pending.user_id) {
                 return Err(StateFileError(format!(
@@ -128,7 +128,7 @@ impl MemoryState {
     fn add(
         &mut self,
         kind: Option<ResourceKind>,
-        entity_type: &str,
+        entity_type: &EntityType,
         record: EntityRecord,
     ) -> Result<(), StateFileError> {
         if self.entities.contains_key(&record.id) {
@@ -137,9 +137,7 @@ impl MemoryState {
         let managed = record.managed.unwrap_or(record.resource.is_some());
         let entity = Entity {
             id: record.id.clone(),
-            entity_type: record
-                .entity_type
-                .unwrap_or_else(|| entity_type.to_string()),
+            entity_type: record.entity_type.unwrap_or_else(|| entity_type.clone()),
             fields: record.fields,
             lifecycle: record.lifecycle,
             managed,
@@ -161,7 +159,7 @@ impl MemoryState {
                     )));
                 };
                 match map.get("id").and_then(Value::as_str) {
-                    Some(id) if id != record.id => {
+                    Some(id) if id != record.id.as_str() => {
                         return Err(StateFileError(format!(
                             "{} {}: its resource says id {id}",
                             kind.as_str(),
@@ -170,13 +168,13 @@ impl MemoryState {
                     }
                     _ => {}
                 }
-                map.insert("id".into(), Value::String(record.id.clone()));
+                map.insert("id".into(), Value::String(record.id.to_string()));
                 let stored = StoredResource {
                     kind,
                     body,
                     meta: Meta {
-                        created: "2026-01-01T00:00:00Z".into(),
-                        last_modified: "2026-01-01T00:00:00Z".into(),
+                        created: fixture_time(),
+                        last_modified: fixture_time(),
                         version: 1,
                     },
                     entity: entity.clone(),
@@ -197,18 +195,14 @@ impl MemoryState {
     }
 
     fn check_unique_user_names(&self) -> Result<(), StateFileError> {
-        let mut seen: BTreeMap<(String, String, String), &str> = BTreeMap::new();
+        let mut seen: BTreeMap<(EntityType, &str, String), &ResourceId> = BTreeMap::new();
         for entity in self.entities.values() {
             if entity.lifecycle == Lifecycle::Deleted {
                 continue;
             }
             for key in ["UserName", "Name"] {
                 if let Some(value) = entity.fields.get(key) {
-                    let k = (
-                        entity.entity_type.clone(),
-                        key.to_string(),
-                        value.display().to_lowercase(),
-                    );
+                    let k = (entity.entity_type.clone(), key, fold(&value.display()));
                     if let Some(other) = seen.insert(k, &entity.id) {
                         return Err(StateFileError(format!(
                             "{} {} and {other} have the same {key} \"{}\"",
@@ -224,61 +218,98 @@ impl MemoryState {
     }
 }
 
-impl StateView for MemoryState {
-    fn resource(&self, kind: ResourceKind, id: &str) -> Result<Option<StoredResource>, StateError> {
-        Ok(self.resources.get(&(kind, id.to_string())).cloned())
+impl MemoryState {
+    /// Every resource, in kind and id order.
+    pub fn resources(&self) -> impl Iterator<Item = &StoredResource> {
+        self.resources.values()
     }
 
-    fn entity(&self, id: &str) -> Result<Option<Entity>, StateError> {
+    /// Every entity (with or without a resource), in id order.
+    pub fn entities(&self) -> impl Iterator<Item = &Entity> {
+        self.entities.values()
+    }
+
+    /// Every group's member ids, in group id order.
+    pub fn memberships(&self) -> impl Iterator<Item = (&ResourceId, &BTreeSet<ResourceId>)> {
+        self.members.iter()
+    }
+
+    /// The userNames another tenant holds.
+    pub fn taken_elsewhere(&self) -> impl Iterator<Item = &UserName> {
+        self.taken_elsewhere.iter()
+    }
+
+    /// The pending references.
+    pub fn pending(&self) -> &[PendingRef] {
+        &self.pending
+    }
+}
+
+impl StateView for MemoryState {
+    fn resource(
+        &self,
+        kind: ResourceKind,
+        id: &ResourceId,
+    ) -> Result<Option<StoredResource>, StateError> {
+        Ok(self.resources.get(&(kind, id.clone())).cloned())
+    }
+
+    fn entity(&self, id: &ResourceId) -> Result<Option<Entity>, StateError> {
         Ok(self.entities.get(id).cloned())
     }
 
     fn find_entity(
         &self,
-        entity_type: &str,
-        field: &str,
+        entity_type: &EntityType,
+        field: &FieldName,
         value: &str,
     ) -> Result<Option<Entity>, StateError> {
         Ok(self
             .entities
             .values()
             .find(|e| {
-                e.entity_type == entity_type
+                e.entity_type == *entity_type
                     && e.lifecycle != Lifecycle::Deleted
                     && e.fields
                         .get(field)
-                        .is_some_and(|v| v.display().eq_ignore_ascii_case(value))
+                        .is_some_and(|v| same_name(&v.display(), value))
             })
             .cloned())
     }
 
-    fn user_name_taken_elsewhere(&self, user_name: &str) -> Result<bool, StateError> {
-        Ok(self.taken_elsewhere.contains(&user_name.to_lowercase()))
+    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Result<bool, StateError> {
+        Ok(self.taken_elsewhere.contains(user_name))
     }
 
-    fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StateError> {
-        Ok(self
-            .members
-            .get(group_id)
-            .is_some_and(|m| m.contains(user_id)))
+    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Result<bool, StateError> {
+        Ok(self.members.get(group).is_some_and(|m| m.contains(user)))
     }
 
-    fn members(&self, group_id: &str) -> Result<Vec<String>, StateError> {
+    fn members(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StateError> {
         Ok(self
             .members
-            .get(group_id)
+            .get(group)
             .map(|m| m.iter().cloned().collect())
             .unwrap_or_default())
     }
 
-    fn pending_refs(&self, entity: &str, keys: &[&str]) -> Result<Vec<PendingRef>, StateError> {
+    fn pending_refs(
+        &self,
+        entity: &EntityType,
+        keys: &[&str],
+    ) -> Result<Vec<PendingRef>, StateError> {
         let mut found: Vec<PendingRef> = self
             .pending
             .iter()
-            .filter(|p| p.entity == entity && keys.iter().any(|k| k.eq_ignore_ascii_case(&p.key)))
+            .filter(|p| p.entity == *entity && keys.iter().any(|k| same_name(k, &p.key)))
             .cloned()
             .collect();
         found.sort();
         Ok(found)
     }
+}
+
+/// The `meta` time of every resource of a state file: 2026-01-01T00:00:00Z.
+fn fixture_time() -> Timestamp {
+    Timestamp::from_unix_seconds(1_767_225_600)
 }

@@ -85,7 +85,8 @@ pub fn compare(value: Option<&Value>, op: CompareOp, literal: &Literal) -> bool 
     match op {
         CompareOp::Eq => equal,
         CompareOp::Ne => !equal,
-        // The checker lets no ordering operator into checked rules.
+        // String operators never match a non-string; ordering operators never reach here
+        // (the checker refuses them in rules).
         CompareOp::Co
         | CompareOp::Sw
         | CompareOp::Ew

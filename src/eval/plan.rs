@@ -1,17 +1,23 @@
-//! The Plan: plain data saying what one SCIM operation will do, and why.
+//! The Plan: plain, typed data saying what one SCIM operation will do, and why.
 //!
 //! Every list is in a deterministic order (rule order, then id order), so Plans can be
 //! snapshot-tested and diffed. A Plan is never partial: evaluation either returns a whole
-//! Plan or an error.
+//! Plan or an error. The serde names keep the YAML of `provisio explain` readable.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::check::Situation;
-use crate::eval::state::{Entity, FieldValue, Lifecycle, PendingRef};
+use crate::check::{Action, Situation};
+use crate::domain::{
+    Entity, EntityType, FieldName, FieldValue, Lifecycle, Origin, PendingRef, ResourceId,
+    ResourceKind, UserName,
+};
 use crate::hooks::Intent;
 use crate::scim::error::ScimType;
-use crate::scim::schema::ResourceKind;
+use crate::scim::route::Method;
 
 /// The outcome of evaluating one operation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,6 +38,9 @@ pub struct Plan {
     pub entity: EntityRef,
     /// What happens to the stored SCIM resource.
     pub resource: ResourceWrite,
+    /// The userName claim this operation takes or gives back (Users only; unchanged: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<UserNameChange>,
     /// A lifecycle change of the entity, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<LifecycleChange>,
@@ -67,7 +76,7 @@ pub struct Plan {
     pub rejection: Option<Rejection>,
     /// Notes for a human reader (password discarded, readOnly input ignored, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 impl Plan {
@@ -80,12 +89,12 @@ impl Plan {
 /// The operation evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Operation {
-    /// HTTP method (`POST`, `PUT`, `PATCH`, `DELETE`).
-    pub method: String,
+    /// HTTP method.
+    pub method: Method,
     /// Resource kind.
     pub kind: ResourceKind,
     /// Resource id (assigned for a create).
-    pub id: String,
+    pub id: ResourceId,
 }
 
 /// How an incoming resource matched existing state.
@@ -97,33 +106,56 @@ pub enum MatchOutcome {
     /// An unmanaged entity with the same natural key was picked up.
     PickedUp {
         /// The entity's id (the SCIM resource takes it).
-        entity_id: String,
+        entity_id: ResourceId,
         /// The field matched on.
-        by: String,
+        by: FieldName,
         /// The rule `match existing by`.
-        rule: String,
+        rule: Origin,
     },
     /// The operation addressed an existing managed resource.
     Existing,
     /// A managed resource with the same natural key already exists in this tenant.
     Duplicate {
         /// Its id.
-        existing_id: String,
+        existing_id: ResourceId,
     },
     /// The userName is held in another tenant (which one is never revealed).
     TakenElsewhere,
 }
 
-/// The chosen action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The chosen action and the rule that chose it. Serialised as `action` (the keyword),
+/// `argument` (of `skip FIELD` and `reject SCIMTYPE`) and `rule`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChosenAction {
-    /// The action keyword (`create`, `suspend`, `reject`...).
-    pub action: String,
-    /// The action's argument (`skip FIELD`, `reject SCIMTYPE`), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub argument: Option<String>,
-    /// The rule that chose it (`default.rules:31`), or `built-in` for a built-in default.
-    pub rule: String,
+    /// The action.
+    pub action: Action,
+    /// The rule that chose it.
+    pub rule: Origin,
+}
+
+impl ChosenAction {
+    /// The argument of `skip FIELD` / `reject SCIMTYPE`.
+    pub fn argument(&self) -> Option<&str> {
+        match &self.action {
+            Action::Skip(field) => Some(field),
+            Action::Reject(scim_type) => Some(scim_type.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for ChosenAction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let argument = self.argument();
+        let mut s =
+            serializer.serialize_struct("ChosenAction", 2 + usize::from(argument.is_some()))?;
+        s.serialize_field("action", self.action.keyword())?;
+        if let Some(argument) = argument {
+            s.serialize_field("argument", argument)?;
+        }
+        s.serialize_field("rule", &self.rule)?;
+        s.end()
+    }
 }
 
 /// An entity reference.
@@ -131,9 +163,9 @@ pub struct ChosenAction {
 pub struct EntityRef {
     /// Entity type.
     #[serde(rename = "type")]
-    pub entity_type: String,
+    pub entity_type: EntityType,
     /// Entity id.
-    pub id: String,
+    pub id: ResourceId,
 }
 
 /// What happens to the stored SCIM resource.
@@ -151,6 +183,18 @@ pub enum ResourceWrite {
     Keep,
 }
 
+/// The global userName claim of a User before and after the operation (only when it
+/// changes, compared on the normalised key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserNameChange {
+    /// The name held before (released), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<UserName>,
+    /// The name held after (claimed), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<UserName>,
+}
+
 /// A lifecycle change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LifecycleChange {
@@ -159,7 +203,7 @@ pub struct LifecycleChange {
     /// State after.
     pub to: Lifecycle,
     /// The rule responsible.
-    pub rule: String,
+    pub rule: Origin,
 }
 
 /// A field write with its provenance.
@@ -168,7 +212,7 @@ pub struct FieldWrite {
     /// The entity written (the operation's own entity, or a waiting user for a link).
     pub entity: EntityRef,
     /// Field name.
-    pub field: String,
+    pub field: FieldName,
     /// Value before.
     pub before: Option<FieldValue>,
     /// Value after; `None` clears the field.
@@ -184,40 +228,51 @@ pub enum Provenance {
     /// A mapping.
     Mapping {
         /// The mapping rule (`default.rules:12`).
-        rule: String,
-        /// The SCIM source path.
+        rule: Origin,
+        /// The SCIM source path, as the rules write it.
         path: String,
         /// The raw SCIM value found (null when absent).
         raw: Value,
-        /// Transforms applied, in order.
+        /// Transforms applied, in order, as the rules write them.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         transforms: Vec<String>,
     },
     /// A hook intent.
     Hook {
         /// The hook rule.
-        rule: String,
-        /// Script and function.
+        rule: Origin,
+        /// Script and function (`workflows/job_title.rhai::link_job_title`).
         script: String,
     },
     /// A pending reference resolved by this operation.
     PendingLink {
         /// The mapping rule that asked for the reference.
-        rule: String,
+        rule: Origin,
         /// The key the waiting user gave (an id or userName).
         key: String,
     },
+}
+
+impl Provenance {
+    /// The rule responsible.
+    pub fn rule(&self) -> &Origin {
+        match self {
+            Provenance::Mapping { rule, .. }
+            | Provenance::Hook { rule, .. }
+            | Provenance::PendingLink { rule, .. } => rule,
+        }
+    }
 }
 
 /// A mapped field not written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SkippedField {
     /// Field name.
-    pub field: String,
+    pub field: FieldName,
     /// Why.
     pub reason: String,
     /// The rule that decided it.
-    pub rule: String,
+    pub rule: Origin,
 }
 
 /// A pending reference created or resolved.
@@ -236,7 +291,7 @@ pub enum PendingChange {
         #[serde(flatten)]
         pending: PendingRef,
         /// The id it resolved to.
-        resolved_to: String,
+        resolved_to: ResourceId,
     },
     /// The waiting entity no longer needs it (manager changed, or user deleted).
     Drop {
@@ -250,13 +305,13 @@ pub enum PendingChange {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HookRun {
     /// The hook rule.
-    pub rule: String,
+    pub rule: Origin,
     /// Script path.
     pub script: String,
     /// Function called.
     pub function: String,
     /// The watched field.
-    pub field: String,
+    pub field: FieldName,
     /// Its value before.
     pub before: Option<FieldValue>,
     /// Its value after.
@@ -269,9 +324,9 @@ pub struct HookRun {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct MembershipChange {
     /// Group id.
-    pub group: String,
+    pub group: ResourceId,
     /// User id.
-    pub user: String,
+    pub user: ResourceId,
     /// Added (true) or removed (false).
     pub added: bool,
 }
@@ -293,17 +348,62 @@ pub struct Cascade {
     pub lifecycle: Option<LifecycleChange>,
 }
 
+/// What kind of notification the application would send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// The invitation email of a new user.
+    Invitation,
+}
+
+impl NotificationKind {
+    /// `invitation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Invitation => "invitation",
+        }
+    }
+}
+
 /// A notification the application would send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {
-    /// What kind (`invitation`).
-    pub kind: String,
+    /// What kind.
+    pub kind: NotificationKind,
     /// To whom (an email or userName).
     pub to: String,
     /// Sent, or suppressed.
     pub sent: bool,
     /// The rule that decided.
-    pub rule: String,
+    pub rule: Origin,
+}
+
+/// What a history entry records a change of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryField {
+    /// A field of the entity.
+    Field(FieldName),
+    /// The lifecycle state (`Lifecycle`).
+    Lifecycle,
+    /// A group's membership (`Member`).
+    Member,
+}
+
+impl HistoryField {
+    /// The field name, `Lifecycle` or `Member`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            HistoryField::Field(name) => name.as_str(),
+            HistoryField::Lifecycle => "Lifecycle",
+            HistoryField::Member => "Member",
+        }
+    }
+}
+
+impl Serialize for HistoryField {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// One change-history entry.
@@ -314,14 +414,14 @@ pub struct HistoryEntry {
     /// The user's userName when the entity is a user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    /// Field (or `Lifecycle`, `Member`).
-    pub field: String,
+    /// What changed.
+    pub field: HistoryField,
     /// Value before, as text.
     pub before: Option<String>,
     /// Value after, as text.
     pub after: Option<String>,
     /// The rule responsible.
-    pub rule: String,
+    pub rule: Origin,
 }
 
 /// Why an operation is refused.
@@ -334,5 +434,31 @@ pub struct Rejection {
     /// Detail for the administrator.
     pub detail: String,
     /// The rule that refused it.
-    pub rule: String,
+    pub rule: Origin,
+}
+
+/// A note for a human reader of the Plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// The request set a password, which is never stored.
+    PasswordDiscarded,
+    /// A read-only attribute of the request (as sent) was ignored.
+    ReadOnlyIgnored(String),
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::PasswordDiscarded => {
+                f.write_str("password received and discarded (never stored)")
+            }
+            Note::ReadOnlyIgnored(name) => write!(f, "read-only input `{name}` ignored"),
+        }
+    }
+}
+
+impl Serialize for Note {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }

@@ -1,18 +1,18 @@
-//! Bulk (RFC 7644 §3.7): parse and bound a BulkRequest, order operations so that
+//! Bulk (RFC 7644 §3.7): parse and bound a `BulkRequest`, order operations so that
 //! `bulkId:` references point at already-created resources, substitute the created ids, and
-//! build the BulkResponse. The server executes each operation.
+//! build the `BulkResponse`. The server executes each operation.
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::attr::get_ci;
+use super::attr::{get_ci, message_schema_ok};
 use super::error::{ScimError, ScimType};
 use super::schema::{BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ResourceKind};
 
-/// The most operations one BulkRequest may carry (advertised in ServiceProviderConfig).
+/// The most operations one `BulkRequest` may carry (advertised in `ServiceProviderConfig`).
 pub const MAX_OPERATIONS: usize = 1000;
-/// The largest BulkRequest body, in bytes (advertised in ServiceProviderConfig).
+/// The largest `BulkRequest` body, in bytes (advertised in `ServiceProviderConfig`).
 pub const MAX_PAYLOAD_SIZE: usize = 1_048_576;
 
 /// An HTTP method allowed in a bulk operation.
@@ -30,6 +30,7 @@ pub enum BulkMethod {
 
 impl BulkMethod {
     /// The method name in upper case.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             BulkMethod::Post => "POST",
@@ -40,7 +41,7 @@ impl BulkMethod {
     }
 }
 
-/// One operation of a BulkRequest.
+/// One operation of a `BulkRequest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkOperation {
     /// The method.
@@ -53,11 +54,11 @@ pub struct BulkOperation {
     pub id: Option<String>,
     /// The body (POST, PUT, PATCH).
     pub data: Option<Value>,
-    /// The `version` (an ETag for If-Match).
+    /// The `version` (an `ETag` for If-Match).
     pub version: Option<String>,
 }
 
-/// A parsed BulkRequest: at most [`MAX_OPERATIONS`] operations.
+/// A parsed `BulkRequest`: at most [`MAX_OPERATIONS`] operations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkRequest {
     /// Stop after this many errors (`None`: run every operation).
@@ -67,6 +68,10 @@ pub struct BulkRequest {
 }
 
 /// Refuses a body larger than [`MAX_PAYLOAD_SIZE`]: 413 with `tooMany`.
+///
+/// # Errors
+///
+/// 413 `tooMany` past [`MAX_PAYLOAD_SIZE`].
 pub fn check_payload_size(bytes: usize) -> Result<(), ScimError> {
     if bytes > MAX_PAYLOAD_SIZE {
         return Err(too_large(format!(
@@ -84,26 +89,23 @@ fn too_large(detail: String) -> ScimError {
     }
 }
 
-/// Parses a BulkRequest body. Missing `schemas` is accepted, a wrong one is `invalidSyntax`;
+/// Parses a `BulkRequest` body. Missing `schemas` is accepted, a wrong one is `invalidSyntax`;
 /// `Operations` must be an array of at most [`MAX_OPERATIONS`] (else 413 `tooMany`); each
 /// needs a `method`, a `path` of `/Users`, `/Groups` or `/{Users|Groups}/{id}` (an id for
-/// PUT/PATCH/DELETE, none for POST), and `data` for POST/PUT/PATCH.
+/// PUT/PATCH/DELETE, none for POST), and `data` for POST/PUT/PATCH; two operations with one
+/// `bulkId` are 400 `invalidValue` (a reference to it would be ambiguous).
+///
+/// # Errors
+///
+/// `invalidSyntax`, `invalidValue` or 413 `tooMany`, as above.
 pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimError> {
     let object = body
         .as_object()
         .ok_or_else(|| syntax("the bulk request must be a JSON object".into()))?;
-    if let Some(schemas) = get_ci(object, "schemas") {
-        let listed = schemas.as_array().is_some_and(|list| {
-            list.iter().any(|s| {
-                s.as_str()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST_SCHEMA))
-            })
-        });
-        if !listed {
-            return Err(syntax(format!(
-                "`schemas` of a bulk request must be [\"{BULK_REQUEST_SCHEMA}\"]"
-            )));
-        }
+    if !message_schema_ok(object, BULK_REQUEST_SCHEMA) {
+        return Err(syntax(format!(
+            "`schemas` of a bulk request must be [\"{BULK_REQUEST_SCHEMA}\"]"
+        )));
     }
     let fail_on_errors = match get_ci(object, "failOnErrors") {
         None | Some(Value::Null) => None,
@@ -133,6 +135,20 @@ pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimError> {
         .enumerate()
         .map(|(i, op)| parse_operation(i + 1, op))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut declared: HashMap<&str, usize> = HashMap::new();
+    for (index, op) in operations.iter().enumerate() {
+        if let Some(bulk_id) = op.bulk_id.as_deref()
+            && let Some(first) = declared.insert(bulk_id, index + 1)
+        {
+            return Err(ScimError::new(
+                ScimType::InvalidValue,
+                format!(
+                    "operations {first} and {} both declare bulkId \"{bulk_id}\"; each operation needs its own bulkId",
+                    index + 1
+                ),
+            ));
+        }
+    }
     Ok(BulkRequest {
         fail_on_errors,
         operations,
@@ -262,6 +278,7 @@ pub struct BulkPlan {
 
 /// Orders operations by their bulkId references (RFC 7644 §3.7.2). References to bulkIds
 /// no operation declares do not constrain the order; [`BulkIds::resolve`] reports them.
+#[must_use]
 pub fn execution_order(operations: &[BulkOperation]) -> BulkPlan {
     let declared: HashMap<&str, usize> = operations
         .iter()
@@ -313,6 +330,7 @@ pub fn execution_order(operations: &[BulkOperation]) -> BulkPlan {
 }
 
 /// The 409 answer for an operation in a reference cycle.
+#[must_use]
 pub fn circular_reference(op: &BulkOperation) -> ScimError {
     ScimError {
         status: 409,
@@ -333,6 +351,7 @@ pub struct BulkIds {
 
 impl BulkIds {
     /// No ids yet.
+    #[must_use]
     pub fn new() -> BulkIds {
         BulkIds::default()
     }
@@ -345,6 +364,10 @@ impl BulkIds {
     /// The operation with every `bulkId:x` (as its id, or as a string anywhere in `data`)
     /// replaced by the created id. An unknown or not-yet-created bulkId is 409
     /// `invalidValue`.
+    ///
+    /// # Errors
+    ///
+    /// 409 `invalidValue` for a bulkId no earlier operation created.
     pub fn resolve(&self, op: &BulkOperation) -> Result<BulkOperation, ScimError> {
         let mut out = op.clone();
         if let Some(id) = &op.id
@@ -392,7 +415,7 @@ pub struct BulkResult {
     pub bulk_id: Option<String>,
     /// The resource URI (for successful POST/PUT/PATCH).
     pub location: Option<String>,
-    /// The resource's new ETag.
+    /// The resource's new `ETag`.
     pub version: Option<String>,
     /// HTTP status.
     pub status: u16,
@@ -402,6 +425,7 @@ pub struct BulkResult {
 
 impl BulkResult {
     /// The result of an operation that failed with `error`.
+    #[must_use]
     pub fn error(op: &BulkOperation, error: &ScimError) -> BulkResult {
         BulkResult {
             method: op.method,
@@ -414,7 +438,8 @@ impl BulkResult {
     }
 }
 
-/// The BulkResponse, with `status` as a string in each operation, in the order given.
+/// The `BulkResponse`, with `status` as a string in each operation, in the order given.
+#[must_use]
 pub fn bulk_response(results: &[BulkResult]) -> Value {
     let operations: Vec<Value> = results
         .iter()
@@ -448,19 +473,30 @@ fn syntax(detail: String) -> ScimError {
 mod tests {
     use super::*;
 
-    fn request(operations: Value) -> BulkRequest {
+    fn request(operations: &Value) -> BulkRequest {
         parse_bulk(&json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": operations}))
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
     fn parses_operations() {
-        let r = request(json!([
+        let r = request(&json!([
             {"method": "post", "bulkId": "q", "path": "/Users", "data": {"userName": "a"}},
             {"method": "DELETE", "path": "/Groups/g1", "version": "W/\"1\""}
         ]));
         assert_eq!(r.operations[0].method, BulkMethod::Post);
         assert_eq!(r.operations[1].id.as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn duplicate_bulk_ids_are_invalid_value() {
+        let e = parse_bulk(&json!({"Operations": [
+            {"method": "POST", "bulkId": "q", "path": "/Users", "data": {"userName": "a"}},
+            {"method": "POST", "bulkId": "q", "path": "/Users", "data": {"userName": "b"}}
+        ]}))
+        .unwrap_err();
+        assert_eq!((e.status, e.scim_type), (400, Some(ScimType::InvalidValue)));
+        assert!(e.detail.contains("\"q\""), "{}", e.detail);
     }
 
     #[test]
@@ -491,7 +527,7 @@ mod tests {
 
     #[test]
     fn forward_reference_is_reordered_and_resolved() {
-        let r = request(json!([
+        let r = request(&json!([
             {"method": "POST", "bulkId": "g", "path": "/Groups",
              "data": {"displayName": "G", "members": [{"value": "bulkId:u"}]}},
             {"method": "POST", "bulkId": "u", "path": "/Users", "data": {"userName": "a"}}
@@ -512,7 +548,7 @@ mod tests {
 
     #[test]
     fn cycles_are_reported() {
-        let r = request(json!([
+        let r = request(&json!([
             {"method": "POST", "bulkId": "a", "path": "/Groups", "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
             {"method": "POST", "bulkId": "b", "path": "/Groups", "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}},
             {"method": "POST", "bulkId": "c", "path": "/Users", "data": {"userName": "c"}}
@@ -531,7 +567,7 @@ mod tests {
     #[test]
     fn unresolved_reference_is_409() {
         let r = request(
-            json!([{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {"Operations": []}}]),
+            &json!([{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {"Operations": []}}]),
         );
         let e = BulkIds::new().resolve(&r.operations[0]).unwrap_err();
         assert_eq!(e.status, 409);

@@ -8,17 +8,18 @@ use super::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 use super::list::{MAX_RESULTS, list_response};
 use super::schema::{ALL_SCHEMAS, AttrType, AttributeDef, ResourceKind, SchemaDef, schema_by_urn};
 
-/// URN of the ServiceProviderConfig schema.
+/// URN of the `ServiceProviderConfig` schema.
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
-/// URN of the ResourceType schema.
+/// URN of the `ResourceType` schema.
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 /// URN of the Schema schema.
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
 /// The `/ServiceProviderConfig` document: PATCH, bulk (with [`MAX_OPERATIONS`] and
-/// [`MAX_PAYLOAD_SIZE`]), filter (with [`MAX_RESULTS`]), sort and ETags supported; password
+/// [`MAX_PAYLOAD_SIZE`]), filter (with [`MAX_RESULTS`]), sort and `ETags` supported; password
 /// change not; one bearer-token authentication scheme.
+#[must_use]
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
@@ -45,7 +46,8 @@ pub fn service_provider_config(base_url: &str) -> Value {
     })
 }
 
-/// `/Schemas`: a ListResponse of the User, Group and enterprise User schemas.
+/// `/Schemas`: a `ListResponse` of the User, Group and enterprise User schemas.
+#[must_use]
 pub fn schemas(base_url: &str) -> Value {
     let resources: Vec<Value> = ALL_SCHEMAS
         .iter()
@@ -56,11 +58,13 @@ pub fn schemas(base_url: &str) -> Value {
 }
 
 /// `/Schemas/{urn}` (URN matched case-insensitively), or `None` for an unknown URN (404).
+#[must_use]
 pub fn schema(base_url: &str, urn: &str) -> Option<Value> {
     schema_by_urn(urn).map(|s| schema_json(base_url, s))
 }
 
-/// `/ResourceTypes`: a ListResponse of User (enterprise extension optional) and Group.
+/// `/ResourceTypes`: a `ListResponse` of User (enterprise extension optional) and Group.
+#[must_use]
 pub fn resource_types(base_url: &str) -> Value {
     let resources: Vec<Value> = [ResourceKind::User, ResourceKind::Group]
         .into_iter()
@@ -71,6 +75,7 @@ pub fn resource_types(base_url: &str) -> Value {
 }
 
 /// `/ResourceTypes/{name}` (`User` or `Group`, case-insensitive), or `None` (404).
+#[must_use]
 pub fn resource_type(base_url: &str, name: &str) -> Option<Value> {
     ResourceKind::parse(name).map(|k| resource_type_json(base_url, k))
 }
@@ -123,7 +128,7 @@ fn attribute_json(def: &AttributeDef) -> Value {
     out.insert("description".into(), json!(def.description));
     out.insert("required".into(), json!(def.required));
     if def.ty != AttrType::Complex && def.ty != AttrType::Boolean {
-        out.insert("caseExact".into(), json!(def.case_exact));
+        out.insert("caseExact".into(), json!(def.case_exact()));
     }
     if !def.canonical_values.is_empty() {
         out.insert("canonicalValues".into(), json!(def.canonical_values));

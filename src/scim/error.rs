@@ -48,6 +48,7 @@ impl ScimType {
     ];
 
     /// The RFC keyword.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             ScimType::InvalidFilter => "invalidFilter",
@@ -64,11 +65,13 @@ impl ScimType {
     }
 
     /// Parses the RFC keyword (exact spelling).
+    #[must_use]
     pub fn parse(keyword: &str) -> Option<ScimType> {
         ScimType::ALL.into_iter().find(|t| t.as_str() == keyword)
     }
 
     /// The HTTP status the RFC pairs with this keyword.
+    #[must_use]
     pub fn status(self) -> u16 {
         match self {
             ScimType::Uniqueness => 409,
@@ -81,7 +84,7 @@ impl ScimType {
 /// A SCIM error: HTTP status, optional `scimType`, and a `detail` written for the person who
 /// will read it (Okta shows it to the administrator as a task).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {}: {detail}", scim_type.map(ScimType::as_str).unwrap_or("error"))]
+#[error("{status} {}: {detail}", scim_type.map_or("error", ScimType::as_str))]
 pub struct ScimError {
     /// HTTP status code.
     pub status: u16,
@@ -111,11 +114,13 @@ impl ScimError {
     }
 
     /// 404 for a resource id that does not exist (in this tenant).
+    #[must_use]
     pub fn not_found(kind: &str, id: &str) -> ScimError {
         ScimError::status(404, format!("{kind} {id} not found"))
     }
 
     /// The Error message body; `status` is a string, as RFC 7644 §3.12 requires.
+    #[must_use]
     pub fn to_json(&self) -> Value {
         let mut body = json!({
             "schemas": [ERROR_SCHEMA],

@@ -1,9 +1,10 @@
-//! ETags (RFC 7644 §3.14): `meta.version` and the `ETag` header are `W/"<version>"`;
+//! `ETags` (RFC 7644 §3.14): `meta.version` and the `ETag` header are `W/"<version>"`;
 //! `If-Match` and `If-None-Match` are evaluated with weak comparison (our tags are weak).
 
 use super::error::ScimError;
 
-/// The ETag for a resource version: `W/"<version>"`.
+/// The `ETag` for a resource version: `W/"<version>"`.
+#[must_use]
 pub fn etag(version: &str) -> String {
     format!("W/\"{version}\"")
 }
@@ -28,6 +29,7 @@ pub enum EntityTags {
 
 impl EntityTags {
     /// Whether a resource at `version` matches (weak comparison; `*` matches any version).
+    #[must_use]
     pub fn matches(&self, version: &str) -> bool {
         match self {
             EntityTags::Any => true,
@@ -38,6 +40,7 @@ impl EntityTags {
 
 /// Parses a header value: `*`, or a comma-separated list of `W/"x"`, `"x"` (and, leniently,
 /// bare `x`). Never fails; unusable pieces are skipped and so match nothing.
+#[must_use]
 pub fn parse_entity_tags(header: &str) -> EntityTags {
     let header = header.trim();
     if header == "*" {
@@ -86,6 +89,10 @@ pub enum Precondition {
 /// version is `current` (`None` when it does not exist). `safe` is true for GET/HEAD.
 /// A failed precondition is `Err` with status 412 (a header that cannot be read cannot
 /// match, so it fails the same way).
+///
+/// # Errors
+///
+/// 412 when a precondition fails.
 pub fn evaluate_preconditions(
     current: Option<&str>,
     if_match: Option<&str>,

@@ -1,5 +1,5 @@
-//! List and search requests (RFC 7644 §3.4.2, §3.4.3): query-string and SearchRequest
-//! parsing, the sort comparator, paging, and the ListResponse.
+//! List and search requests (RFC 7644 §3.4.2, §3.4.3): query-string and `SearchRequest`
+//! parsing, the sort comparator, paging, and the `ListResponse`.
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -7,11 +7,13 @@ use std::ops::Range;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
-use super::attr::{AttrPath, as_bool, get_ci, resolve};
+use super::attr::get_ci;
+use super::compare::order;
 use super::error::{ScimError, ScimType};
-use super::filter::{Filter, parse_datetime, parse_filter};
+use super::filter::{Filter, parse_filter};
+use super::path::ValuePath;
 use super::project::Projection;
-use super::schema::{AttrType, AttributeDef, LIST_RESPONSE_SCHEMA, ResourceKind};
+use super::schema::{LIST_RESPONSE_SCHEMA, ResourceKind};
 
 /// Page size when the client gives no `count`.
 pub const DEFAULT_COUNT: usize = 100;
@@ -27,8 +29,8 @@ pub struct ListQuery {
     pub start_index: usize,
     /// Page size, `0..=MAX_RESULTS`; 0 asks only for `totalResults`.
     pub count: usize,
-    /// The sort attribute.
-    pub sort_by: Option<AttrPath>,
+    /// The sort attribute, resolved (never a secret).
+    pub sort_by: Option<ValuePath>,
     /// `sortOrder=descending`.
     pub descending: bool,
     /// `attributes` / `excludedAttributes`.
@@ -37,6 +39,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// The slice of a sorted, filtered result list of `total` items that this page shows.
+    #[must_use]
     pub fn window(&self, total: usize) -> Range<usize> {
         let start = self.start_index.saturating_sub(1).min(total);
         let end = start.saturating_add(self.count).min(total);
@@ -45,8 +48,9 @@ impl ListQuery {
 
     /// Orders two resources by `sortBy` (ties and no `sortBy`: by `id`), for a stable order
     /// across pages.
-    pub fn compare(&self, kind: ResourceKind, a: &Value, b: &Value) -> Ordering {
-        compare_resources(kind, self.sort_by.as_ref(), self.descending, a, b)
+    #[must_use]
+    pub fn compare(&self, a: &Value, b: &Value) -> Ordering {
+        compare_resources(self.sort_by.as_ref(), self.descending, a, b)
     }
 }
 
@@ -54,6 +58,7 @@ impl ListQuery {
 /// percent-encoded or raw (spaces and quotes as typed, as Okta sometimes sends them). `+`
 /// means a space only when the client form-encoded (a `+` outside a quoted string), so a raw
 /// `userName eq "a+b@x"` keeps its plus.
+#[must_use]
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .trim_start_matches('?')
@@ -98,28 +103,45 @@ fn plus_outside_quotes(raw: &str) -> bool {
 }
 
 /// Parses the query string of `GET /Users` or `GET /Groups` (parameter names
-/// case-insensitive; unknown parameters ignored). A non-integer `startIndex`/`count` or an
-/// unknown `sortOrder` is `invalidValue`; a bad filter is `invalidFilter`.
+/// case-insensitive; unknown parameters ignored). A parameter given twice
+/// (`filter=a&filter=b`) is `invalidValue`, as is a non-integer `startIndex`/`count` or an
+/// unknown `sortOrder`; a bad filter is `invalidFilter`.
+///
+/// # Errors
+///
+/// `invalidValue` or `invalidFilter`, as above.
 pub fn parse_list_query(kind: ResourceKind, query: &str) -> Result<ListQuery, ScimError> {
     let mut params = RawParams::default();
     for (name, value) in query_pairs(query) {
-        let slot = match name.to_ascii_lowercase().as_str() {
-            "filter" => &mut params.filter,
-            "startindex" => &mut params.start_index,
-            "count" => &mut params.count,
-            "sortby" => &mut params.sort_by,
-            "sortorder" => &mut params.sort_order,
-            "attributes" => &mut params.attributes,
-            "excludedattributes" => &mut params.excluded,
+        let (slot, canonical) = match name.to_ascii_lowercase().as_str() {
+            "filter" => (&mut params.filter, "filter"),
+            "startindex" => (&mut params.start_index, "startIndex"),
+            "count" => (&mut params.count, "count"),
+            "sortby" => (&mut params.sort_by, "sortBy"),
+            "sortorder" => (&mut params.sort_order, "sortOrder"),
+            "attributes" => (&mut params.attributes, "attributes"),
+            "excludedattributes" => (&mut params.excluded, "excludedAttributes"),
             _ => continue,
         };
+        if slot.is_some() {
+            return Err(ScimError::new(
+                ScimType::InvalidValue,
+                format!(
+                    "the query gives `{canonical}` more than once; send it once (combine filters with `and`/`or`, list attributes separated by commas)"
+                ),
+            ));
+        }
         *slot = Some(value);
     }
     params.into_query(kind)
 }
 
-/// Parses a `POST /.search` SearchRequest body (`schemas` not enforced; `attributes` and
+/// Parses a `POST /.search` `SearchRequest` body (`schemas` not enforced; `attributes` and
 /// `excludedAttributes` as arrays or comma-separated strings; numbers as numbers or strings).
+///
+/// # Errors
+///
+/// `invalidSyntax` for a body that is not an object, else as [`parse_list_query`].
 pub fn parse_search_request(kind: ResourceKind, body: &Value) -> Result<ListQuery, ScimError> {
     let object = body.as_object().ok_or_else(|| {
         ScimError::new(
@@ -176,20 +198,28 @@ impl RawParams {
         };
         let start_index = match self.start_index {
             None => 1,
-            Some(text) => integer("startIndex", &text)?.max(1) as usize,
+            Some(text) => {
+                usize::try_from(integer("startIndex", &text)?.max(1)).unwrap_or(usize::MAX)
+            }
         };
         let count = match self.count {
             None => DEFAULT_COUNT,
-            Some(text) => (integer("count", &text)?.max(0) as usize).min(MAX_RESULTS),
+            Some(text) => usize::try_from(integer("count", &text)?.max(0))
+                .unwrap_or(usize::MAX)
+                .min(MAX_RESULTS),
         };
         let sort_by = match self.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => {
-                let path = AttrPath::parse(text)
-                    .map_err(|e| ScimError::new(ScimType::InvalidValue, format!("sortBy: {e}")))?;
-                resolve(kind, &path).map_err(|e| {
-                    ScimError::new(ScimType::InvalidValue, format!("sortBy: {}", e.message()))
+                let path = ValuePath::parse(kind, text).map_err(|e| {
+                    ScimError::new(ScimType::InvalidValue, format!("sortBy: {}", e.detail))
                 })?;
+                if path.is_secret() || path.filter().is_some() {
+                    return Err(ScimError::new(
+                        ScimType::InvalidValue,
+                        format!("sortBy: `{path}` cannot be sorted by"),
+                    ));
+                }
                 Some(path)
             }
         };
@@ -243,12 +273,13 @@ fn integer(name: &str, text: &str) -> Result<i64, ScimError> {
     })
 }
 
-/// Orders two resources by `sort_by` (string comparison case-insensitive unless the
-/// attribute is caseExact; dateTimes as instants; multi-valued attributes by their primary
-/// or first element; missing values last when ascending), then by `id`.
+/// Orders two canonical resources by `sort_by` (values compared as filters compare them:
+/// case-insensitive unless the attribute is caseExact, userNames by their PRECIS key,
+/// dateTimes as instants; multi-valued attributes by their primary or first element;
+/// missing values last when ascending), then by `id`.
+#[must_use]
 pub fn compare_resources(
-    kind: ResourceKind,
-    sort_by: Option<&AttrPath>,
+    sort_by: Option<&ValuePath>,
     descending: bool,
     a: &Value,
     b: &Value,
@@ -256,14 +287,11 @@ pub fn compare_resources(
     let by_key = match sort_by {
         None => Ordering::Equal,
         Some(path) => {
-            let def = resolve(kind, path).ok().map(|r| r.leaf());
-            let ka = sort_value(kind, path, a);
-            let kb = sort_value(kind, path, b);
-            let ordering = match (ka, kb) {
+            let ordering = match (sort_value(path, a), sort_value(path, b)) {
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => Ordering::Greater,
                 (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) => compare_values(x, y, def),
+                (Some(x), Some(y)) => order(x, y, Some(path.leaf())),
             };
             if descending {
                 ordering.reverse()
@@ -278,64 +306,28 @@ pub fn compare_resources(
     })
 }
 
-fn sort_value<'a>(kind: ResourceKind, path: &AttrPath, resource: &'a Value) -> Option<&'a Value> {
-    let object = resource.as_object()?;
-    let extension = resolve(kind, path).ok().and_then(|r| r.extension);
-    let container = match (extension, &path.urn) {
-        (Some(ext), _) => get_ci(object, ext.id)?.as_object()?,
-        (None, Some(urn)) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
-            get_ci(object, urn)?.as_object()?
-        }
-        _ => object,
-    };
-    let mut value = get_ci(container, &path.attr)?;
+fn sort_value<'a>(path: &ValuePath, resource: &'a Value) -> Option<&'a Value> {
+    let mut value = path.target().attribute().get(resource.as_object()?)?;
     if let Value::Array(items) = value {
         value = items
             .iter()
-            .find(|item| {
-                item.as_object()
-                    .and_then(|o| get_ci(o, "primary"))
-                    .and_then(as_bool)
-                    == Some(true)
-            })
+            .find(|item| item.get("primary") == Some(&Value::Bool(true)))
             .or_else(|| items.first())?;
     }
-    let field = path.sub.as_deref().or(if value.is_object() {
-        Some("value")
-    } else {
-        None
-    });
+    let field = match path.sub() {
+        Some(sub) => Some(sub.name),
+        None if value.is_object() => Some("value"),
+        None => None,
+    };
     match field {
-        Some(sub) => get_ci(value.as_object()?, sub).filter(|v| !v.is_null()),
+        Some(sub) => value.get(sub).filter(|v| !v.is_null()),
         None => Some(value).filter(|v| !v.is_null()),
     }
 }
 
-fn compare_values(a: &Value, b: &Value, def: Option<&AttributeDef>) -> Ordering {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => {
-            if def.is_some_and(|d| d.ty == AttrType::DateTime)
-                && let (Some(p), Some(q)) = (parse_datetime(x), parse_datetime(y))
-            {
-                return p.cmp(&q);
-            }
-            if def.is_some_and(|d| d.case_exact) {
-                x.cmp(y)
-            } else {
-                x.to_lowercase().cmp(&y.to_lowercase())
-            }
-        }
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        _ => a.to_string().cmp(&b.to_string()),
-    }
-}
-
-/// A ListResponse: integer `totalResults`, `startIndex` and `itemsPerPage` (the number of
+/// A `ListResponse`: integer `totalResults`, `startIndex` and `itemsPerPage` (the number of
 /// resources in this page), and `Resources` (always present, possibly empty).
+#[must_use]
 pub fn list_response(resources: Vec<Value>, total_results: usize, start_index: usize) -> Value {
     let mut out = Map::new();
     out.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
@@ -431,12 +423,9 @@ mod tests {
         let q = query("sortBy=USERNAME&sortOrder=descending");
         let a = json!({"id": "1", "userName": "alice"});
         let b = json!({"id": "2", "userName": "Bob"});
-        assert_eq!(q.compare(ResourceKind::User, &a, &b), Ordering::Greater);
+        assert_eq!(q.compare(&a, &b), Ordering::Greater);
         let c = json!({"id": "0"});
-        assert_eq!(
-            query("sortBy=userName").compare(ResourceKind::User, &a, &c),
-            Ordering::Less
-        );
+        assert_eq!(query("sortBy=userName").compare(&a, &c), Ordering::Less);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Representation (RFC 7644 §3.4.2.5, §3.9): the response JSON built from a stored body,
 //! `id` and `meta` (plus a User's derived `groups` or a Group's `members`), then narrowed by
-//! `attributes` / `excludedAttributes`. `password` never appears.
+//! `attributes` / `excludedAttributes`. A secret (`returned: never`, `mutability: writeOnly`:
+//! `password`) never appears, under any spelling.
 
 use serde_json::{Map, Value};
 
-use super::attr::{AttrPath, extension_schema, get_ci, key_ci, remove_ci};
+use super::attr::{AttrPath, Key, classify_key, extension_schema, resolve};
 use super::etag::etag;
-use super::schema::{ResourceKind, Returned};
+use super::schema::ResourceKind;
 
 /// The server-kept facts that become `meta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,7 @@ pub struct Meta {
 }
 
 /// `{base_url}/{Users|Groups}/{id}`; `base_url` has no trailing slash (`https://h/scim/v2`).
+#[must_use]
 pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
     format!(
         "{}/{}/{id}",
@@ -30,6 +32,7 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 
 /// One element of a User's `groups` or a Group's `members`: `value`, `$ref`, `type` and,
 /// when known, `display`. `target` is the kind of the referenced resource.
+#[must_use]
 pub fn member_ref(base_url: &str, target: ResourceKind, id: &str, display: Option<&str>) -> Value {
     let mut out = Map::new();
     out.insert("value".into(), Value::String(id.to_owned()));
@@ -42,9 +45,11 @@ pub fn member_ref(base_url: &str, target: ResourceKind, id: &str, display: Optio
 }
 
 /// The full representation: `schemas`, `id`, the stored attributes (any `id`, `meta`,
-/// `password`, `groups`, `members` in `body` are ignored), `related` as `groups` (User) or
-/// `members` (Group) when given, and `meta` with `resourceType`, `created`,
-/// `lastModified`, `location` and `version`.
+/// `groups`, `members` in `body` are ignored, and so is any key naming a secret, even one
+/// stored before bodies were canonical), `related` as `groups` (User) or `members` (Group)
+/// when given, and `meta` with `resourceType`, `created`, `lastModified`, `location` and
+/// `version`.
+#[must_use]
 pub fn build_resource(
     kind: ResourceKind,
     base_url: &str,
@@ -56,7 +61,8 @@ pub fn build_resource(
     let empty = Map::new();
     let stored = body.as_object().unwrap_or(&empty);
     let mut out = Map::new();
-    let schemas = get_ci(stored, "schemas")
+    let schemas = stored
+        .get("schemas")
         .filter(|s| s.is_array())
         .cloned()
         .unwrap_or_else(|| default_schemas(kind, stored));
@@ -67,11 +73,21 @@ pub fn build_resource(
         ResourceKind::Group => "members",
     };
     for (key, value) in stored {
-        let skip = ["schemas", "id", "meta", "password", related_name]
-            .iter()
-            .any(|k| k.eq_ignore_ascii_case(key));
-        if !skip {
-            out.insert(key.clone(), value.clone());
+        if ["schemas", "id", "meta", related_name].contains(&key.as_str()) {
+            continue;
+        }
+        match classify_key(kind, key, value.is_object()) {
+            Ok(Key::Attribute(resolved)) if resolved.is_secret() => {}
+            Ok(Key::Extension(ext)) => {
+                let mut inner = value.clone();
+                if let Some(map) = inner.as_object_mut() {
+                    map.retain(|name, _| ext.attribute(name).is_none_or(|a| !a.is_secret()));
+                }
+                out.insert(key.clone(), inner);
+            }
+            _ => {
+                out.insert(key.clone(), value.clone());
+            }
         }
     }
     if let Some(related) = related {
@@ -90,25 +106,26 @@ pub fn build_resource(
 fn default_schemas(kind: ResourceKind, stored: &Map<String, Value>) -> Value {
     let mut list = vec![Value::String(kind.core_schema().id.to_owned())];
     for ext in kind.extensions() {
-        if get_ci(stored, ext.id).is_some() {
+        if stored.contains_key(ext.id) {
             list.push(Value::String(ext.id.to_owned()));
         }
     }
     Value::Array(list)
 }
 
-/// One `attributes` / `excludedAttributes` entry.
+/// One `attributes` / `excludedAttributes` entry, in canonical names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Selector {
     /// The extension URN key, or `None` for the top level.
     extension: Option<&'static str>,
     /// The attribute; `None` selects the whole extension.
-    attr: Option<String>,
+    attr: Option<&'static str>,
     /// The sub-attribute.
-    sub: Option<String>,
+    sub: Option<&'static str>,
 }
 
 impl Selector {
+    /// The canonical selector an entry names; `None` for an empty or unknown name.
     fn parse(kind: ResourceKind, item: &str) -> Option<Selector> {
         let item = item.trim();
         if item.is_empty() {
@@ -121,23 +138,19 @@ impl Selector {
                 sub: None,
             });
         }
-        let path = AttrPath::parse(item).ok()?;
-        let extension = match &path.urn {
-            None => None,
-            Some(urn) if urn.eq_ignore_ascii_case(kind.core_schema().id) => None,
-            Some(urn) => Some(extension_schema(kind, urn)?.id),
-        };
+        let resolved = resolve(kind, &AttrPath::parse(item).ok()?).ok()?;
         Some(Selector {
-            extension,
-            attr: Some(path.attr),
-            sub: path.sub,
+            extension: resolved.extension.map(|ext| ext.id),
+            attr: Some(resolved.def.name),
+            sub: resolved.sub.map(|sub| sub.name),
         })
     }
 }
 
 /// Which attributes a response carries: from the `attributes` and `excludedAttributes`
-/// parameters (comma-separated, case-insensitive, dotted and URN-qualified names; unknown
-/// names are ignored). `id` and `schemas` are always returned, `password` never.
+/// parameters (comma-separated; names resolved as everywhere else: any case, dotted and
+/// URN-qualified; unknown names are ignored). `id` and `schemas` are always returned, a
+/// secret never.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Projection {
     attributes: Vec<Selector>,
@@ -146,11 +159,13 @@ pub struct Projection {
 
 impl Projection {
     /// Every default attribute (no parameters).
+    #[must_use]
     pub fn all() -> Projection {
         Projection::default()
     }
 
     /// Parses the two parameters as sent (already percent-decoded).
+    #[must_use]
     pub fn parse(
         kind: ResourceKind,
         attributes: Option<&str>,
@@ -168,7 +183,8 @@ impl Projection {
         }
     }
 
-    /// Parses lists given as arrays of names (a SearchRequest body).
+    /// Parses lists given as arrays of names (a `SearchRequest` body).
+    #[must_use]
     pub fn from_lists(
         kind: ResourceKind,
         attributes: &[String],
@@ -177,29 +193,32 @@ impl Projection {
         Projection::parse(kind, Some(&attributes.join(",")), Some(&excluded.join(",")))
     }
 
-    /// Whether the response will carry top-level attribute `name` (such as `members` or
+    /// Whether the response will carry top-level attribute `name` (canonical: `members`,
     /// `groups`), so the caller can skip loading what will not be shown.
+    #[must_use]
     pub fn includes(&self, name: &str) -> bool {
-        let named = |s: &Selector| {
-            s.extension.is_none()
-                && s.attr
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(name))
-        };
+        let named = |s: &Selector| s.extension.is_none() && s.attr == Some(name);
         if self.excluded.iter().any(|s| named(s) && s.sub.is_none()) {
             return false;
         }
         self.attributes.is_empty() || self.attributes.iter().any(named)
     }
 
-    /// Applies the projection to a full representation.
+    /// Applies the projection to a full representation (canonical names).
     pub fn apply(&self, kind: ResourceKind, resource: Value) -> Value {
         let Value::Object(mut map) = resource else {
             return resource;
         };
         for def in kind.core_schema().attributes {
-            if def.returned == Returned::Never {
-                remove_ci(&mut map, def.name);
+            if def.is_secret() {
+                map.shift_remove(def.name);
+            }
+        }
+        for ext in kind.extensions() {
+            if let Some(inner) = map.get_mut(ext.id).and_then(Value::as_object_mut) {
+                for def in ext.attributes.iter().filter(|a| a.is_secret()) {
+                    inner.shift_remove(def.name);
+                }
             }
         }
         if !self.attributes.is_empty() {
@@ -214,14 +233,14 @@ impl Projection {
     fn keep_selected(&self, map: Map<String, Value>) -> Map<String, Value> {
         let mut out = Map::new();
         for (key, value) in map {
-            if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
+            if key == "id" || key == "schemas" {
                 out.insert(key, value);
                 continue;
             }
             let in_extension: Vec<&Selector> = self
                 .attributes
                 .iter()
-                .filter(|s| s.extension.is_some_and(|e| e.eq_ignore_ascii_case(&key)))
+                .filter(|s| s.extension == Some(key.as_str()))
                 .collect();
             if !in_extension.is_empty() {
                 if in_extension.iter().any(|s| s.attr.is_none()) {
@@ -254,11 +273,7 @@ fn pick(object: Map<String, Value>, selectors: &[&Selector]) -> Map<String, Valu
     for (key, value) in object {
         let matching: Vec<&&Selector> = selectors
             .iter()
-            .filter(|s| {
-                s.attr
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(&key))
-            })
+            .filter(|s| s.attr == Some(key.as_str()))
             .collect();
         if matching.is_empty() {
             continue;
@@ -267,11 +282,11 @@ fn pick(object: Map<String, Value>, selectors: &[&Selector]) -> Map<String, Valu
             out.insert(key, value);
             continue;
         }
-        let subs: Vec<&str> = matching.iter().filter_map(|s| s.sub.as_deref()).collect();
+        let subs: Vec<&str> = matching.iter().filter_map(|s| s.sub).collect();
         let keep_subs = |element: &Map<String, Value>| -> Map<String, Value> {
             element
                 .iter()
-                .filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                .filter(|(k, _)| subs.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         };
@@ -302,37 +317,34 @@ fn pick(object: Map<String, Value>, selectors: &[&Selector]) -> Map<String, Valu
 fn exclude(map: &mut Map<String, Value>, selector: &Selector) {
     let target = match selector.extension {
         Some(ext) => {
-            let Some(key) = key_ci(map, ext) else {
-                return;
-            };
             if selector.attr.is_none() {
-                map.shift_remove(&key);
+                map.shift_remove(ext);
                 return;
             }
-            match map.get_mut(&key).and_then(Value::as_object_mut) {
+            match map.get_mut(ext).and_then(Value::as_object_mut) {
                 Some(inner) => inner,
                 None => return,
             }
         }
         None => map,
     };
-    let Some(attr) = &selector.attr else {
+    let Some(attr) = selector.attr else {
         return;
     };
-    if attr.eq_ignore_ascii_case("id") || attr.eq_ignore_ascii_case("schemas") {
+    if attr == "id" || attr == "schemas" {
         return;
     }
-    match &selector.sub {
+    match selector.sub {
         None => {
-            remove_ci(target, attr);
+            target.shift_remove(attr);
         }
-        Some(sub) => match key_ci(target, attr).and_then(|k| target.get_mut(&k)) {
+        Some(sub) => match target.get_mut(attr) {
             Some(Value::Object(inner)) => {
-                remove_ci(inner, sub);
+                inner.shift_remove(sub);
             }
             Some(Value::Array(items)) => {
                 for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    remove_ci(item, sub);
+                    item.shift_remove(sub);
                 }
             }
             _ => {}
@@ -397,6 +409,19 @@ mod tests {
                 .get("password")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_secret_stored_under_any_spelling_is_never_returned() {
+        let body = json!({
+            "userName": "jane",
+            "urn:ietf:params:scim:schemas:core:2.0:User:password": "leak1",
+            "PASSWORD": "leak2",
+            ENTERPRISE_USER_SCHEMA: {"department": "R&D"}
+        });
+        let user = build_resource(ResourceKind::User, "https://h", "u1", &body, &meta(), None);
+        assert!(!user.to_string().contains("leak"), "{user}");
+        assert_eq!(user[ENTERPRISE_USER_SCHEMA], json!({"department": "R&D"}));
     }
 
     #[test]

@@ -26,35 +26,12 @@ pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Bul
 /// URN of a bulk response message.
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
-/// The two resource types provisio serves.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub enum ResourceKind {
-    /// `/Users`, schema [`USER_SCHEMA`] with the enterprise extension.
-    User,
-    /// `/Groups`, schema [`GROUP_SCHEMA`].
-    Group,
-}
+pub use crate::domain::ResourceKind;
 
+/// The schemas of each resource kind.
 impl ResourceKind {
-    /// The resource type name, as in `meta.resourceType`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceKind::User => "User",
-            ResourceKind::Group => "Group",
-        }
-    }
-
-    /// The endpoint path segment, `Users` or `Groups`.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceKind::User => "Users",
-            ResourceKind::Group => "Groups",
-        }
-    }
-
     /// The core schema of this resource type.
+    #[must_use]
     pub fn core_schema(self) -> &'static SchemaDef {
         match self {
             ResourceKind::User => &USER,
@@ -62,23 +39,18 @@ impl ResourceKind {
         }
     }
 
+    /// The core schema, then the extension schemas, of this resource type.
+    pub fn schemas(self) -> impl Iterator<Item = &'static SchemaDef> {
+        std::iter::once(self.core_schema()).chain(self.extensions().iter().copied())
+    }
+
     /// The extension schemas this resource type accepts.
+    #[must_use]
     pub fn extensions(self) -> &'static [&'static SchemaDef] {
         static USER_EXTENSIONS: [&SchemaDef; 1] = [&ENTERPRISE_USER];
         match self {
             ResourceKind::User => &USER_EXTENSIONS,
             ResourceKind::Group => &[],
-        }
-    }
-
-    /// Parses `User`/`Group` (case-insensitive, as written in rules files).
-    pub fn parse(name: &str) -> Option<ResourceKind> {
-        if name.eq_ignore_ascii_case("user") {
-            Some(ResourceKind::User)
-        } else if name.eq_ignore_ascii_case("group") {
-            Some(ResourceKind::Group)
-        } else {
-            None
         }
     }
 }
@@ -106,6 +78,7 @@ pub enum AttrType {
 
 impl AttrType {
     /// The RFC spelling, as published in `/Schemas`.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             AttrType::String => "string",
@@ -135,6 +108,7 @@ pub enum Mutability {
 
 impl Mutability {
     /// The RFC spelling.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Mutability::ReadOnly => "readOnly",
@@ -160,6 +134,7 @@ pub enum Returned {
 
 impl Returned {
     /// The RFC spelling.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Returned::Always => "always",
@@ -183,6 +158,7 @@ pub enum Uniqueness {
 
 impl Uniqueness {
     /// The RFC spelling.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Uniqueness::None => "none",
@@ -190,6 +166,18 @@ impl Uniqueness {
             Uniqueness::Global => "global",
         }
     }
+}
+
+/// How the string values of an attribute compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matching {
+    /// Case-insensitively (`caseExact: false`).
+    IgnoreCase,
+    /// Exactly (`caseExact: true`).
+    Exact,
+    /// On their PRECIS `UsernameCaseMapped` key ([`crate::domain::user_name_key`]), so NFC,
+    /// NFD and full-width spellings of one name are equal (`caseExact: false`): `userName`.
+    UserName,
 }
 
 /// One attribute definition. Sub-attributes are non-empty only for complex attributes.
@@ -203,8 +191,8 @@ pub struct AttributeDef {
     pub multi_valued: bool,
     /// Whether a create must carry it.
     pub required: bool,
-    /// Whether string comparison is case-sensitive.
-    pub case_exact: bool,
+    /// How string values compare (`caseExact`, or the userName key).
+    pub matching: Matching,
     /// Mutability.
     pub mutability: Mutability,
     /// Return policy.
@@ -223,10 +211,31 @@ pub struct AttributeDef {
 
 impl AttributeDef {
     /// Finds a sub-attribute by name, case-insensitively.
+    #[must_use]
     pub fn sub_attribute(&'static self, name: &str) -> Option<&'static AttributeDef> {
         self.sub_attributes
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether string values compare case-sensitively (`caseExact`, as `/Schemas` publishes
+    /// it).
+    #[must_use]
+    pub fn case_exact(&self) -> bool {
+        self.matching == Matching::Exact
+    }
+
+    /// Whether the attribute is a secret: `mutability: writeOnly` or `returned: never`
+    /// (password). A secret is never stored, returned, logged or echoed in an error.
+    #[must_use]
+    pub fn is_secret(&self) -> bool {
+        self.mutability == Mutability::WriteOnly || self.returned == Returned::Never
+    }
+
+    /// Whether client input for the attribute is ignored (`mutability: readOnly`).
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        self.mutability == Mutability::ReadOnly
     }
 }
 
@@ -243,8 +252,16 @@ pub struct SchemaDef {
     pub attributes: &'static [AttributeDef],
 }
 
+/// Schemas are equal when their URNs are: each is a static, defined once.
+impl PartialEq for SchemaDef {
+    fn eq(&self, other: &SchemaDef) -> bool {
+        self.id == other.id
+    }
+}
+
 impl SchemaDef {
     /// Finds a top-level attribute by name, case-insensitively.
+    #[must_use]
     pub fn attribute(&'static self, name: &str) -> Option<&'static AttributeDef> {
         self.attributes
             .iter()
@@ -261,6 +278,7 @@ impl SchemaDef {
 pub static ALL_SCHEMAS: &[&SchemaDef] = &[&USER, &GROUP, &ENTERPRISE_USER];
 
 /// Finds a schema by URN, case-insensitively.
+#[must_use]
 pub fn schema_by_urn(urn: &str) -> Option<&'static SchemaDef> {
     ALL_SCHEMAS
         .iter()
@@ -275,7 +293,7 @@ pub static COMMON_ATTRIBUTES: &[AttributeDef] = &[
         AttrType::String,
         "Unique identifier assigned by provisio.",
     )
-    .case_exact()
+    .exact()
     .read_only()
     .returned(Returned::Always)
     .unique(Uniqueness::Server),
@@ -284,12 +302,12 @@ pub static COMMON_ATTRIBUTES: &[AttributeDef] = &[
         AttrType::String,
         "Identifier assigned by the provisioning client.",
     )
-    .case_exact(),
+    .exact(),
     attr("meta", AttrType::Complex, "Resource metadata.")
         .read_only()
         .sub(&[
             attr("resourceType", AttrType::String, "The resource type.")
-                .case_exact()
+                .exact()
                 .read_only(),
             attr(
                 "created",
@@ -304,10 +322,10 @@ pub static COMMON_ATTRIBUTES: &[AttributeDef] = &[
             )
             .read_only(),
             attr("location", AttrType::Reference, "The resource's URI.")
-                .case_exact()
+                .exact()
                 .read_only(),
             attr("version", AttrType::String, "The resource's ETag.")
-                .case_exact()
+                .exact()
                 .read_only(),
         ]),
 ];
@@ -324,7 +342,8 @@ pub static USER: SchemaDef = SchemaDef {
             "Unique identifier for the User, used to sign in.",
         )
         .required()
-        .unique(Uniqueness::Server),
+        .unique(Uniqueness::Server)
+        .user_name(),
         attr(
             "name",
             AttrType::Complex,
@@ -631,7 +650,7 @@ const fn attr(name: &'static str, ty: AttrType, description: &'static str) -> At
         ty,
         multi_valued: false,
         required: false,
-        case_exact: false,
+        matching: Matching::IgnoreCase,
         mutability: Mutability::ReadWrite,
         returned: Returned::Default,
         uniqueness: Uniqueness::None,
@@ -651,8 +670,12 @@ impl AttributeDef {
         self.required = true;
         self
     }
-    const fn case_exact(mut self) -> Self {
-        self.case_exact = true;
+    const fn exact(mut self) -> Self {
+        self.matching = Matching::Exact;
+        self
+    }
+    const fn user_name(mut self) -> Self {
+        self.matching = Matching::UserName;
         self
     }
     const fn read_only(mut self) -> Self {

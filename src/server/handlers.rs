@@ -1,26 +1,20 @@
-//! The SCIM handlers. Each runs synchronously (on a blocking thread) and returns a [`Reply`].
+//! The SCIM read handlers and the dispatch of every route. Each runs synchronously (on a
+//! blocking thread) and returns a [`Reply`]. Writes are in [`super::write`].
 
 use hyper::header;
 use serde_json::Value;
 
-use crate::eval::state::StoredResource;
-use std::sync::Arc;
-
-use crate::check::CheckedRules;
-use crate::eval::{self, EvalError, IdSource, ScimOp};
-use crate::scim::bulk::{self, BulkIds, BulkMethod, BulkOperation, BulkResult};
+use crate::domain::{ResourceId, ResourceKind, StoredResource, TenantId, UserName};
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
 use crate::scim::filter::{IndexedAttr, equality_hint};
 use crate::scim::list::{ListQuery, list_response, parse_list_query, parse_search_request};
 use crate::scim::project::{self, Projection, build_resource, member_ref};
-use crate::scim::schema::ResourceKind;
-use crate::server::route::Route;
+use crate::scim::route::Route;
+use crate::server::write::{bulk_request, write_logged};
 use crate::server::{App, Call, Reply, error_reply};
-use crate::store::{
-    self, JobStatus, LogRecord, Outcome, StoreError, TenantRead, TenantWrite, WriteJob,
-};
+use crate::store::{StoreError, TenantRead};
 
 /// Runs the handler for a routed, authenticated call.
 pub fn dispatch(app: &App, call: Call) -> Reply {
@@ -38,7 +32,7 @@ pub fn dispatch(app: &App, call: Call) -> Reply {
             .map(|s| Reply::json(200, s))
             .ok_or_else(|| ScimError::status(404, format!("no resource type {name}"))),
         Route::List(kind) => {
-            parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[*kind], &q))
+            parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[(*kind, q)]))
         }
         Route::Search(kind) => search(app, &call, &[*kind]),
         Route::SearchAll => search(app, &call, &[ResourceKind::User, ResourceKind::Group]),
@@ -51,14 +45,16 @@ pub fn dispatch(app: &App, call: Call) -> Reply {
     result.unwrap_or_else(|err| error_reply(&err))
 }
 
-fn tenant(call: &Call) -> Result<(&str, &str), ScimError> {
+/// The tenant and integration user of the caller's key.
+pub(super) fn tenant(call: &Call) -> Result<(&TenantId, &str), ScimError> {
     call.key
         .as_ref()
-        .map(|k| (k.tenant.as_str(), k.user.as_str()))
+        .map(|k| (&k.tenant, k.user.as_str()))
         .ok_or_else(|| ScimError::status(401, "this endpoint needs an API key"))
 }
 
-fn storage(err: StoreError) -> ScimError {
+/// The SCIM error of a storage failure (logged; its text is not for the client).
+pub(super) fn storage(err: StoreError) -> ScimError {
     tracing::error!(%err, "storage error");
     ScimError::status(
         500,
@@ -68,22 +64,22 @@ fn storage(err: StoreError) -> ScimError {
 
 fn meta_of(stored: &StoredResource) -> project::Meta {
     project::Meta {
-        created: stored.meta.created.clone(),
-        last_modified: stored.meta.last_modified.clone(),
+        created: stored.meta.created.to_string(),
+        last_modified: stored.meta.last_modified.to_string(),
         version: stored.meta.version.to_string(),
     }
 }
 
 /// The full representation of a stored resource, with `groups` (User) or `members`
 /// (Group) loaded only when the projection shows them.
-fn representation(
+pub(super) fn representation(
     read: &TenantRead,
     base_url: &str,
     stored: &StoredResource,
     projection: &Projection,
 ) -> Result<Value, StoreError> {
     let kind = stored.kind;
-    let id = stored.entity.id.as_str();
+    let id = stored.id();
     let related = match kind {
         ResourceKind::User if projection.includes("groups") => {
             let mut groups = Vec::new();
@@ -94,7 +90,7 @@ fn representation(
                 groups.push(member_ref(
                     base_url,
                     ResourceKind::Group,
-                    &group,
+                    group.as_str(),
                     display.as_deref(),
                 ));
             }
@@ -104,13 +100,25 @@ fn representation(
             let mut members = Vec::new();
             // `display` is not published for members (it is not stored), so not returned.
             for user in read.members_of(id)? {
-                members.push(member_ref(base_url, ResourceKind::User, &user, None));
+                members.push(member_ref(
+                    base_url,
+                    ResourceKind::User,
+                    user.as_str(),
+                    None,
+                ));
             }
             Some(members)
         }
         _ => None,
     };
-    let full = build_resource(kind, base_url, id, &stored.body, &meta_of(stored), related);
+    let full = build_resource(
+        kind,
+        base_url,
+        id.as_str(),
+        &stored.body,
+        &meta_of(stored),
+        related,
+    );
     Ok(projection.apply(kind, full))
 }
 
@@ -120,7 +128,8 @@ fn text(body: &Value, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn projection_of(kind: ResourceKind, query: &str) -> Projection {
+/// The `attributes`/`excludedAttributes` projection a query asks for.
+pub(super) fn projection_of(kind: ResourceKind, query: &str) -> Projection {
     let pairs = crate::scim::list::query_pairs(query);
     let find = |name: &str| {
         pairs
@@ -132,13 +141,13 @@ fn projection_of(kind: ResourceKind, query: &str) -> Projection {
 }
 
 /// Whether the query names `attributes` or `excludedAttributes`.
-fn asks_for_attributes(query: &str) -> bool {
+pub(super) fn asks_for_attributes(query: &str) -> bool {
     crate::scim::list::query_pairs(query).iter().any(|(k, _)| {
         k.eq_ignore_ascii_case("attributes") || k.eq_ignore_ascii_case("excludedAttributes")
     })
 }
 
-fn get(app: &App, call: &Call, kind: ResourceKind, id: &str) -> Result<Reply, ScimError> {
+fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Reply, ScimError> {
     let (tenant, _) = tenant(call)?;
     let read = app.store.read(tenant).map_err(storage)?;
     let stored = read.get_resource(kind, id).map_err(storage)?;
@@ -150,7 +159,7 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &str) -> Result<Reply, Sc
         true,
     )?;
     let Some(stored) = stored else {
-        return Err(ScimError::not_found(kind.as_str(), id));
+        return Err(ScimError::not_found(kind.as_str(), id.as_str()));
     };
     let tag = etag(&stored.meta.version.to_string());
     if precondition == Precondition::NotModified {
@@ -163,42 +172,39 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &str) -> Result<Reply, Sc
 
 fn search(app: &App, call: &Call, kinds: &[ResourceKind]) -> Result<Reply, ScimError> {
     let body = call.body.clone().unwrap_or(Value::Null);
-    // At the root, a filter need only make sense for one of the kinds.
+    // At the root, a filter need only make sense for one of the kinds; each kind gets the
+    // request resolved against its own schema (filter, attributes, sortBy).
     let mut first_error = None;
-    let mut usable = Vec::new();
-    let mut query = None;
+    let mut queries = Vec::new();
     for kind in kinds {
         match parse_search_request(*kind, &body) {
-            Ok(q) => {
-                usable.push(*kind);
-                query.get_or_insert(q);
-            }
+            Ok(q) => queries.push((*kind, q)),
             Err(err) => {
                 first_error.get_or_insert(err);
             }
         }
     }
-    match query {
-        Some(q) => list(app, call, &usable, &q),
-        None => Err(first_error.unwrap_or_else(|| {
+    if queries.is_empty() {
+        return Err(first_error.unwrap_or_else(|| {
             ScimError::new(
                 ScimType::InvalidSyntax,
                 "the search request could not be read",
             )
-        })),
+        }));
     }
+    list(app, call, &queries)
 }
 
-fn list(
-    app: &App,
-    call: &Call,
-    kinds: &[ResourceKind],
-    query: &ListQuery,
-) -> Result<Reply, ScimError> {
+/// Lists resources of one or more kinds, each with its own resolved query; paging and
+/// sorting follow the first query (they are the same request).
+fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result<Reply, ScimError> {
     let (tenant, _) = tenant(call)?;
     let read = app.store.read(tenant).map_err(storage)?;
+    let Some((_, query)) = queries.first() else {
+        return Ok(Reply::json(200, list_response(Vec::new(), 0, 1)));
+    };
     // One kind, no filter, no sort: page straight from the table, in id order.
-    if let ([kind], None, None) = (kinds, &query.filter, &query.sort_by)
+    if let ([(kind, _)], None, None) = (queries, &query.filter, &query.sort_by)
         && !query.descending
     {
         let total = read.count(*kind).map_err(storage)? as usize;
@@ -220,13 +226,13 @@ fn list(
             list_response(resources, total, query.start_index),
         ));
     }
-    let mut matched: Vec<(StoredResource, Value)> = Vec::new();
-    for kind in kinds {
+    let mut matched: Vec<(StoredResource, Value, &ListQuery)> = Vec::new();
+    for (kind, query) in queries {
         for stored in candidates(&read, *kind, query).map_err(storage)? {
             let plain = build_resource(
                 *kind,
                 &call.base_url,
-                &stored.entity.id,
+                stored.id().as_str(),
                 &stored.body,
                 &meta_of(&stored),
                 None,
@@ -236,13 +242,13 @@ fn list(
                 .as_ref()
                 .is_none_or(|f| f.matches(*kind, &plain))
             {
-                matched.push((stored, plain));
+                matched.push((stored, plain, query));
             }
         }
     }
-    matched.sort_by(|(a, ra), (b, rb)| {
+    matched.sort_by(|(a, ra, qa), (b, rb, _)| {
         if a.kind == b.kind {
-            query.compare(a.kind, ra, rb)
+            qa.compare(ra, rb)
         } else {
             a.kind.cmp(&b.kind)
         }
@@ -250,10 +256,9 @@ fn list(
     let total = matched.len();
     let window = query.window(total);
     let mut resources = Vec::with_capacity(window.len());
-    for (stored, _) in &matched[window] {
-        resources.push(
-            representation(&read, &call.base_url, stored, &query.projection).map_err(storage)?,
-        );
+    for (stored, _, own) in &matched[window] {
+        resources
+            .push(representation(&read, &call.base_url, stored, &own.projection).map_err(storage)?);
     }
     Ok(Reply::json(
         200,
@@ -270,9 +275,11 @@ fn candidates(
 ) -> Result<Vec<StoredResource>, StoreError> {
     let hint = query.filter.as_ref().and_then(equality_hint);
     match (kind, hint) {
-        (ResourceKind::User, Some((IndexedAttr::UserName, value))) => {
-            Ok(read.by_user_name(&value)?.into_iter().collect())
-        }
+        (ResourceKind::User, Some((IndexedAttr::UserName, value))) => match UserName::new(value) {
+            Ok(name) => Ok(read.by_user_name(&name)?.into_iter().collect()),
+            // A text that is not a valid userName names no user.
+            Err(_) => Ok(Vec::new()),
+        },
         (_, Some((IndexedAttr::ExternalId, value))) => {
             Ok(read.by_external_id(kind, &value)?.into_iter().collect())
         }
@@ -280,423 +287,5 @@ fn candidates(
             Ok(read.by_group_name(&value)?.into_iter().collect())
         }
         _ => read.resources(kind),
-    }
-}
-
-/// A write, with its outcome recorded in the provisioning log: a success in the
-/// operation's own transaction, a failure in a transaction of its own (the operation's
-/// rolled back).
-fn write_logged(app: &App, call: &Call) -> Reply {
-    let entry = call.key.as_ref().map(|key| LogEntry {
-        tenant: key.tenant.clone(),
-        actor: key.user.clone(),
-        method: call.method.to_string(),
-        path: call.path.clone(),
-        request: call.body.clone(),
-    });
-    match write(app, call, entry.as_ref()) {
-        Ok(reply) => reply,
-        Err(failure) => {
-            if let Some(entry) = &entry {
-                entry.record_failure(app, &failure);
-            }
-            error_reply(&failure.error)
-        }
-    }
-}
-
-/// What the provisioning log records of one write request.
-struct LogEntry {
-    tenant: String,
-    actor: String,
-    method: String,
-    path: String,
-    request: Option<Value>,
-}
-
-impl LogEntry {
-    fn record(&self, status: u16, outcome: Outcome, error: Option<&ScimError>) -> LogRecord {
-        LogRecord {
-            seq: 0,
-            time: String::new(),
-            actor: self.actor.clone(),
-            method: self.method.clone(),
-            path: self.path.clone(),
-            status,
-            outcome,
-            scim_type: error
-                .and_then(|e| e.scim_type)
-                .map(|t| t.as_str().to_string()),
-            detail: error.map(|e| e.detail.clone()),
-            request: self.request.clone(),
-        }
-    }
-
-    fn record_failure(&self, app: &App, failure: &Failure) {
-        let outcome = if failure.rejected {
-            Outcome::Rejected
-        } else {
-            Outcome::Failed
-        };
-        let record = self.record(failure.error.status, outcome, Some(&failure.error));
-        if let Err(err) = app.store.append_log(&self.tenant, record) {
-            tracing::error!(%err, "could not write the provisioning log");
-        }
-    }
-}
-
-/// A failed write: the error, and whether the rules refused it (vs. a bad request).
-struct Failure {
-    error: ScimError,
-    rejected: bool,
-}
-
-impl From<ScimError> for Failure {
-    fn from(error: ScimError) -> Failure {
-        Failure {
-            error,
-            rejected: false,
-        }
-    }
-}
-
-/// Ids from the store's id source, so a server with injected ids is deterministic.
-struct StoreIds<'t>(&'t TenantWrite);
-
-impl IdSource for StoreIds<'_> {
-    fn next_id(&mut self) -> String {
-        self.0.next_id()
-    }
-}
-
-fn write(app: &App, call: &Call, log: Option<&LogEntry>) -> Result<Reply, Failure> {
-    let (tenant, actor) = tenant(call)?;
-    let body = call.body.clone();
-    let (op, kind) = match (&call.route, body) {
-        (Route::Create(kind), Some(body)) => (ScimOp::Create { kind: *kind, body }, *kind),
-        (Route::Replace(kind, id), Some(body)) => (
-            ScimOp::Replace {
-                kind: *kind,
-                id: id.clone(),
-                body,
-            },
-            *kind,
-        ),
-        (Route::Patch(kind, id), Some(body)) => (
-            ScimOp::Patch {
-                kind: *kind,
-                id: id.clone(),
-                body,
-            },
-            *kind,
-        ),
-        (Route::Delete(kind, id), _) => (
-            ScimOp::Delete {
-                kind: *kind,
-                id: id.clone(),
-            },
-            *kind,
-        ),
-        _ => {
-            return Err(
-                ScimError::new(ScimType::InvalidSyntax, "this request needs a JSON body").into(),
-            );
-        }
-    };
-    // A group PATCH answers 204 unless the client asks for attributes (RFC 7644 §3.5.2):
-    // membership is a relation, and one member added must not load all the others.
-    let status = match op {
-        ScimOp::Create { .. } => 201,
-        ScimOp::Delete { .. } => 204,
-        ScimOp::Patch { .. }
-            if kind == ResourceKind::Group && !asks_for_attributes(&call.query) =>
-        {
-            204
-        }
-        _ => 200,
-    };
-    let success = log.map(|entry| entry.record(status, Outcome::Ok, None));
-    let (id, version) = apply_op(app, tenant, actor, &op, call.if_match.as_deref(), success)?;
-    if status == 204 {
-        let reply = Reply::empty(204);
-        return Ok(if matches!(op, ScimOp::Delete { .. }) {
-            reply
-        } else {
-            reply.with_header(header::ETAG, etag(&version))
-        });
-    }
-    let read = app.store.read(tenant).map_err(storage)?;
-    let stored = read
-        .get_resource(kind, &id)
-        .map_err(storage)?
-        .ok_or_else(|| ScimError::not_found(kind.as_str(), &id))?;
-    let projection = projection_of(kind, &call.query);
-    let representation =
-        representation(&read, &call.base_url, &stored, &projection).map_err(storage)?;
-    let mut reply = Reply::json(status, representation).with_header(header::ETAG, etag(&version));
-    if status == 201 {
-        reply = reply.with_header(
-            header::LOCATION,
-            project::location(&call.base_url, kind, &id),
-        );
-    }
-    Ok(reply)
-}
-
-/// Evaluates and applies one operation through the store's batch writer; returns the
-/// resource id and its new version once the write is durable.
-fn apply_op(
-    app: &App,
-    tenant: &str,
-    actor: &str,
-    op: &ScimOp,
-    if_match: Option<&str>,
-    success_log: Option<LogRecord>,
-) -> Result<(String, String), Failure> {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    app.store.submit(Box::new(OpJob {
-        rules: Arc::clone(app.rules_for(tenant)),
-        tenant: tenant.to_string(),
-        actor: actor.to_string(),
-        op: op.clone(),
-        if_match: if_match.map(str::to_string),
-        success_log,
-        result: None,
-        reply: sender,
-    }));
-    receiver.recv().unwrap_or_else(|_| {
-        Err(Failure::from(ScimError::status(
-            500,
-            "the write did not complete; nothing was changed, try again",
-        )))
-    })
-}
-
-/// One SCIM write as a job of the store's batch writer.
-struct OpJob {
-    rules: Arc<CheckedRules>,
-    tenant: String,
-    actor: String,
-    op: ScimOp,
-    if_match: Option<String>,
-    success_log: Option<LogRecord>,
-    result: Option<Result<(String, String), Failure>>,
-    reply: std::sync::mpsc::Sender<Result<(String, String), Failure>>,
-}
-
-impl WriteJob for OpJob {
-    fn tenant(&self) -> &str {
-        &self.tenant
-    }
-
-    fn run(&mut self, txn: &mut TenantWrite) -> JobStatus {
-        let (status, result) = self.attempt(txn);
-        self.result = Some(result);
-        status
-    }
-
-    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
-        let result = match (committed, self.result) {
-            (Ok(()), Some(result)) => result,
-            (Err(err), Some(Ok(_)) | None) => Err(Failure::from(storage(err))),
-            (Err(_), Some(Err(failure))) => Err(failure),
-            (Ok(()), None) => Err(Failure::from(ScimError::status(
-                500,
-                "the write did not run; nothing was changed, try again",
-            ))),
-        };
-        let _ = self.reply.send(result);
-    }
-}
-
-impl OpJob {
-    /// Preconditions, plan, apply and the success log, in `txn`. Failures before `apply`
-    /// write nothing (clean); a failure during it leaves partial writes (dirty).
-    fn attempt(&self, txn: &mut TenantWrite) -> (JobStatus, Result<(String, String), Failure>) {
-        let clean = |failure: Failure| (JobStatus::FailedClean, Err(failure));
-        let dirty = |failure: Failure| (JobStatus::FailedDirty, Err(failure));
-        let op = &self.op;
-        if let ScimOp::Replace { kind, id, .. }
-        | ScimOp::Patch { kind, id, .. }
-        | ScimOp::Delete { kind, id } = op
-            && self.if_match.is_some()
-        {
-            let version = match txn.get_resource(*kind, id) {
-                Ok(current) => current.map(|c| c.meta.version.to_string()),
-                Err(err) => return clean(Failure::from(storage(err))),
-            };
-            if let Err(err) =
-                evaluate_preconditions(version.as_deref(), self.if_match.as_deref(), None, false)
-            {
-                return clean(Failure::from(err));
-            }
-        }
-        let plan = {
-            let mut ids = StoreIds(txn);
-            eval::plan_with(&self.rules, op, &*txn, &mut ids)
-        };
-        let plan = match plan {
-            Ok(plan) => plan,
-            Err(EvalError::State(e)) => {
-                return clean(Failure::from(storage(StoreError::Corrupt {
-                    table: "state",
-                    detail: e.0,
-                })));
-            }
-            Err(other) => return clean(Failure::from(other.to_scim())),
-        };
-        if let Some(rejection) = &plan.rejection {
-            return clean(Failure {
-                error: ScimError {
-                    status: rejection.status,
-                    scim_type: rejection.scim_type,
-                    detail: rejection.detail.clone(),
-                },
-                rejected: true,
-            });
-        }
-        if let Err(err) = store::apply(txn, &self.rules, &plan, &self.actor) {
-            return dirty(match err {
-                StoreError::UserNameTaken(name) => Failure::from(ScimError::new(
-                    ScimType::Uniqueness,
-                    format!("the userName \"{name}\" is already in use"),
-                )),
-                StoreError::DuplicateKey { value, .. } => Failure::from(ScimError::new(
-                    ScimType::Uniqueness,
-                    format!("\"{value}\" is already in use by another resource here"),
-                )),
-                other => Failure::from(storage(other)),
-            });
-        }
-        let id = plan.entity.id.clone();
-        let version = match txn.get_resource(op.kind(), &id) {
-            Ok(stored) => stored
-                .map(|s| s.meta.version.to_string())
-                .unwrap_or_default(),
-            Err(err) => return dirty(Failure::from(storage(err))),
-        };
-        if let Some(record) = &self.success_log
-            && let Err(err) = txn.append_log(record.clone())
-        {
-            return dirty(Failure::from(storage(err)));
-        }
-        (JobStatus::Done, Ok((id, version)))
-    }
-}
-
-fn bulk_request(app: &App, call: &Call) -> Result<Reply, ScimError> {
-    let (tenant, actor) = tenant(call)?;
-    let body = call.body.clone().unwrap_or(Value::Null);
-    let request = bulk::parse_bulk(&body)?;
-    let order = bulk::execution_order(&request.operations);
-    let mut results: Vec<Option<BulkResult>> = vec![None; request.operations.len()];
-    for index in &order.cyclic {
-        if let Some(op) = request.operations.get(*index) {
-            results[*index] = Some(BulkResult::error(op, &bulk::circular_reference(op)));
-        }
-    }
-    let mut ids = BulkIds::new();
-    let mut errors = 0usize;
-    for index in order.order {
-        if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
-            break;
-        }
-        let Some(op) = request.operations.get(index) else {
-            continue;
-        };
-        let result = match ids.resolve(op) {
-            Ok(resolved) => bulk_one(app, tenant, actor, call, &resolved, &mut ids),
-            Err(err) => BulkResult::error(op, &err),
-        };
-        if result.status >= 400 {
-            errors += 1;
-        }
-        results[index] = Some(result);
-    }
-    let done: Vec<BulkResult> = results.into_iter().flatten().collect();
-    Ok(Reply::json(200, bulk::bulk_response(&done)))
-}
-
-fn bulk_one(
-    app: &App,
-    tenant: &str,
-    actor: &str,
-    call: &Call,
-    op: &BulkOperation,
-    ids: &mut BulkIds,
-) -> BulkResult {
-    let scim_op = match (op.method, op.id.clone(), op.data.clone()) {
-        (BulkMethod::Post, _, Some(body)) => ScimOp::Create {
-            kind: op.kind,
-            body,
-        },
-        (BulkMethod::Put, Some(id), Some(body)) => ScimOp::Replace {
-            kind: op.kind,
-            id,
-            body,
-        },
-        (BulkMethod::Patch, Some(id), Some(body)) => ScimOp::Patch {
-            kind: op.kind,
-            id,
-            body,
-        },
-        (BulkMethod::Delete, Some(id), _) => ScimOp::Delete { kind: op.kind, id },
-        _ => {
-            return BulkResult::error(
-                op,
-                &ScimError::new(
-                    ScimType::InvalidSyntax,
-                    "this bulk operation lacks the path id or data its method needs",
-                ),
-            );
-        }
-    };
-    let status = match op.method {
-        BulkMethod::Post => 201,
-        BulkMethod::Delete => 204,
-        _ => 200,
-    };
-    let entry = LogEntry {
-        tenant: tenant.to_string(),
-        actor: actor.to_string(),
-        method: scim_op.method().to_string(),
-        path: format!(
-            "{} /{}{}",
-            call.path,
-            op.kind.endpoint(),
-            op.id
-                .as_deref()
-                .map(|id| format!("/{id}"))
-                .unwrap_or_default()
-        ),
-        request: op.data.clone(),
-    };
-    let success = entry.record(status, Outcome::Ok, None);
-    match apply_op(
-        app,
-        tenant,
-        actor,
-        &scim_op,
-        op.version.as_deref(),
-        Some(success),
-    ) {
-        Ok((id, version)) => {
-            if let (BulkMethod::Post, Some(bulk_id)) = (op.method, &op.bulk_id) {
-                ids.insert(bulk_id, &id);
-            }
-            let deleted = op.method == BulkMethod::Delete;
-            BulkResult {
-                method: op.method,
-                bulk_id: op.bulk_id.clone(),
-                location: Some(project::location(&call.base_url, op.kind, &id)),
-                version: (!deleted).then(|| etag(&version)),
-                status,
-                response: None,
-            }
-        }
-        Err(failure) => {
-            entry.record_failure(app, &failure);
-            BulkResult::error(op, &failure.error)
-        }
     }
 }

@@ -1,15 +1,16 @@
 //! The hyper server: connection loop ([`conn`]), routing by hand ([`route`]), Bearer-key
 //! auth, body limits, and the SCIM handlers ([`handlers`]).
 //!
-//! One write request reads top to bottom: auth -> body (limit, JSON) -> route ->
-//! `store.write(tenant)` -> `eval::plan` over that transaction -> `store::apply` -> commit
-//! -> provisioning log -> representation rebuilt from the stored resource. Every failure
-//! becomes a SCIM Error response; no input can drop the connection.
+//! One write request reads top to bottom: route ([`crate::scim::route`]) -> auth -> body
+//! (limit, JSON) -> [`ScimOp`](crate::scim::op::ScimOp) -> [`pipeline::write`]
+//! (plan on a snapshot, commit through the store's writer) -> provisioning log ->
+//! representation rebuilt from the stored resource. Every failure becomes a SCIM Error
+//! response, chosen here at the edge; no input can drop the connection.
 
 pub mod conn;
 pub mod handlers;
 pub mod lenient;
-pub mod route;
+mod write;
 
 use std::sync::Arc;
 
@@ -19,13 +20,14 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
-use crate::check::CheckedRules;
+use crate::domain::TenantId;
+use crate::pipeline::{Profile, Profiles};
 use crate::scim::bulk::MAX_PAYLOAD_SIZE;
 use crate::scim::error::{ScimError, ScimType};
+use crate::scim::route::{self, Route, RouteError};
 use crate::store::{KeyInfo, Store};
 
 pub use conn::{serve, shutdown_signal};
-use route::{Route, RouteError};
 
 /// The media type of every response body.
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
@@ -58,10 +60,8 @@ impl ServerConfig {
 pub struct App {
     /// The database.
     pub store: Store,
-    /// The rules operations are evaluated with, for tenants without an overlay.
-    pub rules: Arc<CheckedRules>,
-    /// Per-tenant rules: the profile with the tenant's overlay (`provisio overlay set`).
-    pub overlays: std::collections::BTreeMap<String, Arc<CheckedRules>>,
+    /// Every tenant's rules (the profile, and overlays saved while serving).
+    pub profiles: Arc<Profiles>,
     /// Settings.
     pub config: ServerConfig,
 }
@@ -110,7 +110,7 @@ pub struct Call {
     pub route: Route,
     /// The caller's key (`None` only for open endpoints).
     pub key: Option<KeyInfo>,
-    /// HTTP method.
+    /// HTTP method, as sent.
     pub method: Method,
     /// Request path as sent.
     pub path: String,
@@ -127,9 +127,9 @@ pub struct Call {
 }
 
 impl App {
-    /// The rules for a tenant: its overlay's, else the profile's.
-    pub fn rules_for(&self, tenant: &str) -> &Arc<CheckedRules> {
-        self.overlays.get(tenant).unwrap_or(&self.rules)
+    /// The rules for a tenant's next operation: its overlay's, else the profile's.
+    pub fn profile_for(&self, tenant: &TenantId) -> Profile {
+        self.profiles.for_tenant(tenant)
     }
 
     /// Handles one request; never fails: every error is a SCIM Error response.
@@ -166,16 +166,12 @@ impl App {
             )));
         };
         let base = &path[..path.len() - rest.len()];
-        let route = route::route(&parts.method, rest).map_err(|err| match err {
-            RouteError::NotFound(detail) => error_reply(&ScimError::status(404, detail)),
-            RouteError::MethodNotAllowed(allow) => error_reply(&ScimError::status(
-                405,
-                format!(
-                    "{} is not allowed on {rest}; allowed: {allow}",
-                    parts.method
-                ),
-            ))
-            .with_header(header::ALLOW, allow),
+        let route = route::route(parts.method.as_str(), rest).map_err(|err| match &err {
+            RouteError::NotFound(_) => error_reply(&ScimError::status(404, err.to_string())),
+            RouteError::MethodNotAllowed { allow, .. } => {
+                error_reply(&ScimError::status(405, err.to_string()))
+                    .with_header(header::ALLOW, *allow)
+            }
         })?;
         let key = if route.needs_auth() {
             Some(self.authenticate(&parts.headers)?)

@@ -5,39 +5,31 @@
 
 use serde_json::json;
 
-use crate::check::CheckedRules;
-use crate::eval::path::get_ci;
+use crate::domain::{Entity, Meta, StoredResource, UniqueFields};
 use crate::eval::plan::{PendingChange, Plan, ResourceWrite};
-use crate::eval::state::{Entity, Lifecycle, Meta, StoredResource};
-use crate::scim::schema::ResourceKind;
 use crate::store::{HistoryRecord, StoreError, TenantWrite};
 
-/// Applies a Plan that is not a rejection. `actor` is the integration user of the API key.
+/// Applies a Plan that is not a rejection (a rejection writes nothing). `unique` holds the
+/// target schema's unique fields; `actor` is the integration user of the API key.
 pub fn apply(
     txn: &mut TenantWrite,
-    rules: &CheckedRules,
     plan: &Plan,
+    unique: &UniqueFields,
     actor: &str,
 ) -> Result<(), StoreError> {
     if plan.is_rejected() {
         return Ok(());
     }
     let kind = plan.operation.kind;
-    let id = plan.entity.id.as_str();
-    let now = txn.now().to_string();
+    let id = &plan.entity.id;
+    let now = txn.now();
     let before = txn.get_resource(kind, id)?;
 
     // The operation's own entity: current fields + its writes + its lifecycle.
     let mut entity = match (&before, txn.get_entity(id)?) {
         (Some(stored), _) => stored.entity.clone(),
         (None, Some(existing)) => existing,
-        (None, None) => Entity {
-            id: id.to_string(),
-            entity_type: plan.entity.entity_type.clone(),
-            fields: Default::default(),
-            lifecycle: Lifecycle::Active,
-            managed: true,
-        },
+        (None, None) => Entity::new(id.clone(), plan.entity.entity_type.clone()),
     };
     entity.managed = true;
     for write in plan.writes.iter().filter(|w| w.entity == plan.entity) {
@@ -49,60 +41,49 @@ pub fn apply(
     if let Some(change) = &plan.lifecycle {
         entity.lifecycle = change.to;
     }
-    let own_unique = unique_fields(rules, &entity.entity_type);
+    let own_unique = unique.of(&entity.entity_type);
 
     // Entities created by hooks first, so references to them are valid.
     for created in &plan.created_entities {
-        txn.put_entity(created, &unique_fields(rules, &created.entity_type))?;
+        txn.put_entity(created, unique.of(&created.entity_type))?;
     }
 
-    let old_user_name = before
-        .as_ref()
-        .and_then(|b| get_ci(&b.body, "userName"))
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    if let Some(change) = &plan.user_name {
+        if let Some(old) = &change.release {
+            txn.release_user_name(old)?;
+        }
+        if let Some(new) = &change.claim {
+            txn.claim_user_name(new, id)?;
+        }
+    }
     match &plan.resource {
         ResourceWrite::Put { body } => {
             let meta = match &before {
                 Some(stored) => Meta {
-                    created: stored.meta.created.clone(),
-                    last_modified: now.clone(),
+                    created: stored.meta.created,
+                    last_modified: now,
                     version: stored.meta.version + 1,
                 },
                 None => Meta {
-                    created: now.clone(),
-                    last_modified: now.clone(),
+                    created: now,
+                    last_modified: now,
                     version: 1,
                 },
             };
-            if kind == ResourceKind::User {
-                let new_user_name = get_ci(body, "userName").and_then(|v| v.as_str());
-                if let Some(old) = &old_user_name
-                    && new_user_name.is_none_or(|new| !new.eq_ignore_ascii_case(old))
-                {
-                    txn.release_user_name(old)?;
-                }
-                if let Some(new) = new_user_name {
-                    txn.claim_user_name(new, id)?;
-                }
-            }
             let stored = StoredResource {
                 kind,
                 body: body.clone(),
                 meta,
-                entity: entity.clone(),
+                entity,
             };
-            txn.put_resource(&stored, &own_unique)?;
+            txn.put_resource(&stored, own_unique)?;
         }
         ResourceWrite::Delete => {
             txn.delete_resource(kind, id)?;
-            if let Some(old) = &old_user_name {
-                txn.release_user_name(old)?;
-            }
-            txn.put_entity(&entity, &own_unique)?;
+            txn.put_entity(&entity, own_unique)?;
         }
         ResourceWrite::Keep => {
-            txn.put_entity(&entity, &own_unique)?;
+            txn.put_entity(&entity, own_unique)?;
         }
     }
 
@@ -115,7 +96,7 @@ pub fn apply(
             Some(value) => other.fields.insert(write.field.clone(), value.clone()),
             None => other.fields.remove(&write.field),
         };
-        txn.put_entity(&other, &unique_fields(rules, &other.entity_type))?;
+        txn.put_entity(&other, unique.of(&other.entity_type))?;
     }
 
     for change in &plan.memberships {
@@ -134,7 +115,7 @@ pub fn apply(
             continue;
         };
         user.lifecycle = change.to;
-        txn.put_entity(&user, &unique_fields(rules, &user.entity_type))?;
+        txn.put_entity(&user, unique.of(&user.entity_type))?;
     }
 
     for pending in &plan.pending {
@@ -153,10 +134,10 @@ pub fn apply(
 
     for notification in &plan.notifications {
         txn.push_outbox(&json!({
-            "kind": notification.kind,
+            "kind": notification.kind.as_str(),
             "to": notification.to,
             "status": if notification.sent { "queued" } else { "suppressed" },
-            "rule": notification.rule,
+            "rule": notification.rule.to_string(),
             "entity": plan.entity.id,
             "time": now,
         }))?;
@@ -165,32 +146,16 @@ pub fn apply(
     for entry in &plan.history {
         txn.append_history(HistoryRecord {
             seq: 0,
-            time: now.clone(),
+            time: now,
             actor: actor.to_string(),
             entity_type: entry.entity.entity_type.clone(),
             entity_id: entry.entity.id.clone(),
             user_name: entry.user_name.clone(),
-            field: entry.field.clone(),
+            field: entry.field.as_str().to_owned(),
             before: entry.before.clone(),
             after: entry.after.clone(),
-            rule: entry.rule.clone(),
+            rule: entry.rule.to_string(),
         })?;
     }
     Ok(())
-}
-
-/// The unique fields of an entity type, per the target schema.
-fn unique_fields<'r>(rules: &'r CheckedRules, entity_type: &str) -> Vec<&'r str> {
-    rules
-        .target
-        .entities
-        .get(entity_type)
-        .map(|def| {
-            def.fields
-                .iter()
-                .filter(|f| f.unique)
-                .map(|f| f.name.as_str())
-                .collect()
-        })
-        .unwrap_or_default()
 }

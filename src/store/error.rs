@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::eval::state::StateError;
+use crate::domain::StateError;
 
 /// Everything a store operation can fail with. Storage failures are wrapped; the others
 /// are situations a caller can act on.
@@ -54,6 +54,21 @@ pub enum StoreError {
         /// What failed.
         detail: String,
     },
+    /// A row nested too deep to be read back; it is not written.
+    #[error("a {table} row nested deeper than {limit} levels cannot be stored")]
+    TooDeep {
+        /// Table.
+        table: &'static str,
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
+    /// What a write was planned on has changed since (another write came first): plan it
+    /// again on a fresh snapshot. Nothing was written.
+    #[error("the state this write was planned on has changed ({0})")]
+    Conflict(String),
+    /// The writer thread has stopped (the server is shutting down). Nothing was written.
+    #[error("the database writer has stopped")]
+    WriterStopped,
     /// The operating system could not provide random bytes for a key.
     #[error("no randomness available: {0}")]
     Random(String),

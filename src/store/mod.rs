@@ -7,17 +7,17 @@
 //! writers) or [`Store::write`] ([`TenantWrite`], one durable all-or-nothing transaction);
 //! both implement [`StateView`](crate::eval::state::StateView) for the evaluator.
 
+mod admin;
 mod apply;
-mod batch;
-mod clock;
 mod error;
-mod group;
 mod import;
 mod query;
 mod read;
 mod records;
 mod tables;
+mod verify;
 mod write;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,20 +25,23 @@ use std::sync::Arc;
 use redb::{
     Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
 };
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::{Clock, IdSource, SystemClock, TenantId, Timestamp, UuidIds, fold};
+
+pub use admin::{AuditRecord, OPERATOR_PREFIX, OperatorRecord, OperatorScope, Page, PageQuery};
 pub use apply::apply;
-pub use batch::{JobStatus, MAX_BATCH, WriteJob};
-pub use clock::{Clock, FixedClock, IdSource, SequentialIds, SystemClock, UuidIds, rfc3339};
 pub use error::StoreError;
-pub use import::{ImportRecord, ImportSummary, parse_import};
+pub use import::{ImportRecord, ImportSummary};
 pub use read::TenantRead;
 pub use records::{
     HistoryRecord, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord, mask_secrets,
 };
+pub use verify::{Inconsistency, VerifyReport};
 pub use write::TenantWrite;
+
+pub use writer::{MAX_BATCH, PlannedWrite, Written};
 
 use query::{decode, encode, last_seq};
 use tables::{
@@ -55,7 +58,7 @@ pub const KEY_PREFIX: &str = "prv_";
 pub struct StoreConfig {
     /// Time source for `meta`, history, log, keys and tenants.
     pub clock: Arc<dyn Clock>,
-    /// Id source for [`TenantWrite::next_id`] and imported entities.
+    /// Id source for new resources and entities (the server's and imports).
     pub ids: Arc<dyn IdSource>,
 }
 
@@ -73,9 +76,8 @@ impl Default for StoreConfig {
 pub struct Store {
     db: Arc<Database>,
     config: StoreConfig,
-    group: Arc<group::GroupSync>,
-    /// The batch writer, started on first use.
-    writer: Arc<std::sync::OnceLock<Result<batch::Writer, String>>>,
+    /// The writer thread, started on first use.
+    writer: Arc<std::sync::OnceLock<Result<writer::Writer, String>>>,
 }
 
 impl Store {
@@ -89,6 +91,7 @@ impl Store {
     /// [`Store::open`] with an injected clock and id source.
     pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
         let path = path.as_ref();
+        create_private(path)?;
         let db = Database::create(path).map_err(|error| match error {
             DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
                 StoreError::Locked {
@@ -100,7 +103,6 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             config,
-            group: Arc::default(),
             writer: Arc::default(),
         };
         store.create_tables()?;
@@ -128,17 +130,13 @@ impl Store {
             txn.open_table(HISTORY)?;
             txn.open_table(LOG)?;
             txn.open_table(OVERLAYS)?;
+            txn.open_table(tables::OPERATORS)?;
+            txn.open_table(tables::OPERATOR_IDS)?;
+            txn.open_table(tables::ADMIN_AUDIT)?;
+            txn.open_table(tables::OVERLAY_META)?;
         }
         txn.commit()?;
         Ok(())
-    }
-
-    /// Commits `txn` durably through group commit (see [`TenantWrite::commit`]).
-    fn commit_grouped(&self, mut txn: redb::WriteTransaction) -> Result<(), StoreError> {
-        txn.set_durability(Durability::None)?;
-        txn.commit()?;
-        let ticket = self.group.ticket();
-        self.group.wait_durable(ticket, &self.db)
     }
 
     fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
@@ -147,77 +145,67 @@ impl Store {
         Ok(txn)
     }
 
-    /// Makes every earlier [`TenantWrite::commit_unsynced`] durable (one fsync for all of
-    /// them): the second half of group commit.
-    pub fn sync(&self) -> Result<(), StoreError> {
-        self.begin_write()?.commit()?;
-        Ok(())
-    }
-
     /// The current time from the store's clock.
-    pub fn now(&self) -> String {
+    pub fn now(&self) -> Timestamp {
         self.config.clock.now()
     }
 
-    /// A new id from the store's id source.
-    pub fn next_id(&self) -> String {
-        self.config.ids.next_id()
+    /// The store's id source.
+    pub fn ids(&self) -> &dyn IdSource {
+        self.config.ids.as_ref()
     }
 
-    /// Runs a write job through the batch writer: concurrent jobs share one transaction and
-    /// one durable commit, each still all-or-nothing (see [`WriteJob`]). The job's `finish`
-    /// is called when its writes are durable or have failed.
-    pub fn submit(&self, job: Box<dyn WriteJob>) {
+    fn writer(&self) -> Result<&writer::Writer, StoreError> {
         let writer = self.writer.get_or_init(|| {
-            batch::Writer::start(
-                Arc::clone(&self.db),
-                Arc::clone(&self.config.clock),
-                Arc::clone(&self.config.ids),
-                Arc::clone(&self.group),
-            )
-            .map_err(|e| e.to_string())
+            writer::Writer::start(Arc::clone(&self.db), Arc::clone(&self.config.clock))
+                .map_err(|e| e.to_string())
         });
-        match writer {
-            Ok(writer) => writer.submit(job),
-            Err(detail) => job.finish(Err(StoreError::Corrupt {
-                table: "writer",
-                detail: detail.clone(),
-            })),
-        }
-    }
-
-    /// Begins a write transaction scoped to `tenant` (which must exist). Write transactions
-    /// are serialised: this waits for the one in progress, if any.
-    pub fn write(&self, tenant: &str) -> Result<TenantWrite, StoreError> {
-        let txn = self.begin_write()?;
-        {
-            let table = txn.open_table(TENANTS)?;
-            if table.get(tenant)?.is_none() {
-                return Err(StoreError::UnknownTenant(tenant.to_owned()));
-            }
-        }
-        Ok(TenantWrite {
-            txn,
-            tenant: tenant.to_owned(),
-            now: self.now(),
-            ids: Arc::clone(&self.config.ids),
-            db: Arc::clone(&self.db),
-            group: Arc::clone(&self.group),
+        writer.as_ref().map_err(|detail| StoreError::Corrupt {
+            table: "writer",
+            detail: detail.clone(),
         })
     }
 
+    /// Applies a planned write through the writer thread, which commits concurrent writes
+    /// together in one durable transaction, each still all-or-nothing (see
+    /// [`PlannedWrite`]). Returns once the write is durable, or failed and left nothing.
+    /// [`StoreError::Conflict`] says the state it was planned on changed: plan again.
+    pub fn commit(&self, write: PlannedWrite) -> Result<Written, StoreError> {
+        let mut results = self.commit_all(vec![write]);
+        results.pop().unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// [`commit`](Self::commit) for writes queued together: they run in one transaction
+    /// (unless one spoils it, see [`PlannedWrite`]), in order; one result each, in order.
+    pub fn commit_all(&self, writes: Vec<PlannedWrite>) -> Vec<Result<Written, StoreError>> {
+        match self.writer() {
+            Ok(writer) => writer.commit_all(writes),
+            Err(_) => writes
+                .iter()
+                .map(|_| Err(StoreError::WriterStopped))
+                .collect(),
+        }
+    }
+
+    /// Begins a write transaction scoped to `tenant` (which must exist), for one-off
+    /// writes outside the request path (tests, import). Write transactions are serialised:
+    /// this waits for the one in progress, if any.
+    pub fn write(&self, tenant: &TenantId) -> Result<TenantWrite, StoreError> {
+        TenantWrite::begin(&self.db, tenant, self.now())
+    }
+
     /// Begins a read snapshot scoped to `tenant` (which must exist).
-    pub fn read(&self, tenant: &str) -> Result<TenantRead, StoreError> {
+    pub fn read(&self, tenant: &TenantId) -> Result<TenantRead, StoreError> {
         let txn = self.db.begin_read()?;
         {
             let table = txn.open_table(TENANTS)?;
-            if table.get(tenant)?.is_none() {
-                return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            if table.get(tenant.as_str())?.is_none() {
+                return Err(StoreError::UnknownTenant(tenant.to_string()));
             }
         }
         Ok(TenantRead {
             txn,
-            tenant: tenant.to_owned(),
+            tenant: tenant.clone(),
         })
     }
 
@@ -225,11 +213,11 @@ impl Store {
 
     /// Creates a tenant. Names match `[A-Za-z0-9_-]{1,64}`; an existing name is an error.
     pub fn create_tenant(&self, name: &str) -> Result<TenantRecord, StoreError> {
-        if !valid_tenant_name(name) {
+        if !TenantId::is_valid(name) {
             return Err(StoreError::InvalidTenantName(name.to_owned()));
         }
         let record = TenantRecord {
-            name: name.to_owned(),
+            name: TenantId::new(name),
             created: self.now(),
         };
         let bytes = encode("tenants", &record)?;
@@ -258,10 +246,10 @@ impl Store {
     }
 
     /// Whether a tenant of this name exists.
-    pub fn tenant_exists(&self, name: &str) -> Result<bool, StoreError> {
+    pub fn tenant_exists(&self, name: &TenantId) -> Result<bool, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TENANTS)?;
-        Ok(table.get(name)?.is_some())
+        Ok(table.get(name.as_str())?.is_some())
     }
 
     /// Whether no tenant exists yet (a fresh database).
@@ -272,7 +260,7 @@ impl Store {
     }
 
     fn require_tenant(&self, name: &str) -> Result<(), StoreError> {
-        if self.tenant_exists(name)? {
+        if self.tenant_exists(&TenantId::new(name))? {
             Ok(())
         } else {
             Err(StoreError::UnknownTenant(name.to_owned()))
@@ -284,7 +272,12 @@ impl Store {
     /// Creates an API key for `tenant` and integration `user`. Returns the key id and the
     /// key (`prv_` + 64 hex digits of 32 random bytes); only the key's SHA-256 is stored,
     /// so this is the one time it can be shown.
-    pub fn create_key(&self, tenant: &str, user: &str) -> Result<(String, String), StoreError> {
+    pub fn create_key(
+        &self,
+        tenant: &TenantId,
+        user: &str,
+    ) -> Result<(String, String), StoreError> {
+        let tenant = tenant.as_str();
         let secret = random_hex::<32>()?;
         let key = format!("{KEY_PREFIX}{secret}");
         let hash = key_hash(&key);
@@ -304,7 +297,7 @@ impl Store {
             ids.insert((tenant, key_id.as_str()), hash.as_slice())?;
             let record = KeyRecord {
                 key_id: key_id.clone(),
-                tenant: tenant.to_owned(),
+                tenant: TenantId::new(tenant),
                 user: user.to_owned(),
                 created: self.now(),
                 revoked: false,
@@ -339,7 +332,8 @@ impl Store {
     }
 
     /// A tenant's keys in id order (never the keys, never their hashes).
-    pub fn list_keys(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError> {
+    pub fn list_keys(&self, tenant: &TenantId) -> Result<Vec<KeyRecord>, StoreError> {
+        let tenant = tenant.as_str();
         let txn = self.db.begin_read()?;
         if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
             return Err(StoreError::UnknownTenant(tenant.to_owned()));
@@ -361,7 +355,8 @@ impl Store {
 
     /// Revokes a key of `tenant` by id; it never authenticates again. Revoking twice is
     /// not an error.
-    pub fn revoke_key(&self, tenant: &str, key_id: &str) -> Result<(), StoreError> {
+    pub fn revoke_key(&self, tenant: &TenantId, key_id: &str) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         let txn = self.begin_write()?;
         {
             if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
@@ -390,39 +385,30 @@ impl Store {
     /// matches it case-insensitively.
     pub fn history(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         user_name: Option<&str>,
     ) -> Result<Vec<HistoryRecord>, StoreError> {
-        let wanted = user_name.map(query::fold);
+        let wanted = user_name.map(fold);
         let records: Vec<HistoryRecord> = self.scan_seq(tenant, HISTORY, "history")?;
         Ok(records
             .into_iter()
             .filter(|r| match &wanted {
                 None => true,
-                Some(w) => r.user_name.as_deref().is_some_and(|u| query::fold(u) == *w),
+                Some(w) => r.user_name.as_deref().is_some_and(|u| fold(u) == *w),
             })
             .collect())
     }
 
-    /// Appends to a tenant's provisioning log in a transaction of its own (so that it
-    /// records failures whose operation rolled back). Masks secrets in `request`, assigns
-    /// `seq` (returned) and, when `time` is empty, the clock's time.
-    pub fn append_log(&self, tenant: &str, mut record: LogRecord) -> Result<u64, StoreError> {
-        if record.time.is_empty() {
-            record.time = self.now();
-        }
-        let txn = self.begin_write()?;
-        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-            return Err(StoreError::UnknownTenant(tenant.to_owned()));
-        }
-        let seq = insert_log(&txn, tenant, record)?;
-        self.commit_grouped(txn)?;
-        Ok(seq)
+    /// Appends to a tenant's provisioning log, apart from any operation (so that it
+    /// records failures whose operation rolled back), through the writer thread: durable
+    /// when this returns. Masks secrets in `request`; assigns `seq` (returned) and the time.
+    pub fn append_log(&self, tenant: &TenantId, record: LogRecord) -> Result<u64, StoreError> {
+        self.writer()?.log(tenant.clone(), record)
     }
 
     /// A tenant's provisioning log in order; with `failed_only`, only records whose
     /// outcome is not `ok` (failed or rejected).
-    pub fn log(&self, tenant: &str, failed_only: bool) -> Result<Vec<LogRecord>, StoreError> {
+    pub fn log(&self, tenant: &TenantId, failed_only: bool) -> Result<Vec<LogRecord>, StoreError> {
         let records: Vec<LogRecord> = self.scan_seq(tenant, LOG, "provisioning_log")?;
         Ok(records
             .into_iter()
@@ -432,10 +418,11 @@ impl Store {
 
     fn scan_seq<T: serde::de::DeserializeOwned>(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         def: redb::TableDefinition<(&str, u64), &[u8]>,
         name: &'static str,
     ) -> Result<Vec<T>, StoreError> {
+        let tenant = tenant.as_str();
         let txn = self.db.begin_read()?;
         if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
             return Err(StoreError::UnknownTenant(tenant.to_owned()));
@@ -448,9 +435,15 @@ impl Store {
         Ok(records)
     }
 
-    /// Saves a new version of a tenant's overlay text (empty text = restore defaults);
-    /// returns its version, counting from 1.
-    pub fn save_overlay(&self, tenant: &str, text: &str) -> Result<u64, StoreError> {
+    /// Saves a new version of a tenant's overlay text (empty text = restore defaults) by
+    /// `author`; returns its version, counting from 1.
+    pub fn save_overlay(
+        &self,
+        tenant: &TenantId,
+        text: &str,
+        author: &str,
+    ) -> Result<u64, StoreError> {
+        let tenant = tenant.as_str();
         let txn = self.begin_write()?;
         let version = {
             if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
@@ -459,19 +452,42 @@ impl Store {
             let mut table = txn.open_table(OVERLAYS)?;
             let version = last_seq(&table, tenant)? + 1;
             table.insert((tenant, version), text)?;
+            let meta = encode(
+                "overlay_meta",
+                &OverlayVersion {
+                    version,
+                    author: author.to_owned(),
+                    time: self.now(),
+                },
+            )?;
+            txn.open_table(tables::OVERLAY_META)?
+                .insert((tenant, version), meta.as_slice())?;
             version
         };
         txn.commit()?;
         Ok(version)
     }
 
+    /// Who saved each overlay version of a tenant, and when, oldest first.
+    pub fn overlay_versions(&self, tenant: &TenantId) -> Result<Vec<OverlayVersion>, StoreError> {
+        self.require_tenant(tenant.as_str())?;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::OVERLAY_META)?;
+        let mut versions = Vec::new();
+        for item in table.range((tenant.as_str(), 0)..=(tenant.as_str(), u64::MAX))? {
+            versions.push(decode("overlay_meta", item?.1.value())?);
+        }
+        Ok(versions)
+    }
+
     /// The latest overlay of a tenant as `(version, text)`, or `None` if never saved.
-    pub fn overlay(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError> {
+    pub fn overlay(&self, tenant: &TenantId) -> Result<Option<(u64, String)>, StoreError> {
         Ok(self.overlays(tenant)?.pop())
     }
 
     /// Every saved overlay version of a tenant, oldest first.
-    pub fn overlays(&self, tenant: &str) -> Result<Vec<(u64, String)>, StoreError> {
+    pub fn overlays(&self, tenant: &TenantId) -> Result<Vec<(u64, String)>, StoreError> {
+        let tenant = tenant.as_str();
         self.require_tenant(tenant)?;
         let txn = self.db.begin_read()?;
         let table = txn.open_table(OVERLAYS)?;
@@ -492,19 +508,36 @@ impl Store {
     /// the whole import.
     pub fn import_entities(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         records: &[ImportRecord],
     ) -> Result<ImportSummary, StoreError> {
         import::import(self, tenant, records)
     }
 }
 
-/// Whether `name` matches `[A-Za-z0-9_-]{1,64}`.
-pub fn valid_tenant_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+/// Creates the database file, readable and writable by its owner only, when it does not
+/// exist (redb then initialises the empty file). An existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError::Storage(Box::new(redb::Error::Io(err)))),
+    }
+}
+
+/// Who saved an overlay version, and when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OverlayVersion {
+    /// The version.
+    pub version: u64,
+    /// The operator or CLI user who saved it.
+    pub author: String,
+    /// When.
+    pub time: Timestamp,
 }
 
 /// A key row: the record and the hash it is stored under, compared in constant time.
@@ -524,21 +557,14 @@ fn random_hex<const N: usize>() -> Result<String, StoreError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Looks up an attribute of a JSON object by name, case-insensitively.
-pub(crate) fn attribute<'v>(body: &'v Value, name: &str) -> Option<&'v Value> {
-    body.as_object()?
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value)
-}
-
 /// Appends a provisioning-log record in `txn`: masks secrets in its request body and
 /// assigns its sequence number (returned). The record's time must be set.
 pub(crate) fn insert_log(
     txn: &redb::WriteTransaction,
-    tenant: &str,
+    tenant: &TenantId,
     mut record: LogRecord,
 ) -> Result<u64, StoreError> {
+    let tenant = tenant.as_str();
     if let Some(request) = &mut record.request {
         mask_secrets(request);
     }
@@ -561,21 +587,5 @@ mod tests {
         shareable::<Store>();
         movable::<TenantWrite>();
         movable::<TenantRead>();
-    }
-
-    #[test]
-    fn tenant_names() {
-        assert!(valid_tenant_name("acme-2_b"));
-        assert!(!valid_tenant_name(""));
-        assert!(!valid_tenant_name("a.b"));
-        assert!(valid_tenant_name(&"a".repeat(64)));
-        assert!(!valid_tenant_name(&"a".repeat(65)));
-    }
-
-    #[test]
-    fn attributes_are_case_insensitive() {
-        let body = serde_json::json!({"ExternalID": "x"});
-        assert_eq!(attribute(&body, "externalId"), Some(&Value::from("x")));
-        assert_eq!(attribute(&Value::Null, "externalId"), None);
     }
 }

@@ -13,8 +13,10 @@ use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, MEMBER_OF, MEMBERS, OUTBOX, PENDING, RESOURCE_COUNTS,
     RESOURCES, UNIQUE_KEYS, USER_NAMES,
 };
-use crate::eval::state::{Entity, Lifecycle, Meta, PendingRef, StoredResource};
-use crate::scim::schema::ResourceKind;
+use crate::domain::{
+    Entity, EntityType, FieldName, Lifecycle, Meta, PendingRef, ResourceId, ResourceKind,
+    StoredResource, UserName,
+};
 
 /// A redb transaction tables can be read through: a read or a write transaction.
 pub(crate) trait Txn {
@@ -96,18 +98,54 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Encodes a JSON row.
+/// The deepest nesting a stored row may have: [`decode`] (serde_json) reads up to 128
+/// levels, so a row is refused at write time well before that, never at read time.
+pub(crate) const MAX_ROW_DEPTH: usize = 100;
+
+/// Encodes a JSON row; refuses one nested deeper than [`MAX_ROW_DEPTH`], which could not
+/// be read back.
 pub(crate) fn encode<T: Serialize>(table: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
         table,
         detail: e.to_string(),
-    })
+    })?;
+    if json_depth(&bytes) > MAX_ROW_DEPTH {
+        return Err(StoreError::TooDeep {
+            table,
+            limit: MAX_ROW_DEPTH,
+        });
+    }
+    Ok(bytes)
 }
 
-/// The case-folded form every case-insensitive index is keyed by.
-pub(crate) fn fold(text: &str) -> String {
-    text.to_lowercase()
+/// The nesting depth of serialised JSON (arrays and objects), in one pass.
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
+
+/// The case-folded form every case-insensitive index is keyed by (the one fold).
+pub(crate) use crate::domain::fold;
 
 /// Every read of one tenant's state, over a read or a write transaction.
 pub(crate) struct Queries<'a, X: Txn> {
@@ -159,37 +197,44 @@ impl<X: Txn> Queries<'_, X> {
 
     pub(crate) fn find_entity(
         &self,
-        entity_type: &str,
-        field: &str,
+        entity_type: &EntityType,
+        field: &FieldName,
         value: &str,
     ) -> Result<Option<Entity>, StoreError> {
         let id = {
             let table = self.txn.table(UNIQUE_KEYS)?;
             let folded = fold(value);
-            match table.get((self.tenant, entity_type, field, folded.as_str()))? {
+            match table.get((
+                self.tenant,
+                entity_type.as_str(),
+                field.as_str(),
+                folded.as_str(),
+            ))? {
                 Some(guard) => guard.value().to_owned(),
                 None => return Ok(None),
             }
         };
         Ok(self
             .entity(&id)?
-            .filter(|e| e.lifecycle != Lifecycle::Deleted && e.entity_type == entity_type))
+            .filter(|e| e.lifecycle != Lifecycle::Deleted && e.entity_type == *entity_type))
     }
 
     /// The (tenant, id) holding a userName, globally.
     pub(crate) fn user_name_owner(
         &self,
-        user_name: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
+        user_name: &UserName,
+    ) -> Result<Option<(String, ResourceId)>, StoreError> {
         let table = self.txn.table(USER_NAMES)?;
-        let folded = fold(user_name);
-        Ok(table.get(folded.as_str())?.map(|guard| {
+        Ok(table.get(user_name.key())?.map(|guard| {
             let (tenant, id) = guard.value();
-            (tenant.to_owned(), id.to_owned())
+            (tenant.to_owned(), ResourceId::new(id))
         }))
     }
 
-    pub(crate) fn user_name_taken_elsewhere(&self, user_name: &str) -> Result<bool, StoreError> {
+    pub(crate) fn user_name_taken_elsewhere(
+        &self,
+        user_name: &UserName,
+    ) -> Result<bool, StoreError> {
         Ok(self
             .user_name_owner(user_name)?
             .is_some_and(|(tenant, _)| tenant != self.tenant))
@@ -197,10 +242,12 @@ impl<X: Txn> Queries<'_, X> {
 
     pub(crate) fn by_user_name(
         &self,
-        user_name: &str,
+        user_name: &UserName,
     ) -> Result<Option<StoredResource>, StoreError> {
         match self.user_name_owner(user_name)? {
-            Some((tenant, id)) if tenant == self.tenant => self.resource(ResourceKind::User, &id),
+            Some((tenant, id)) if tenant == self.tenant => {
+                self.resource(ResourceKind::User, id.as_str())
+            }
             _ => Ok(None),
         }
     }
@@ -242,40 +289,40 @@ impl<X: Txn> Queries<'_, X> {
         Ok(false)
     }
 
-    pub(crate) fn members_of(&self, group: &str) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn members_of(&self, group: &str) -> Result<Vec<ResourceId>, StoreError> {
         let table = self.txn.multimap(MEMBERS)?;
         let mut ids = Vec::new();
         for value in table.get((self.tenant, group))? {
-            ids.push(value?.value().to_owned());
+            ids.push(ResourceId::new(value?.value()));
         }
         Ok(ids)
     }
 
-    pub(crate) fn groups_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn groups_of(&self, user: &str) -> Result<Vec<ResourceId>, StoreError> {
         let table = self.txn.multimap(MEMBER_OF)?;
         let mut ids = Vec::new();
         for value in table.get((self.tenant, user))? {
-            ids.push(value?.value().to_owned());
+            ids.push(ResourceId::new(value?.value()));
         }
         Ok(ids)
     }
 
     pub(crate) fn pending_refs(
         &self,
-        entity: &str,
+        entity: &EntityType,
         keys: &[&str],
     ) -> Result<Vec<PendingRef>, StoreError> {
         let table = self.txn.multimap(PENDING)?;
         let mut refs = Vec::new();
         for key in keys {
             let folded = fold(key);
-            for value in table.get((self.tenant, entity, folded.as_str()))? {
+            for value in table.get((self.tenant, entity.as_str(), folded.as_str()))? {
                 let guard = value?;
                 let (user_id, field, key) = guard.value();
                 refs.push(PendingRef {
-                    user_id: user_id.to_owned(),
-                    field: field.to_owned(),
-                    entity: entity.to_owned(),
+                    user_id: ResourceId::new(user_id),
+                    field: FieldName::new(field),
+                    entity: entity.clone(),
                     key: key.to_owned(),
                 });
             }
@@ -299,9 +346,9 @@ impl<X: Txn> Queries<'_, X> {
                 let (waiting, field, key) = guard.value();
                 if waiting == user_id {
                     refs.push(PendingRef {
-                        user_id: waiting.to_owned(),
-                        field: field.to_owned(),
-                        entity: entity.to_owned(),
+                        user_id: ResourceId::new(waiting),
+                        field: FieldName::new(field),
+                        entity: EntityType::new(entity),
                         key: key.to_owned(),
                     });
                 }
@@ -344,10 +391,10 @@ impl<X: Txn> Queries<'_, X> {
         Ok(())
     }
 
-    pub(crate) fn list_ids(&self, kind: ResourceKind) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn list_ids(&self, kind: ResourceKind) -> Result<Vec<ResourceId>, StoreError> {
         let mut ids = Vec::new();
         self.scan(kind, None, |id, _| {
-            ids.push(id.to_owned());
+            ids.push(ResourceId::new(id));
             Ok(true)
         })?;
         Ok(ids)
@@ -399,7 +446,10 @@ impl<X: Txn> Queries<'_, X> {
         self.collect_rows(kind, None, 0, usize::MAX)
     }
 
-    pub(crate) fn entities_of_type(&self, entity_type: &str) -> Result<Vec<Entity>, StoreError> {
+    pub(crate) fn entities_of_type(
+        &self,
+        entity_type: &EntityType,
+    ) -> Result<Vec<Entity>, StoreError> {
         let table = self.txn.table(ENTITIES)?;
         let mut entities = Vec::new();
         for item in table.range((self.tenant, "")..)? {
@@ -408,7 +458,7 @@ impl<X: Txn> Queries<'_, X> {
                 break;
             }
             let entity: Entity = decode("entities", value.value())?;
-            if entity.entity_type == entity_type {
+            if entity.entity_type == *entity_type {
                 entities.push(entity);
             }
         }
@@ -438,4 +488,35 @@ where
             None => 0,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_nesting_outside_strings() {
+        assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[{{"}]}"#), 3);
+        assert_eq!(json_depth(br#""\"[""#), 0);
+        assert_eq!(json_depth(b"1"), 0);
+    }
+
+    #[test]
+    fn a_row_too_deep_to_read_back_is_refused_at_write() {
+        let mut value = serde_json::json!(1);
+        for _ in 0..MAX_ROW_DEPTH {
+            value = serde_json::json!([value]);
+        }
+        assert!(encode("t", &value).is_ok());
+        let readable: Vec<u8> = encode("t", &value).unwrap_or_default();
+        assert!(decode::<Value>("t", &readable).is_ok());
+        let deeper = serde_json::json!([value]);
+        assert!(matches!(
+            encode("t", &deeper),
+            Err(StoreError::TooDeep {
+                limit: MAX_ROW_DEPTH,
+                ..
+            })
+        ));
+    }
 }

@@ -6,19 +6,21 @@ use serde_json::Value;
 use super::StoreError;
 use super::query::Queries;
 use super::write::TenantWrite;
-use crate::eval::state::{Entity, PendingRef, StateError, StateView, StoredResource};
-use crate::scim::schema::ResourceKind;
+use crate::domain::{
+    Entity, EntityType, FieldName, PendingRef, ResourceId, ResourceKind, StateError, StateView,
+    StoredResource, TenantId, UserName,
+};
 
 /// A consistent snapshot of one tenant's state. Never blocks writers, never sees writes
 /// committed after it began.
 pub struct TenantRead {
     pub(crate) txn: ReadTransaction,
-    pub(crate) tenant: String,
+    pub(crate) tenant: TenantId,
 }
 
 impl TenantRead {
     /// The tenant this snapshot is scoped to.
-    pub fn tenant(&self) -> &str {
+    pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }
 }
@@ -30,7 +32,7 @@ macro_rules! queries {
             fn q(&self) -> Queries<'_, impl super::query::Txn> {
                 Queries {
                     txn: &self.txn,
-                    tenant: &self.tenant,
+                    tenant: self.tenant.as_str(),
                 }
             }
 
@@ -38,13 +40,13 @@ macro_rules! queries {
             pub fn get_resource(
                 &self,
                 kind: ResourceKind,
-                id: &str,
+                id: &ResourceId,
             ) -> Result<Option<StoredResource>, StoreError> {
-                self.q().resource(kind, id)
+                self.q().resource(kind, id.as_str())
             }
 
             /// The ids of every resource of a kind, in id order (the stable list order).
-            pub fn list_ids(&self, kind: ResourceKind) -> Result<Vec<String>, StoreError> {
+            pub fn list_ids(&self, kind: ResourceKind) -> Result<Vec<ResourceId>, StoreError> {
                 self.q().list_ids(kind)
             }
 
@@ -69,10 +71,11 @@ macro_rules! queries {
             pub fn page_after(
                 &self,
                 kind: ResourceKind,
-                after: Option<&str>,
+                after: Option<&ResourceId>,
                 count: usize,
             ) -> Result<Vec<StoredResource>, StoreError> {
-                self.q().page_after(kind, after, count)
+                self.q()
+                    .page_after(kind, after.map(ResourceId::as_str), count)
             }
 
             /// The number of resources of a kind (one read).
@@ -80,11 +83,11 @@ macro_rules! queries {
                 self.q().count(kind)
             }
 
-            /// This tenant's User resource holding `user_name` (case-insensitive), through
-            /// the global index. A name held in another tenant gives `None`.
+            /// This tenant's User resource holding `user_name`, through the global index.
+            /// A name held in another tenant gives `None`.
             pub fn by_user_name(
                 &self,
-                user_name: &str,
+                user_name: &UserName,
             ) -> Result<Option<StoredResource>, StoreError> {
                 self.q().by_user_name(user_name)
             }
@@ -104,30 +107,33 @@ macro_rules! queries {
             }
 
             /// Member user ids of a group, in id order.
-            pub fn members_of(&self, group: &str) -> Result<Vec<String>, StoreError> {
-                self.q().members_of(group)
+            pub fn members_of(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StoreError> {
+                self.q().members_of(group.as_str())
             }
 
             /// Group ids a user is a member of, in id order.
-            pub fn groups_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
-                self.q().groups_of(user)
+            pub fn groups_of(&self, user: &ResourceId) -> Result<Vec<ResourceId>, StoreError> {
+                self.q().groups_of(user.as_str())
             }
 
             /// An entity of this tenant by id (managed or not).
-            pub fn get_entity(&self, id: &str) -> Result<Option<Entity>, StoreError> {
-                self.q().entity(id)
+            pub fn get_entity(&self, id: &ResourceId) -> Result<Option<Entity>, StoreError> {
+                self.q().entity(id.as_str())
             }
 
             /// Every entity of a type, in id order (including `Deleted` ones).
-            pub fn entities_of_type(&self, entity_type: &str) -> Result<Vec<Entity>, StoreError> {
+            pub fn entities_of_type(
+                &self,
+                entity_type: &EntityType,
+            ) -> Result<Vec<Entity>, StoreError> {
                 self.q().entities_of_type(entity_type)
             }
 
             /// Every pending reference waiting on behalf of `user_id` (to drop them when
             /// that user is deleted or its reference is set), in a stable order. Scans the
             /// tenant's pending references.
-            pub fn pending_of(&self, user_id: &str) -> Result<Vec<PendingRef>, StoreError> {
-                self.q().pending_of(user_id)
+            pub fn pending_of(&self, user_id: &ResourceId) -> Result<Vec<PendingRef>, StoreError> {
+                self.q().pending_of(user_id.as_str())
             }
 
             /// The tenant's outbox: `(seq, notification)` in order.
@@ -140,39 +146,39 @@ macro_rules! queries {
             fn resource(
                 &self,
                 kind: ResourceKind,
-                id: &str,
+                id: &ResourceId,
             ) -> Result<Option<StoredResource>, StateError> {
-                Ok(self.q().resource(kind, id)?)
+                Ok(self.q().resource(kind, id.as_str())?)
             }
 
-            fn entity(&self, id: &str) -> Result<Option<Entity>, StateError> {
-                Ok(self.q().entity(id)?)
+            fn entity(&self, id: &ResourceId) -> Result<Option<Entity>, StateError> {
+                Ok(self.q().entity(id.as_str())?)
             }
 
             fn find_entity(
                 &self,
-                entity_type: &str,
-                field: &str,
+                entity_type: &EntityType,
+                field: &FieldName,
                 value: &str,
             ) -> Result<Option<Entity>, StateError> {
                 Ok(self.q().find_entity(entity_type, field, value)?)
             }
 
-            fn user_name_taken_elsewhere(&self, user_name: &str) -> Result<bool, StateError> {
+            fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Result<bool, StateError> {
                 Ok(self.q().user_name_taken_elsewhere(user_name)?)
             }
 
-            fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StateError> {
-                Ok(self.q().is_member(group_id, user_id)?)
+            fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Result<bool, StateError> {
+                Ok(self.q().is_member(group.as_str(), user.as_str())?)
             }
 
-            fn members(&self, group_id: &str) -> Result<Vec<String>, StateError> {
-                Ok(self.q().members_of(group_id)?)
+            fn members(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StateError> {
+                Ok(self.q().members_of(group.as_str())?)
             }
 
             fn pending_refs(
                 &self,
-                entity: &str,
+                entity: &EntityType,
                 keys: &[&str],
             ) -> Result<Vec<PendingRef>, StateError> {
                 Ok(self.q().pending_refs(entity, keys)?)

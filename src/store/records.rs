@@ -3,13 +3,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::{EntityType, ResourceId, TenantId, Timestamp};
+
 /// A tenant (one application instance).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantRecord {
     /// Name, matching `[A-Za-z0-9_-]{1,64}`.
-    pub name: String,
-    /// RFC 3339 creation time.
-    pub created: String,
+    pub name: TenantId,
+    /// Creation time.
+    pub created: Timestamp,
 }
 
 /// What an authenticated API key identifies.
@@ -18,7 +20,7 @@ pub struct KeyInfo {
     /// The key's id (not secret).
     pub key_id: String,
     /// The tenant every request with this key is scoped to.
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The integration user changes are recorded under.
     pub user: String,
 }
@@ -29,11 +31,11 @@ pub struct KeyRecord {
     /// Key id, shown by `key list`, used by `key revoke`.
     pub key_id: String,
     /// Tenant.
-    pub tenant: String,
+    pub tenant: TenantId,
     /// Integration user.
     pub user: String,
-    /// RFC 3339 creation time.
-    pub created: String,
+    /// Creation time.
+    pub created: Timestamp,
     /// Revoked keys never authenticate.
     pub revoked: bool,
 }
@@ -43,14 +45,14 @@ pub struct KeyRecord {
 pub struct HistoryRecord {
     /// Per-tenant sequence number, assigned by `append_history` (the given value is ignored).
     pub seq: u64,
-    /// RFC 3339 UTC; when empty, `append_history` sets the transaction's time.
-    pub time: String,
+    /// When, set by `append_history` (the given value is ignored).
+    pub time: Timestamp,
     /// Who: the integration user of the API key (or `import`).
     pub actor: String,
     /// Entity type (`User`).
-    pub entity_type: String,
+    pub entity_type: EntityType,
     /// Entity id.
-    pub entity_id: String,
+    pub entity_id: ResourceId,
     /// The userName of the user concerned, for `history --user`.
     pub user_name: Option<String>,
     /// Field name, or a lifecycle pseudo-field such as `lifecycle`.
@@ -92,8 +94,8 @@ pub struct LogRecord {
     /// Per-tenant sequence number, assigned by `append_log` (the given value is ignored).
     #[serde(default)]
     pub seq: u64,
-    /// RFC 3339 UTC; when empty, `append_log` sets the store clock's time.
-    pub time: String,
+    /// When, set by `append_log` (the given value is ignored).
+    pub time: Timestamp,
     /// Integration user of the API key.
     pub actor: String,
     /// HTTP method.
@@ -112,37 +114,11 @@ pub struct LogRecord {
     pub request: Option<Value>,
 }
 
-/// Replaces the value of every `password` key (any case, at any depth) with `"********"`,
-/// and the `value` of a PATCH operation whose `path` names `password`.
+/// Masks every secret a request body may carry (`password` under any spelling, the `value`
+/// of a PATCH operation whose `path` names it), at any depth: the SCIM layer's schema-driven
+/// redaction, [`crate::scim::redact::redact_all`], applied to everything the log stores.
 pub fn mask_secrets(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            let path_is_password = map
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case("path"))
-                .and_then(|(_, path)| path.as_str())
-                .is_some_and(names_password);
-            for (key, inner) in map.iter_mut() {
-                if path_is_password && key.eq_ignore_ascii_case("value") {
-                    *inner = Value::String("********".to_owned());
-                    continue;
-                }
-                if key.eq_ignore_ascii_case("password") {
-                    *inner = Value::String("********".to_owned());
-                } else {
-                    mask_secrets(inner);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_secrets),
-        _ => {}
-    }
-}
-
-/// `password`, or a URN-qualified `...:password`, in any case.
-fn names_password(path: &str) -> bool {
-    let last = path.rsplit(':').next().unwrap_or(path).trim();
-    last.eq_ignore_ascii_case("password")
+    crate::scim::redact::redact_all(value);
 }
 
 #[cfg(test)]

@@ -66,3 +66,16 @@ pub(crate) const LOG: TableDefinition<(&str, u64), &[u8]> =
 
 /// `(tenant, version) -> overlay rules text`.
 pub(crate) const OVERLAYS: TableDefinition<(&str, u64), &str> = TableDefinition::new("overlays");
+
+/// `sha256(operator token) -> StoredOperator`. The token itself is never stored.
+pub(crate) const OPERATORS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("operators");
+
+/// `operator id -> sha256(token)`, to list and revoke operators by id.
+pub(crate) const OPERATOR_IDS: TableDefinition<&str, &[u8]> = TableDefinition::new("operator_ids");
+
+/// `seq -> AuditRecord`, append-only: every write made through the admin surface.
+pub(crate) const ADMIN_AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("admin_audit");
+
+/// `(tenant, version) -> {"author", "time"}`: who saved each overlay version, and when.
+pub(crate) const OVERLAY_META: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("overlay_meta");

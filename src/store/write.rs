@@ -1,91 +1,75 @@
 //! [`TenantWrite`]: one write transaction scoped to one tenant.
 
-use std::sync::Arc;
-
 use redb::{Durability, MultimapTableDefinition, ReadableTable, WriteTransaction};
 use serde_json::Value;
 
-use super::clock::IdSource;
+use super::StoreError;
 use super::query::{ResourceRow, decode, encode, fold, last_seq};
 use super::records::HistoryRecord;
 use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
     RESOURCE_COUNTS, RESOURCES, UNIQUE_KEYS, USER_NAMES,
 };
-use super::{StoreError, attribute};
-use crate::eval::state::{Entity, FieldValue, Lifecycle, PendingRef, StoredResource};
-use crate::scim::schema::ResourceKind;
+use crate::domain::{
+    Entity, FieldName, FieldValue, Lifecycle, PendingRef, ResourceId, ResourceKind, StoredResource,
+    TenantId, Timestamp, UserName,
+};
+use crate::scim::attr::get_ci;
 
 /// One write transaction over one tenant's state. Implements
-/// [`StateView`](crate::eval::state::StateView), reading its own uncommitted writes.
+/// [`StateView`](crate::domain::StateView), reading its own uncommitted writes.
 ///
 /// Nothing is visible to others until [`commit`](TenantWrite::commit), which is durable
 /// when it returns. Dropping it without committing discards every write. After any error
 /// from a write method the transaction may hold part of that write: drop it.
 pub struct TenantWrite {
     pub(crate) txn: WriteTransaction,
-    pub(crate) tenant: String,
-    pub(crate) now: String,
-    pub(crate) ids: Arc<dyn IdSource>,
-    pub(crate) db: Arc<redb::Database>,
-    pub(crate) group: Arc<super::group::GroupSync>,
+    pub(crate) tenant: TenantId,
+    pub(crate) now: Timestamp,
 }
 
 impl TenantWrite {
-    /// A write transaction not yet scoped to a tenant (the batch writer's).
+    /// A durable write transaction scoped to `tenant`, which must exist.
     pub(crate) fn begin(
-        db: &Arc<redb::Database>,
-        now: String,
-        ids: &Arc<dyn IdSource>,
-        group: &Arc<super::group::GroupSync>,
+        db: &redb::Database,
+        tenant: &TenantId,
+        now: Timestamp,
     ) -> Result<TenantWrite, StoreError> {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
-        Ok(TenantWrite {
+        let mut write = TenantWrite {
             txn,
-            tenant: String::new(),
+            tenant: tenant.clone(),
             now,
-            ids: Arc::clone(ids),
-            db: Arc::clone(db),
-            group: Arc::clone(group),
-        })
+        };
+        write.scope(tenant)?;
+        Ok(write)
     }
 
-    /// Scopes the transaction to `tenant`, which must exist.
-    pub(crate) fn scope(&mut self, tenant: &str) -> Result<(), StoreError> {
+    /// Scopes the transaction to `tenant`, which must exist (the writer thread moves one
+    /// transaction from tenant to tenant within a batch).
+    pub(crate) fn scope(&mut self, tenant: &TenantId) -> Result<(), StoreError> {
         if self
             .txn
             .open_table(super::tables::TENANTS)?
-            .get(tenant)?
+            .get(tenant.as_str())?
             .is_none()
         {
-            return Err(StoreError::UnknownTenant(tenant.to_owned()));
+            return Err(StoreError::UnknownTenant(tenant.to_string()));
         }
-        tenant.clone_into(&mut self.tenant);
-        Ok(())
-    }
-
-    /// Commits with one durable commit (the batch writer's: it alone writes, so there is
-    /// nothing to share a sync with).
-    pub(crate) fn commit_durable(self) -> Result<(), StoreError> {
-        self.txn.commit()?;
+        self.tenant.clone_from(tenant);
         Ok(())
     }
 
     /// The tenant this transaction is scoped to.
-    pub fn tenant(&self) -> &str {
+    pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }
 
-    /// The time of this transaction (RFC 3339 UTC, from the store's clock, taken once when
-    /// it began), for `meta` and history.
-    pub fn now(&self) -> &str {
-        &self.now
-    }
-
-    /// A new resource/entity id from the store's id source (UUID v4 unless injected).
-    pub fn next_id(&self) -> String {
-        self.ids.next_id()
+    /// The time of this transaction (from the store's clock, taken once when it began),
+    /// for `meta` and history.
+    pub fn now(&self) -> Timestamp {
+        self.now
     }
 
     /// Writes a resource and its entity (`resource.entity`, which must have the same id),
@@ -96,7 +80,7 @@ impl TenantWrite {
     pub fn put_resource(
         &mut self,
         resource: &StoredResource,
-        unique_fields: &[&str],
+        unique_fields: &[FieldName],
     ) -> Result<(), StoreError> {
         let kind = resource.kind;
         let id = resource.entity.id.as_str();
@@ -108,6 +92,7 @@ impl TenantWrite {
             },
         )?;
         let tenant = self.tenant.as_str();
+
         let old_body: Option<Value> = {
             let mut table = self.txn.open_table(RESOURCES)?;
             let old = table.insert((tenant, kind.as_str(), id), row.as_slice())?;
@@ -128,8 +113,13 @@ impl TenantWrite {
     /// entity stays (write its `Deleted` lifecycle with [`put_entity`](Self::put_entity));
     /// the userName stays claimed until [`release_user_name`](Self::release_user_name).
     /// Returns whether the resource existed.
-    pub fn delete_resource(&mut self, kind: ResourceKind, id: &str) -> Result<bool, StoreError> {
+    pub fn delete_resource(
+        &mut self,
+        kind: ResourceKind,
+        id: &ResourceId,
+    ) -> Result<bool, StoreError> {
         let tenant = self.tenant.as_str();
+        let id = id.as_str();
         let old_body = {
             let mut table = self.txn.open_table(RESOURCES)?;
             let old = table.remove((tenant, kind.as_str(), id))?;
@@ -142,7 +132,7 @@ impl TenantWrite {
         self.reindex(kind, id, Some(&old_body), None)?;
         match kind {
             ResourceKind::Group => {
-                self.clear_members(id)?;
+                self.detach(MEMBERS, MEMBER_OF, id)?;
             }
             ResourceKind::User => {
                 self.detach(MEMBER_OF, MEMBERS, id)?;
@@ -170,7 +160,8 @@ impl TenantWrite {
     ) -> Result<(), StoreError> {
         let tenant = self.tenant.as_str();
         let text = |body: Option<&Value>, name: &str| {
-            body.and_then(|b| attribute(b, name))
+            body.and_then(Value::as_object)
+                .and_then(|b| get_ci(b, name))
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
@@ -214,7 +205,7 @@ impl TenantWrite {
     pub fn put_entity(
         &mut self,
         entity: &Entity,
-        unique_fields: &[&str],
+        unique_fields: &[FieldName],
     ) -> Result<(), StoreError> {
         let tenant = self.tenant.as_str();
         let id = entity.id.as_str();
@@ -232,8 +223,8 @@ impl TenantWrite {
         } else {
             unique_fields
                 .iter()
-                .filter_map(|field| match entity.fields.get(*field) {
-                    Some(FieldValue::String(value)) => Some((*field, fold(value))),
+                .filter_map(|field| match entity.fields.get(field) {
+                    Some(FieldValue::String(value)) => Some((field.as_str(), fold(value))),
                     _ => None,
                 })
                 .collect()
@@ -245,7 +236,10 @@ impl TenantWrite {
                     continue;
                 };
                 let folded = fold(value);
-                if wanted.iter().any(|(f, v)| f == field && *v == folded) {
+                if wanted
+                    .iter()
+                    .any(|(f, v)| *f == field.as_str() && *v == folded)
+                {
                     continue;
                 }
                 let key = (
@@ -268,7 +262,7 @@ impl TenantWrite {
                         None => folded.clone(),
                     };
                     return Err(StoreError::DuplicateKey {
-                        entity_type: entity.entity_type.clone(),
+                        entity_type: entity.entity_type.to_string(),
                         field: (*field).to_owned(),
                         value,
                     });
@@ -283,38 +277,45 @@ impl TenantWrite {
     /// Claims a userName (case-insensitive) for user `id` of this tenant in the GLOBAL
     /// index. Claiming a name this user already holds is a no-op; a name held by anyone
     /// else, in any tenant, fails with [`StoreError::UserNameTaken`].
-    pub fn claim_user_name(&mut self, user_name: &str, id: &str) -> Result<(), StoreError> {
-        let folded = fold(user_name);
+    pub fn claim_user_name(
+        &mut self,
+        user_name: &UserName,
+        id: &ResourceId,
+    ) -> Result<(), StoreError> {
         let mut table = self.txn.open_table(USER_NAMES)?;
-        if let Some(holder) = table.get(folded.as_str())? {
+        if let Some(holder) = table.get(user_name.key())? {
             let (tenant, holder_id) = holder.value();
-            if tenant == self.tenant && holder_id == id {
+            if tenant == self.tenant.as_str() && holder_id == id.as_str() {
                 return Ok(());
             }
-            return Err(StoreError::UserNameTaken(user_name.to_owned()));
+            return Err(StoreError::UserNameTaken(user_name.to_string()));
         }
-        table.insert(folded.as_str(), (self.tenant.as_str(), id))?;
+        table.insert(user_name.key(), (self.tenant.as_str(), id.as_str()))?;
         Ok(())
     }
 
     /// Releases a userName held by this tenant. A name held by another tenant is left
     /// alone. Returns whether it was released.
-    pub fn release_user_name(&mut self, user_name: &str) -> Result<bool, StoreError> {
-        let folded = fold(user_name);
+    pub fn release_user_name(&mut self, user_name: &UserName) -> Result<bool, StoreError> {
         let mut table = self.txn.open_table(USER_NAMES)?;
         let ours = table
-            .get(folded.as_str())?
-            .is_some_and(|holder| holder.value().0 == self.tenant);
+            .get(user_name.key())?
+            .is_some_and(|holder| holder.value().0 == self.tenant.as_str());
         if ours {
-            table.remove(folded.as_str())?;
+            table.remove(user_name.key())?;
         }
         Ok(ours)
     }
 
     /// Adds `user` to `group` (both directions). Returns false if already a member.
     /// Costs the same whatever the group's size.
-    pub fn add_member(&mut self, group: &str, user: &str) -> Result<bool, StoreError> {
+    pub fn add_member(
+        &mut self,
+        group: &ResourceId,
+        user: &ResourceId,
+    ) -> Result<bool, StoreError> {
         let tenant = self.tenant.as_str();
+        let (group, user) = (group.as_str(), user.as_str());
         let existed = {
             let mut table = self.txn.open_multimap_table(MEMBERS)?;
             table.insert((tenant, group), user)?
@@ -325,8 +326,13 @@ impl TenantWrite {
     }
 
     /// Removes `user` from `group` (both directions). Returns whether it was a member.
-    pub fn remove_member(&mut self, group: &str, user: &str) -> Result<bool, StoreError> {
+    pub fn remove_member(
+        &mut self,
+        group: &ResourceId,
+        user: &ResourceId,
+    ) -> Result<bool, StoreError> {
         let tenant = self.tenant.as_str();
+        let (group, user) = (group.as_str(), user.as_str());
         let existed = {
             let mut table = self.txn.open_multimap_table(MEMBERS)?;
             table.remove((tenant, group), user)?
@@ -334,12 +340,6 @@ impl TenantWrite {
         let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
         table.remove((tenant, user), group)?;
         Ok(existed)
-    }
-
-    /// Removes every member of `group` (both directions); returns the removed user ids in
-    /// id order.
-    pub fn clear_members(&mut self, group: &str) -> Result<Vec<String>, StoreError> {
-        self.detach(MEMBERS, MEMBER_OF, group)
     }
 
     /// Removes every row of `key` from the `forward` membership multimap and the matching
@@ -408,19 +408,17 @@ impl TenantWrite {
     pub fn push_outbox(&mut self, notification: &Value) -> Result<u64, StoreError> {
         let text = notification.to_string();
         let mut table = self.txn.open_table(OUTBOX)?;
-        let seq = last_seq(&table, &self.tenant)? + 1;
+        let seq = last_seq(&table, self.tenant.as_str())? + 1;
         table.insert((self.tenant.as_str(), seq), text.as_str())?;
         Ok(seq)
     }
 
-    /// Appends a change to the tenant's history: assigns `seq` (returned) and, when
-    /// `time` is empty, the transaction's time.
+    /// Appends a change to the tenant's history: assigns `seq` (returned) and the
+    /// transaction's time.
     pub fn append_history(&mut self, mut record: HistoryRecord) -> Result<u64, StoreError> {
         let mut table = self.txn.open_table(HISTORY)?;
-        record.seq = last_seq(&table, &self.tenant)? + 1;
-        if record.time.is_empty() {
-            record.time.clone_from(&self.now);
-        }
+        record.seq = last_seq(&table, self.tenant.as_str())? + 1;
+        record.time = self.now;
         let bytes = encode("history", &record)?;
         table.insert((self.tenant.as_str(), record.seq), bytes.as_slice())?;
         Ok(record.seq)
@@ -428,29 +426,14 @@ impl TenantWrite {
 
     /// Appends a provisioning-log record in this transaction (for an operation that
     /// succeeds: it is recorded exactly when the operation is). Secrets in the request are
-    /// masked; an empty `time` takes the transaction's. Returns its sequence number.
+    /// masked; its time is the transaction's. Returns its sequence number.
     pub fn append_log(&mut self, mut record: super::LogRecord) -> Result<u64, StoreError> {
-        if record.time.is_empty() {
-            record.time.clone_from(&self.now);
-        }
+        record.time = self.now;
         super::insert_log(&self.txn, &self.tenant, record)
     }
 
-    /// Commits durably: when this returns `Ok`, every write survives a crash. Concurrent
-    /// commits share one fsync (group commit): this commits without waiting for the disk,
-    /// then waits for a sync that covers it.
-    pub fn commit(mut self) -> Result<(), StoreError> {
-        self.txn.set_durability(Durability::None)?;
-        self.txn.commit()?;
-        let ticket = self.group.ticket();
-        self.group.wait_durable(ticket, &self.db)
-    }
-
-    /// Commits at once without waiting for the disk (group commit): visible to readers and
-    /// all-or-nothing, but durable only once a later [`Store::sync`](super::Store::sync) or
-    /// durable [`commit`](Self::commit) returns. A server answers the client only after that.
-    pub fn commit_unsynced(mut self) -> Result<(), StoreError> {
-        self.txn.set_durability(Durability::None)?;
+    /// Commits durably: when this returns `Ok`, every write survives a crash.
+    pub fn commit(self) -> Result<(), StoreError> {
         self.txn.commit()?;
         Ok(())
     }

@@ -48,7 +48,14 @@ fn create(addr: &str, key: &str, n: usize) -> Option<String> {
 fn start(db: &std::path::Path) -> (std::process::Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
         .arg(db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -89,7 +96,7 @@ fn sigterm_stops_the_server_gracefully() {
     assert!(exit.success(), "{exit:?}");
     // The database is released and holds the user.
     let store = Store::open(&db).expect("released after shutdown");
-    let read = store.read("default").expect("tenant");
+    let read = store.read(&"default".into()).expect("tenant");
     assert_eq!(read.count(ResourceKind::User).expect("count"), 1);
 }
 
@@ -132,14 +139,16 @@ fn acknowledged_creates_survive_a_kill() {
     let ids = acknowledged.lock().expect("lock").clone();
     assert!(ids.len() >= 60);
     let store = Store::open(&db).expect("the database opens after the crash");
-    let read = store.read("default").expect("tenant");
+    let read = store.read(&"default".into()).expect("tenant");
     for id in &ids {
+        let id = provisio::domain::ResourceId::new(id.as_str());
         let stored = read
-            .get_resource(ResourceKind::User, id)
+            .get_resource(ResourceKind::User, &id)
             .expect("readable")
             .unwrap_or_else(|| panic!("acknowledged create {id} was lost"));
         let user_name = stored.body["userName"].as_str().expect("userName");
-        let by_name = read.by_user_name(user_name).expect("index readable");
+        let user_name = provisio::domain::UserName::new(user_name).expect("valid userName");
+        let by_name = read.by_user_name(&user_name).expect("index readable");
         assert_eq!(by_name.map(|r| r.entity.id), Some(id.clone()));
     }
 }

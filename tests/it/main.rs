@@ -1,5 +1,6 @@
 //! The single integration-test binary.
 
+mod admin;
 mod crash;
 mod explain;
 mod http;
@@ -7,4 +8,5 @@ mod ops;
 mod overlay;
 mod rules;
 mod scim;
+mod soak;
 mod store;

@@ -121,7 +121,14 @@ fn a_tenant_overlay_applies_to_that_tenant_only() {
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
         .arg(&db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -46,9 +46,10 @@ fn okta_create_then_lookup_in_upper_case() {
     )
     .unwrap();
     let filter = query.filter.as_ref().unwrap();
+    // The index is asked for the userName's PRECIS key, which the filter compares.
     assert_eq!(
         equality_hint(filter),
-        Some((IndexedAttr::UserName, "TEST.USER@OKTA.LOCAL".into()))
+        Some((IndexedAttr::UserName, "test.user@okta.local".into()))
     );
     let page: Vec<Value> = [user]
         .into_iter()
@@ -184,4 +185,48 @@ fn bad_input_gets_the_right_scim_type() {
         normalize_input(ResourceKind::User, json!({"userName":"a","active":"maybe"})).unwrap_err();
     assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
     assert_eq!(Projection::all(), Projection::default());
+}
+
+#[test]
+fn one_value_path_for_patch_paths_and_mapping_sources() {
+    use provisio::scim::filter::{CompareOp, Filter};
+    use provisio::scim::path::ValuePath;
+    let body = normalize_input(
+        ResourceKind::User,
+        json!({"userName": "jane@ex.com",
+               "PhoneNumbers": [{"value": "1", "type": "mobile"}, {"value": "2", "Type": "Work"}],
+               "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "boss"},
+               "emails": [{"value": "j@ex.com", "primary": "True"}]}),
+    )
+    .unwrap()
+    .body;
+    // A PATCH path, in any spelling, and a rules source given in parts are the same path.
+    let from_text =
+        ValuePath::parse(ResourceKind::User, r#"phonenumbers[TYPE eq "work"].VALUE"#).unwrap();
+    let from_parts = ValuePath::new(
+        ResourceKind::User,
+        None,
+        "phoneNumbers",
+        Filter::parse(r#"type eq "work""#).ok(),
+        Some("value"),
+    )
+    .unwrap();
+    assert_eq!(from_text, from_parts);
+    assert_eq!(
+        from_text.to_string(),
+        r#"phoneNumbers[type eq "work"].value"#
+    );
+    assert_eq!(from_text.select(&body), Some(&json!("2")));
+    let manager = ValuePath::parse(ResourceKind::User, "manager.value").unwrap();
+    assert_eq!(manager.select(&body), Some(&json!("boss")));
+    // Guards compare with the one comparison: string booleans, case-insensitive strings.
+    let primary = ValuePath::parse(ResourceKind::User, "emails.primary").unwrap();
+    assert!(primary.matches(&body, CompareOp::Eq, &json!(true)));
+    let user_name = ValuePath::parse(ResourceKind::User, "userName").unwrap();
+    assert!(user_name.matches(&body, CompareOp::Eq, &json!("JANE@EX.COM")));
+    assert!(
+        ValuePath::parse(ResourceKind::User, "title")
+            .unwrap()
+            .matches(&body, CompareOp::Eq, &Value::Null)
+    );
 }

@@ -5,13 +5,16 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use provisio::eval::state::{
-    Entity, FieldValue, Lifecycle, Meta, PendingRef, StateView, StoredResource,
+use provisio::domain::{
+    Entity, EntityType, FieldName, FieldValue, FixedClock, Lifecycle, Meta, PendingRef, ResourceId,
+    ResourceKind, SequentialIds, StateView, StoredResource, TenantId, Timestamp, UserName,
 };
-use provisio::scim::schema::ResourceKind;
+use provisio::import::parse_import;
+use provisio::pipeline::Profile;
+use provisio::scim::op::ScimOp;
+use provisio::scim::route::Route;
 use provisio::store::{
-    FixedClock, HistoryRecord, LogRecord, Outcome, SequentialIds, Store, StoreConfig, StoreError,
-    parse_import,
+    HistoryRecord, LogRecord, Outcome, PlannedWrite, Store, StoreConfig, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -21,7 +24,7 @@ fn store_at(path: &Path) -> Store {
     Store::open_with(
         path,
         StoreConfig {
-            clock: Arc::new(FixedClock(NOW.to_owned())),
+            clock: Arc::new(FixedClock::at(NOW)),
             ids: Arc::new(SequentialIds::default()),
         },
     )
@@ -37,10 +40,34 @@ fn fresh() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn string_fields(pairs: &[(&str, &str)]) -> BTreeMap<String, FieldValue> {
+fn t(name: &str) -> TenantId {
+    TenantId::new(name)
+}
+
+fn rid(id: &str) -> ResourceId {
+    ResourceId::new(id)
+}
+
+fn un(name: &str) -> UserName {
+    UserName::new(name).unwrap()
+}
+
+fn f(name: &str) -> FieldName {
+    FieldName::new(name)
+}
+
+fn ty(name: &str) -> EntityType {
+    EntityType::new(name)
+}
+
+fn now() -> Timestamp {
+    Timestamp::parse(NOW).unwrap()
+}
+
+fn string_fields(pairs: &[(&str, &str)]) -> BTreeMap<FieldName, FieldValue> {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), FieldValue::String((*v).to_owned())))
+        .map(|(k, v)| (f(k), FieldValue::String((*v).to_owned())))
         .collect()
 }
 
@@ -53,13 +80,13 @@ fn user(id: &str, user_name: &str, external_id: Option<&str>) -> StoredResource 
         kind: ResourceKind::User,
         body,
         meta: Meta {
-            created: NOW.to_owned(),
-            last_modified: NOW.to_owned(),
+            created: now(),
+            last_modified: now(),
             version: 1,
         },
         entity: Entity {
-            id: id.to_owned(),
-            entity_type: "User".to_owned(),
+            id: rid(id),
+            entity_type: ty("User"),
             fields: string_fields(&[("UserName", user_name)]),
             lifecycle: Lifecycle::Active,
             managed: true,
@@ -72,13 +99,13 @@ fn group(id: &str, name: &str) -> StoredResource {
         kind: ResourceKind::Group,
         body: json!({"id": id, "DisplayName": name}),
         meta: Meta {
-            created: NOW.to_owned(),
-            last_modified: NOW.to_owned(),
+            created: now(),
+            last_modified: now(),
             version: 1,
         },
         entity: Entity {
-            id: id.to_owned(),
-            entity_type: "Group".to_owned(),
+            id: rid(id),
+            entity_type: ty("Group"),
             fields: string_fields(&[("Name", name)]),
             lifecycle: Lifecycle::Active,
             managed: true,
@@ -88,26 +115,26 @@ fn group(id: &str, name: &str) -> StoredResource {
 
 /// Writes a user resource with its claimed userName.
 fn put_user(store: &Store, tenant: &str, resource: &StoredResource) {
-    let mut txn = store.write(tenant).unwrap();
-    let name = resource.body["userName"].as_str().unwrap();
-    txn.claim_user_name(name, &resource.entity.id).unwrap();
-    txn.put_resource(resource, &["UserName"]).unwrap();
+    let mut txn = store.write(&t(tenant)).unwrap();
+    let name = un(resource.body["userName"].as_str().unwrap());
+    txn.claim_user_name(&name, &resource.entity.id).unwrap();
+    txn.put_resource(resource, &[f("UserName")]).unwrap();
     txn.commit().unwrap();
 }
 
 fn put_group(store: &Store, tenant: &str, resource: &StoredResource) {
-    let mut txn = store.write(tenant).unwrap();
-    txn.put_resource(resource, &["Name"]).unwrap();
+    let mut txn = store.write(&t(tenant)).unwrap();
+    txn.put_resource(resource, &[f("Name")]).unwrap();
     txn.commit().unwrap();
 }
 
 fn history_record(user_name: &str, field: &str) -> HistoryRecord {
     HistoryRecord {
         seq: 0,
-        time: String::new(),
+        time: Timestamp::EPOCH,
         actor: "okta".to_owned(),
-        entity_type: "User".to_owned(),
-        entity_id: "u1".to_owned(),
+        entity_type: ty("User"),
+        entity_id: rid("u1"),
         user_name: Some(user_name.to_owned()),
         field: field.to_owned(),
         before: None,
@@ -119,7 +146,7 @@ fn history_record(user_name: &str, field: &str) -> HistoryRecord {
 fn log_record(status: u16, outcome: Outcome, request: Option<Value>) -> LogRecord {
     LogRecord {
         seq: 0,
-        time: String::new(),
+        time: Timestamp::EPOCH,
         actor: "okta".to_owned(),
         method: "POST".to_owned(),
         path: "/scim/v2/Users".to_owned(),
@@ -137,22 +164,22 @@ fn resources_round_trip_with_indexes() {
     put_user(&store, "a", &user("u1", "Ann@Example.com", Some("ext-1")));
     put_group(&store, "a", &group("g1", "Sales Team"));
 
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     assert_eq!(
-        read.get_resource(ResourceKind::User, "u1").unwrap(),
+        read.get_resource(ResourceKind::User, &rid("u1")).unwrap(),
         Some(user("u1", "Ann@Example.com", Some("ext-1")))
     );
-    let by_name = read.by_user_name("ann@EXAMPLE.com").unwrap().unwrap();
+    let by_name = read.by_user_name(&un("ann@EXAMPLE.com")).unwrap().unwrap();
     assert_eq!(by_name.entity.id, "u1");
     let by_ext = read.by_external_id(ResourceKind::User, "ext-1").unwrap();
-    assert_eq!(by_ext.map(|r| r.entity.id), Some("u1".to_owned()));
+    assert_eq!(by_ext.map(|r| r.entity.id), Some(rid("u1")));
     assert!(
         read.by_external_id(ResourceKind::Group, "ext-1")
             .unwrap()
             .is_none()
     );
     let by_group = read.by_group_name("sales team").unwrap();
-    assert_eq!(by_group.map(|r| r.entity.id), Some("g1".to_owned()));
+    assert_eq!(by_group.map(|r| r.entity.id), Some(rid("g1")));
     assert_eq!(read.count(ResourceKind::User).unwrap(), 1);
     assert_eq!(read.count(ResourceKind::Group).unwrap(), 1);
     drop(read);
@@ -160,7 +187,7 @@ fn resources_round_trip_with_indexes() {
     // A changed externalId and displayName move their index entries.
     put_user(&store, "a", &user("u1", "Ann@Example.com", Some("ext-2")));
     put_group(&store, "a", &group("g1", "Marketing"));
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     assert!(
         read.by_external_id(ResourceKind::User, "ext-1")
             .unwrap()
@@ -176,15 +203,21 @@ fn resources_round_trip_with_indexes() {
     assert_eq!(read.count(ResourceKind::User).unwrap(), 1);
     drop(read);
 
-    let mut txn = store.write("a").unwrap();
-    assert!(txn.delete_resource(ResourceKind::Group, "g1").unwrap());
-    assert!(!txn.delete_resource(ResourceKind::Group, "g1").unwrap());
+    let mut txn = store.write(&t("a")).unwrap();
+    assert!(
+        txn.delete_resource(ResourceKind::Group, &rid("g1"))
+            .unwrap()
+    );
+    assert!(
+        !txn.delete_resource(ResourceKind::Group, &rid("g1"))
+            .unwrap()
+    );
     txn.commit().unwrap();
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     assert!(read.by_group_name("marketing").unwrap().is_none());
     assert_eq!(read.count(ResourceKind::Group).unwrap(), 0);
     // The entity stays for history.
-    assert!(read.get_entity("g1").unwrap().is_some());
+    assert!(read.get_entity(&rid("g1")).unwrap().is_some());
 }
 
 #[test]
@@ -198,7 +231,7 @@ fn paging_is_stable_and_in_id_order() {
         );
     }
     put_user(&store, "b", &user("u00", "other", None));
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     let ids: Vec<String> = (1..=25).map(|i| format!("u{i:02}")).collect();
     assert_eq!(read.list_ids(ResourceKind::User).unwrap(), ids);
     assert_eq!(read.count(ResourceKind::User).unwrap(), 25);
@@ -206,7 +239,7 @@ fn paging_is_stable_and_in_id_order() {
         read.page(ResourceKind::User, start, count)
             .unwrap()
             .into_iter()
-            .map(|r| r.entity.id)
+            .map(|r| r.entity.id.into_string())
             .collect()
     };
     assert_eq!(page(1, 10), ids[0..10]);
@@ -216,10 +249,10 @@ fn paging_is_stable_and_in_id_order() {
     assert!(page(1, 0).is_empty());
     assert_eq!(page(0, 2), ids[0..2]);
     let after: Vec<String> = read
-        .page_after(ResourceKind::User, Some("u10"), 3)
+        .page_after(ResourceKind::User, Some(&rid("u10")), 3)
         .unwrap()
         .into_iter()
-        .map(|r| r.entity.id)
+        .map(|r| r.entity.id.into_string())
         .collect();
     assert_eq!(after, ids[10..13]);
     assert_eq!(read.resources(ResourceKind::User).unwrap().len(), 25);
@@ -232,8 +265,8 @@ fn tenants_are_isolated() {
     put_user(&store, "b", &user("ub", "bob", Some("ext-b")));
     put_group(&store, "b", &group("gb", "B Group"));
     {
-        let mut txn = store.write("b").unwrap();
-        txn.add_member("gb", "ub").unwrap();
+        let mut txn = store.write(&t("b")).unwrap();
+        txn.add_member(&rid("gb"), &rid("ub")).unwrap();
         txn.add_pending(&PendingRef {
             user_id: "ub".into(),
             field: "DirectManager".into(),
@@ -247,86 +280,101 @@ fn tenants_are_isolated() {
         txn.commit().unwrap();
     }
     store
-        .append_log("b", log_record(201, Outcome::Ok, None))
+        .append_log(&t("b"), log_record(201, Outcome::Ok, None))
         .unwrap();
 
     let check = |view: &dyn StateView| {
-        assert!(view.resource(ResourceKind::User, "ub").unwrap().is_none());
-        assert!(view.resource(ResourceKind::Group, "gb").unwrap().is_none());
-        assert!(view.entity("ub").unwrap().is_none());
         assert!(
-            view.find_entity("User", "UserName", "bob")
+            view.resource(ResourceKind::User, &rid("ub"))
                 .unwrap()
                 .is_none()
         );
         assert!(
-            view.find_entity("Group", "Name", "b group")
+            view.resource(ResourceKind::Group, &rid("gb"))
                 .unwrap()
                 .is_none()
         );
-        assert!(!view.is_member("gb", "ub").unwrap());
-        assert!(view.members("gb").unwrap().is_empty());
-        assert!(view.pending_refs("User", &["boss"]).unwrap().is_empty());
+        assert!(view.entity(&rid("ub")).unwrap().is_none());
+        assert!(
+            view.find_entity(&ty("User"), &f("UserName"), "bob")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            view.find_entity(&ty("Group"), &f("Name"), "b group")
+                .unwrap()
+                .is_none()
+        );
+        assert!(!view.is_member(&rid("gb"), &rid("ub")).unwrap());
+        assert!(view.members(&rid("gb")).unwrap().is_empty());
+        assert!(
+            view.pending_refs(&ty("User"), &["boss"])
+                .unwrap()
+                .is_empty()
+        );
         // The userName is taken elsewhere, without saying where.
-        assert!(view.user_name_taken_elsewhere("BOB").unwrap());
+        assert!(view.user_name_taken_elsewhere(&un("BOB")).unwrap());
     };
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     check(&read);
-    assert!(read.by_user_name("bob").unwrap().is_none());
+    assert!(read.by_user_name(&un("bob")).unwrap().is_none());
     assert!(
         read.by_external_id(ResourceKind::User, "ext-b")
             .unwrap()
             .is_none()
     );
     assert!(read.by_group_name("b group").unwrap().is_none());
-    assert!(read.members_of("gb").unwrap().is_empty());
-    assert!(read.groups_of("ub").unwrap().is_empty());
-    assert!(read.get_entity("ub").unwrap().is_none());
-    assert!(read.entities_of_type("User").unwrap().is_empty());
+    assert!(read.members_of(&rid("gb")).unwrap().is_empty());
+    assert!(read.groups_of(&rid("ub")).unwrap().is_empty());
+    assert!(read.get_entity(&rid("ub")).unwrap().is_none());
+    assert!(read.entities_of_type(&ty("User")).unwrap().is_empty());
     assert!(read.list_ids(ResourceKind::User).unwrap().is_empty());
     assert!(read.page(ResourceKind::User, 1, 100).unwrap().is_empty());
     assert_eq!(read.count(ResourceKind::User).unwrap(), 0);
     assert!(read.outbox().unwrap().is_empty());
     drop(read);
-    let write = store.write("a").unwrap();
+    let write = store.write(&t("a")).unwrap();
     check(&write);
     assert!(
         write
-            .get_resource(ResourceKind::User, "ub")
+            .get_resource(ResourceKind::User, &rid("ub"))
             .unwrap()
             .is_none()
     );
     drop(write);
-    assert!(store.history("a", None).unwrap().is_empty());
-    assert!(store.log("a", false).unwrap().is_empty());
+    assert!(store.history(&t("a"), None).unwrap().is_empty());
+    assert!(store.log(&t("a"), false).unwrap().is_empty());
 
     // Tenant b sees its own; its own userName is not "elsewhere".
-    let read = store.read("b").unwrap();
-    assert!(read.by_user_name("BOB").unwrap().is_some());
-    assert!(!read.user_name_taken_elsewhere("bob").unwrap());
-    assert_eq!(read.members_of("gb").unwrap(), ["ub"]);
+    let read = store.read(&t("b")).unwrap();
+    assert!(read.by_user_name(&un("BOB")).unwrap().is_some());
+    assert!(!read.user_name_taken_elsewhere(&un("bob")).unwrap());
+    assert_eq!(read.members_of(&rid("gb")).unwrap(), ["ub"]);
     assert_eq!(read.outbox().unwrap().len(), 1);
 
     // Tenant a cannot take, nor release, b's userName.
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     assert!(matches!(
-        txn.claim_user_name("Bob", "ua"),
+        txn.claim_user_name(&un("Bob"), &rid("ua")),
         Err(StoreError::UserNameTaken(_))
     ));
-    assert!(!txn.release_user_name("bob").unwrap());
+    assert!(!txn.release_user_name(&un("bob")).unwrap());
     txn.commit().unwrap();
     assert!(
         store
-            .read("b")
+            .read(&t("b"))
             .unwrap()
-            .by_user_name("bob")
+            .by_user_name(&un("bob"))
             .unwrap()
             .is_some()
     );
 
-    assert!(matches!(store.read("c"), Err(StoreError::UnknownTenant(_))));
     assert!(matches!(
-        store.write("c"),
+        store.read(&t("c")),
+        Err(StoreError::UnknownTenant(_))
+    ));
+    assert!(matches!(
+        store.write(&t("c")),
         Err(StoreError::UnknownTenant(_))
     ));
 }
@@ -356,11 +404,11 @@ fn tenant_names_and_listing() {
         .list_tenants()
         .unwrap()
         .into_iter()
-        .map(|t| t.name)
+        .map(|t| t.name.into_string())
         .collect();
     assert_eq!(names, ["A-z_9".repeat(12), "default".to_owned()]);
-    assert!(store.tenant_exists("default").unwrap());
-    assert!(!store.tenant_exists("Default").unwrap());
+    assert!(store.tenant_exists(&t("default")).unwrap());
+    assert!(!store.tenant_exists(&t("Default")).unwrap());
 }
 
 #[test]
@@ -369,7 +417,7 @@ fn keys_are_hashed_and_revocable() {
     let path = dir.path().join("keys.redb");
     let store = store_at(&path);
     store.create_tenant("a").unwrap();
-    let (id, key) = store.create_key("a", "okta-integration").unwrap();
+    let (id, key) = store.create_key(&t("a"), "okta-integration").unwrap();
     assert!(key.starts_with("prv_") && key.len() == 4 + 64, "{key}");
     let info = store.authenticate(&key).unwrap().unwrap();
     assert_eq!(
@@ -385,17 +433,17 @@ fn keys_are_hashed_and_revocable() {
     altered.push('x');
     assert!(store.authenticate(&altered).unwrap().is_none());
 
-    let (id2, key2) = store.create_key("a", "entra").unwrap();
+    let (id2, key2) = store.create_key(&t("a"), "entra").unwrap();
     assert_ne!(key, key2);
-    let listed = store.list_keys("a").unwrap();
+    let listed = store.list_keys(&t("a")).unwrap();
     assert_eq!(listed.len(), 2);
-    assert!(listed.iter().all(|k| !k.revoked && k.created == NOW));
+    assert!(listed.iter().all(|k| !k.revoked && k.created == now()));
 
-    store.revoke_key("a", &id).unwrap();
+    store.revoke_key(&t("a"), &id).unwrap();
     assert!(store.authenticate(&key).unwrap().is_none());
     assert!(store.authenticate(&key2).unwrap().is_some());
     let revoked: Vec<bool> = {
-        let mut keys = store.list_keys("a").unwrap();
+        let mut keys = store.list_keys(&t("a")).unwrap();
         keys.sort_by(|x, y| x.key_id.cmp(&y.key_id));
         let mut expected: Vec<(String, bool)> = vec![(id.clone(), true), (id2.clone(), false)];
         expected.sort();
@@ -409,15 +457,15 @@ fn keys_are_hashed_and_revocable() {
     };
     assert_eq!(revoked.len(), 2);
     assert!(matches!(
-        store.revoke_key("a", "key_nope"),
+        store.revoke_key(&t("a"), "key_nope"),
         Err(StoreError::UnknownKey(_))
     ));
     assert!(matches!(
-        store.create_key("zz", "u"),
+        store.create_key(&t("zz"), "u"),
         Err(StoreError::UnknownTenant(_))
     ));
     assert!(matches!(
-        store.list_keys("zz"),
+        store.list_keys(&t("zz")),
         Err(StoreError::UnknownTenant(_))
     ));
 
@@ -438,75 +486,86 @@ fn keys_are_hashed_and_revocable() {
 fn a_dropped_write_leaves_nothing() {
     let (_dir, store) = fresh();
     {
-        let mut txn = store.write("a").unwrap();
-        txn.claim_user_name("ann", "u1").unwrap();
-        txn.put_resource(&user("u1", "ann", Some("e1")), &["UserName"])
+        let mut txn = store.write(&t("a")).unwrap();
+        txn.claim_user_name(&un("ann"), &rid("u1")).unwrap();
+        txn.put_resource(&user("u1", "ann", Some("e1")), &[f("UserName")])
             .unwrap();
-        txn.add_member("g1", "u1").unwrap();
+        txn.add_member(&rid("g1"), &rid("u1")).unwrap();
         txn.push_outbox(&json!({})).unwrap();
         txn.append_history(history_record("ann", "FirstName"))
             .unwrap();
         // The transaction reads its own writes.
-        assert!(txn.resource(ResourceKind::User, "u1").unwrap().is_some());
         assert!(
-            txn.find_entity("User", "UserName", "ANN")
+            txn.resource(ResourceKind::User, &rid("u1"))
                 .unwrap()
                 .is_some()
         );
-        assert!(txn.is_member("g1", "u1").unwrap());
+        assert!(
+            txn.find_entity(&ty("User"), &f("UserName"), "ANN")
+                .unwrap()
+                .is_some()
+        );
+        assert!(txn.is_member(&rid("g1"), &rid("u1")).unwrap());
         // A snapshot taken meanwhile does not.
         assert!(
             store
-                .read("a")
+                .read(&t("a"))
                 .unwrap()
-                .by_user_name("ann")
+                .by_user_name(&un("ann"))
                 .unwrap()
                 .is_none()
         );
     }
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     assert!(
-        read.get_resource(ResourceKind::User, "u1")
+        read.get_resource(ResourceKind::User, &rid("u1"))
             .unwrap()
             .is_none()
     );
-    assert!(read.get_entity("u1").unwrap().is_none());
+    assert!(read.get_entity(&rid("u1")).unwrap().is_none());
     assert!(
         read.by_external_id(ResourceKind::User, "e1")
             .unwrap()
             .is_none()
     );
-    assert!(!read.user_name_taken_elsewhere("ann").unwrap());
-    assert!(read.members_of("g1").unwrap().is_empty());
+    assert!(!read.user_name_taken_elsewhere(&un("ann")).unwrap());
+    assert!(read.members_of(&rid("g1")).unwrap().is_empty());
     assert!(read.outbox().unwrap().is_empty());
     assert_eq!(read.count(ResourceKind::User).unwrap(), 0);
-    assert!(store.history("a", None).unwrap().is_empty());
+    assert!(store.history(&t("a"), None).unwrap().is_empty());
     // The name is free for another tenant.
     put_user(&store, "b", &user("u9", "ANN", None));
 
     // An explicit abort is the same.
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     txn.put_resource(&user("u2", "zed", None), &[]).unwrap();
     txn.abort().unwrap();
-    assert!(store.read("a").unwrap().get_entity("u2").unwrap().is_none());
+    assert!(
+        store
+            .read(&t("a"))
+            .unwrap()
+            .get_entity(&rid("u2"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn a_snapshot_does_not_see_later_commits() {
     let (_dir, store) = fresh();
-    let before = store.read("a").unwrap();
+    let before = store.read(&t("a")).unwrap();
     put_user(&store, "a", &user("u1", "ann", None));
     assert!(
         before
-            .get_resource(ResourceKind::User, "u1")
+            .get_resource(ResourceKind::User, &rid("u1"))
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .read("a")
+            .read(&t("a"))
             .unwrap()
-            .get_resource(ResourceKind::User, "u1")
+            .get_resource(ResourceKind::User, &rid("u1"))
             .unwrap()
             .is_some()
     );
@@ -522,14 +581,14 @@ fn unique_key_index_follows_field_changes() {
         lifecycle: Lifecycle::Active,
         managed: false,
     };
-    let mut txn = store.write("a").unwrap();
-    txn.put_entity(&entity, &["Name", "Code"]).unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.put_entity(&entity, &[f("Name"), f("Code")]).unwrap();
     txn.commit().unwrap();
     let find = |field: &str, value: &str| {
         store
-            .read("a")
+            .read(&t("a"))
             .unwrap()
-            .find_entity("JobTitle", field, value)
+            .find_entity(&ty("JobTitle"), &f(field), value)
             .unwrap()
             .map(|e| e.id)
     };
@@ -538,17 +597,17 @@ fn unique_key_index_follows_field_changes() {
     assert_eq!(find("Name", "eng"), None);
     assert_eq!(
         store
-            .read("a")
+            .read(&t("a"))
             .unwrap()
-            .find_entity("User", "Name", "engineer")
+            .find_entity(&ty("User"), &f("Name"), "engineer")
             .unwrap(),
         None
     );
 
     // A changed value moves; a field no longer unique leaves the index.
     entity.fields = string_fields(&[("Name", "Senior Engineer"), ("Code", "ENG")]);
-    let mut txn = store.write("a").unwrap();
-    txn.put_entity(&entity, &["Name"]).unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.put_entity(&entity, &[f("Name")]).unwrap();
     txn.commit().unwrap();
     assert_eq!(find("Name", "engineer"), None);
     assert_eq!(find("Name", "senior engineer"), Some("e1".into()));
@@ -562,9 +621,9 @@ fn unique_key_index_follows_field_changes() {
         lifecycle: Lifecycle::Active,
         managed: false,
     };
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     assert!(matches!(
-        txn.put_entity(&other, &["Name"]),
+        txn.put_entity(&other, &[f("Name")]),
         Err(StoreError::DuplicateKey { .. })
     ));
     drop(txn);
@@ -572,15 +631,15 @@ fn unique_key_index_follows_field_changes() {
 
     // A deleted entity is not found and frees its values.
     entity.lifecycle = Lifecycle::Deleted;
-    let mut txn = store.write("a").unwrap();
-    txn.put_entity(&entity, &["Name"]).unwrap();
-    txn.put_entity(&other, &["Name"]).unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.put_entity(&entity, &[f("Name")]).unwrap();
+    txn.put_entity(&other, &[f("Name")]).unwrap();
     txn.commit().unwrap();
     assert_eq!(find("Name", "senior engineer"), Some("e2".into()));
-    let read = store.read("a").unwrap();
-    assert_eq!(read.entities_of_type("JobTitle").unwrap().len(), 2);
+    let read = store.read(&t("a")).unwrap();
+    assert_eq!(read.entities_of_type(&ty("JobTitle")).unwrap().len(), 2);
     assert_eq!(
-        read.get_entity("e1").unwrap().unwrap().lifecycle,
+        read.get_entity(&rid("e1")).unwrap().unwrap().lifecycle,
         Lifecycle::Deleted
     );
 }
@@ -588,47 +647,47 @@ fn unique_key_index_follows_field_changes() {
 #[test]
 fn memberships_both_directions() {
     let (_dir, store) = fresh();
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     for u in ["u1", "u2", "u3"] {
         txn.put_resource(&user(u, u, None), &[]).unwrap();
     }
     for g in ["g1", "g2"] {
         txn.put_resource(&group(g, g), &[]).unwrap();
     }
-    assert!(txn.add_member("g1", "u2").unwrap());
-    assert!(txn.add_member("g1", "u1").unwrap());
-    assert!(!txn.add_member("g1", "u1").unwrap());
-    assert!(txn.add_member("g1", "u3").unwrap());
-    assert!(txn.add_member("g2", "u1").unwrap());
+    assert!(txn.add_member(&rid("g1"), &rid("u2")).unwrap());
+    assert!(txn.add_member(&rid("g1"), &rid("u1")).unwrap());
+    assert!(!txn.add_member(&rid("g1"), &rid("u1")).unwrap());
+    assert!(txn.add_member(&rid("g1"), &rid("u3")).unwrap());
+    assert!(txn.add_member(&rid("g2"), &rid("u1")).unwrap());
     txn.commit().unwrap();
 
-    let read = store.read("a").unwrap();
-    assert_eq!(read.members_of("g1").unwrap(), ["u1", "u2", "u3"]);
-    assert_eq!(read.members("g1").unwrap(), ["u1", "u2", "u3"]);
-    assert_eq!(read.groups_of("u1").unwrap(), ["g1", "g2"]);
-    assert!(read.is_member("g2", "u1").unwrap());
-    assert!(!read.is_member("g2", "u2").unwrap());
+    let read = store.read(&t("a")).unwrap();
+    assert_eq!(read.members_of(&rid("g1")).unwrap(), ["u1", "u2", "u3"]);
+    assert_eq!(read.members(&rid("g1")).unwrap(), ["u1", "u2", "u3"]);
+    assert_eq!(read.groups_of(&rid("u1")).unwrap(), ["g1", "g2"]);
+    assert!(read.is_member(&rid("g2"), &rid("u1")).unwrap());
+    assert!(!read.is_member(&rid("g2"), &rid("u2")).unwrap());
     drop(read);
 
-    let mut txn = store.write("a").unwrap();
-    assert!(txn.remove_member("g1", "u2").unwrap());
-    assert!(!txn.remove_member("g1", "u2").unwrap());
-    assert!(txn.groups_of("u2").unwrap().is_empty());
+    let mut txn = store.write(&t("a")).unwrap();
+    assert!(txn.remove_member(&rid("g1"), &rid("u2")).unwrap());
+    assert!(!txn.remove_member(&rid("g1"), &rid("u2")).unwrap());
+    assert!(txn.groups_of(&rid("u2")).unwrap().is_empty());
     // Deleting a user removes it from its groups.
-    txn.delete_resource(ResourceKind::User, "u1").unwrap();
-    assert_eq!(txn.members_of("g1").unwrap(), ["u3"]);
-    assert!(txn.members_of("g2").unwrap().is_empty());
+    txn.delete_resource(ResourceKind::User, &rid("u1")).unwrap();
+    assert_eq!(txn.members_of(&rid("g1")).unwrap(), ["u3"]);
+    assert!(txn.members_of(&rid("g2")).unwrap().is_empty());
     txn.commit().unwrap();
 
-    let mut txn = store.write("a").unwrap();
-    txn.add_member("g2", "u3").unwrap();
-    assert_eq!(txn.clear_members("g1").unwrap(), ["u3"]);
-    assert!(txn.clear_members("g1").unwrap().is_empty());
-    assert_eq!(txn.groups_of("u3").unwrap(), ["g2"]);
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.add_member(&rid("g2"), &rid("u3")).unwrap();
+    assert!(txn.remove_member(&rid("g1"), &rid("u3")).unwrap());
+    assert_eq!(txn.groups_of(&rid("u3")).unwrap(), ["g2"]);
     // Deleting a group removes its rows in both directions.
-    txn.delete_resource(ResourceKind::Group, "g2").unwrap();
-    assert!(txn.groups_of("u3").unwrap().is_empty());
-    assert!(txn.members_of("g2").unwrap().is_empty());
+    txn.delete_resource(ResourceKind::Group, &rid("g2"))
+        .unwrap();
+    assert!(txn.groups_of(&rid("u3")).unwrap().is_empty());
+    assert!(txn.members_of(&rid("g2")).unwrap().is_empty());
     txn.commit().unwrap();
 }
 
@@ -647,31 +706,35 @@ fn pending_refs_by_key_case_insensitive() {
         entity: "User".into(),
         key: "m-42".into(),
     };
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     txn.add_pending(&manager_by_name).unwrap();
     txn.add_pending(&manager_by_id).unwrap();
     txn.add_pending(&manager_by_id).unwrap();
     txn.commit().unwrap();
 
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     assert_eq!(
-        read.pending_refs("User", &["M-42", "boss@example.COM", "m-42"])
+        read.pending_refs(&ty("User"), &["M-42", "boss@example.COM", "m-42"])
             .unwrap(),
         vec![manager_by_id.clone(), manager_by_name.clone()]
     );
-    assert!(read.pending_refs("JobTitle", &["m-42"]).unwrap().is_empty());
-    assert!(read.pending_refs("User", &[]).unwrap().is_empty());
+    assert!(
+        read.pending_refs(&ty("JobTitle"), &["m-42"])
+            .unwrap()
+            .is_empty()
+    );
+    assert!(read.pending_refs(&ty("User"), &[]).unwrap().is_empty());
     drop(read);
 
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     assert!(txn.remove_pending(&manager_by_id).unwrap());
     assert!(!txn.remove_pending(&manager_by_id).unwrap());
     txn.commit().unwrap();
     assert_eq!(
         store
-            .read("a")
+            .read(&t("a"))
             .unwrap()
-            .pending_refs("User", &["m-42", "BOSS@example.com"])
+            .pending_refs(&ty("User"), &["m-42", "BOSS@example.com"])
             .unwrap(),
         vec![manager_by_name]
     );
@@ -680,7 +743,7 @@ fn pending_refs_by_key_case_insensitive() {
 #[test]
 fn history_appends_and_filters_by_user() {
     let (_dir, store) = fresh();
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     assert_eq!(
         txn.append_history(history_record("Ann", "FirstName"))
             .unwrap(),
@@ -692,27 +755,28 @@ fn history_appends_and_filters_by_user() {
         2
     );
     txn.commit().unwrap();
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
+    // A given time is ignored: the store stamps every record with its clock.
     let mut explicit = history_record("ANN", "lifecycle");
-    explicit.time = "2020-01-01T00:00:00Z".into();
+    explicit.time = Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
     assert_eq!(txn.append_history(explicit).unwrap(), 3);
     txn.commit().unwrap();
-    let mut txn = store.write("b").unwrap();
+    let mut txn = store.write(&t("b")).unwrap();
     assert_eq!(txn.append_history(history_record("ann", "X")).unwrap(), 1);
     txn.commit().unwrap();
 
-    let all = store.history("a", None).unwrap();
+    let all = store.history(&t("a"), None).unwrap();
     assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    assert_eq!(all[0].time, NOW);
-    assert_eq!(all[2].time, "2020-01-01T00:00:00Z");
-    let ann = store.history("a", Some("ann")).unwrap();
+    assert_eq!(all[0].time, now());
+    assert_eq!(all[2].time, now());
+    let ann = store.history(&t("a"), Some("ann")).unwrap();
     assert_eq!(
         ann.iter().map(|r| r.field.as_str()).collect::<Vec<_>>(),
         ["FirstName", "lifecycle"]
     );
-    assert!(store.history("a", Some("nobody")).unwrap().is_empty());
+    assert!(store.history(&t("a"), Some("nobody")).unwrap().is_empty());
     assert!(matches!(
-        store.history("zz", None),
+        store.history(&t("zz"), None),
         Err(StoreError::UnknownTenant(_))
     ));
 }
@@ -723,41 +787,41 @@ fn log_masks_and_filters() {
     let body = json!({"userName": "ann", "password": "hunter2", "groups": []});
     assert_eq!(
         store
-            .append_log("a", log_record(201, Outcome::Ok, Some(body)))
+            .append_log(&t("a"), log_record(201, Outcome::Ok, Some(body)))
             .unwrap(),
         1
     );
     {
         // A failed operation rolled back; the log still records it.
-        let mut txn = store.write("a").unwrap();
+        let mut txn = store.write(&t("a")).unwrap();
         txn.put_resource(&user("u1", "ann", None), &[]).unwrap();
         drop(txn);
         assert_eq!(
             store
-                .append_log("a", log_record(409, Outcome::Rejected, None))
+                .append_log(&t("a"), log_record(409, Outcome::Rejected, None))
                 .unwrap(),
             2
         );
     }
     assert_eq!(
         store
-            .append_log("a", log_record(400, Outcome::Failed, None))
+            .append_log(&t("a"), log_record(400, Outcome::Failed, None))
             .unwrap(),
         3
     );
 
-    let all = store.log("a", false).unwrap();
+    let all = store.log(&t("a"), false).unwrap();
     assert_eq!(all.len(), 3);
-    assert_eq!(all[0].time, NOW);
+    assert_eq!(all[0].time, now());
     assert_eq!(all[0].request.as_ref().unwrap()["password"], "********");
-    let failed = store.log("a", true).unwrap();
+    let failed = store.log(&t("a"), true).unwrap();
     assert_eq!(
         failed.iter().map(|r| r.status).collect::<Vec<_>>(),
         [409, 400]
     );
-    assert!(store.log("b", false).unwrap().is_empty());
+    assert!(store.log(&t("b"), false).unwrap().is_empty());
     assert!(matches!(
-        store.append_log("zz", log_record(200, Outcome::Ok, None)),
+        store.append_log(&t("zz"), log_record(200, Outcome::Ok, None)),
         Err(StoreError::UnknownTenant(_))
     ));
 }
@@ -765,25 +829,25 @@ fn log_masks_and_filters() {
 #[test]
 fn outbox_and_overlays() {
     let (_dir, store) = fresh();
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     assert_eq!(
         txn.push_outbox(&json!({"suppressed": "invite"})).unwrap(),
         1
     );
     assert_eq!(txn.push_outbox(&json!({"n": 2})).unwrap(), 2);
     txn.commit().unwrap();
-    let outbox = store.read("a").unwrap().outbox().unwrap();
+    let outbox = store.read(&t("a")).unwrap().outbox().unwrap();
     assert_eq!(
         outbox,
         vec![(1, json!({"suppressed": "invite"})), (2, json!({"n": 2}))]
     );
 
-    assert_eq!(store.overlay("a").unwrap(), None);
-    assert_eq!(store.save_overlay("a", "v1").unwrap(), 1);
-    assert_eq!(store.save_overlay("a", "v2").unwrap(), 2);
-    assert_eq!(store.save_overlay("b", "other").unwrap(), 1);
-    assert_eq!(store.overlay("a").unwrap(), Some((2, "v2".to_owned())));
-    assert_eq!(store.overlays("a").unwrap().len(), 2);
+    assert_eq!(store.overlay(&t("a")).unwrap(), None);
+    assert_eq!(store.save_overlay(&t("a"), "v1", "test").unwrap(), 1);
+    assert_eq!(store.save_overlay(&t("a"), "v2", "test").unwrap(), 2);
+    assert_eq!(store.save_overlay(&t("b"), "other", "test").unwrap(), 1);
+    assert_eq!(store.overlay(&t("a")).unwrap(), Some((2, "v2".to_owned())));
+    assert_eq!(store.overlays(&t("a")).unwrap().len(), 2);
 }
 
 #[test]
@@ -792,35 +856,35 @@ fn import_json_and_csv() {
     let json = r#"{"users": [{"UserName": "Ann@x.io", "FirstName": "Ann"}, {"username": "bob@x.io"}],
                   "groups": [{"Name": "Clarizen Users"}]}"#;
     let summary = store
-        .import_entities("a", &parse_import(json).unwrap())
+        .import_entities(&t("a"), &parse_import(json).unwrap())
         .unwrap();
     assert_eq!((summary.count("User"), summary.count("Group")), (2, 1));
     let csv = "type,UserName,FirstName,LastName,Email,Name\nUser,carol@x.io,Carol,C,carol@x.io,\nGroup,,,,,Sales\n";
     let summary = store
-        .import_entities("a", &parse_import(csv).unwrap())
+        .import_entities(&t("a"), &parse_import(csv).unwrap())
         .unwrap();
     assert_eq!((summary.count("User"), summary.count("Group")), (1, 1));
 
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     let ann = read
-        .find_entity("User", "UserName", "ann@X.IO")
+        .find_entity(&ty("User"), &f("UserName"), "ann@X.IO")
         .unwrap()
         .unwrap();
     assert!(!ann.managed);
     assert_eq!(ann.lifecycle, Lifecycle::Active);
     assert_eq!(ann.fields["FirstName"], FieldValue::String("Ann".into()));
     assert!(
-        read.find_entity("User", "UserName", "BOB@x.io")
+        read.find_entity(&ty("User"), &f("UserName"), "BOB@x.io")
             .unwrap()
             .is_some()
     );
     assert!(
-        read.find_entity("Group", "Name", "clarizen users")
+        read.find_entity(&ty("Group"), &f("Name"), "clarizen users")
             .unwrap()
             .is_some()
     );
     let carol = read
-        .find_entity("User", "UserName", "carol@x.io")
+        .find_entity(&ty("User"), &f("UserName"), "carol@x.io")
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -830,17 +894,17 @@ fn import_json_and_csv() {
     assert!(!carol.fields.contains_key("Name"));
     // Imported entities are not SCIM resources.
     assert_eq!(read.count(ResourceKind::User).unwrap(), 0);
-    assert_eq!(read.entities_of_type("User").unwrap().len(), 3);
+    assert_eq!(read.entities_of_type(&ty("User")).unwrap().len(), 3);
     // The userNames are claimed globally.
     drop(read);
     assert!(
         store
-            .read("b")
+            .read(&t("b"))
             .unwrap()
-            .user_name_taken_elsewhere("ANN@x.io")
+            .user_name_taken_elsewhere(&un("ANN@x.io"))
             .unwrap()
     );
-    assert_eq!(store.history("a", Some("ann@x.io")).unwrap().len(), 1);
+    assert_eq!(store.history(&t("a"), Some("ann@x.io")).unwrap().len(), 1);
 }
 
 #[test]
@@ -848,9 +912,9 @@ fn import_conflicts_roll_back_everything() {
     let (_dir, store) = fresh();
     put_user(&store, "b", &user("ub", "taken@x.io", None));
     let before = store
-        .read("a")
+        .read(&t("a"))
         .unwrap()
-        .entities_of_type("User")
+        .entities_of_type(&ty("User"))
         .unwrap()
         .len();
 
@@ -868,23 +932,23 @@ fn import_conflicts_roll_back_everything() {
     ];
     for csv in cases {
         let records = parse_import(csv).unwrap();
-        let error = store.import_entities("a", &records).unwrap_err();
+        let error = store.import_entities(&t("a"), &records).unwrap_err();
         assert!(matches!(error, StoreError::Import(_)), "{csv}: {error}");
     }
-    let read = store.read("a").unwrap();
-    assert_eq!(read.entities_of_type("User").unwrap().len(), before);
-    assert!(read.entities_of_type("Group").unwrap().is_empty());
-    assert!(!read.user_name_taken_elsewhere("fresh1@x.io").unwrap());
+    let read = store.read(&t("a")).unwrap();
+    assert_eq!(read.entities_of_type(&ty("User")).unwrap().len(), before);
+    assert!(read.entities_of_type(&ty("Group")).unwrap().is_empty());
+    assert!(!read.user_name_taken_elsewhere(&un("fresh1@x.io")).unwrap());
     assert!(
         !store
-            .read("b")
+            .read(&t("b"))
             .unwrap()
-            .user_name_taken_elsewhere("fresh1@x.io")
+            .user_name_taken_elsewhere(&un("fresh1@x.io"))
             .unwrap()
     );
-    assert!(store.history("a", None).unwrap().is_empty());
+    assert!(store.history(&t("a"), None).unwrap().is_empty());
     assert!(matches!(
-        store.import_entities("zz", &[]),
+        store.import_entities(&t("zz"), &[]),
         Err(StoreError::UnknownTenant(_))
     ));
 }
@@ -1023,12 +1087,12 @@ fn cli_import_history_and_log() {
         let store = Store::open(&db).unwrap();
         store
             .append_log(
-                "acme",
+                &t("acme"),
                 log_record(409, Outcome::Rejected, Some(json!({"password": "hunter2"}))),
             )
             .unwrap();
         store
-            .append_log("acme", log_record(201, Outcome::Ok, None))
+            .append_log(&t("acme"), log_record(201, Outcome::Ok, None))
             .unwrap();
     }
     let (ok, stdout, _) = provisio(&db, &["history", "--tenant", "acme", "--user", "ANN@x.io"]);
@@ -1051,32 +1115,6 @@ fn cli_import_history_and_log() {
 }
 
 #[test]
-fn group_commit_is_visible_then_synced() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("group.redb");
-    {
-        let store = store_at(&path);
-        store.create_tenant("a").unwrap();
-        for i in 0..3 {
-            let mut txn = store.write("a").unwrap();
-            txn.put_resource(&user(&format!("u{i}"), &format!("n{i}"), None), &[])
-                .unwrap();
-            txn.commit_unsynced().unwrap();
-        }
-        assert_eq!(
-            store.read("a").unwrap().count(ResourceKind::User).unwrap(),
-            3
-        );
-        store.sync().unwrap();
-    }
-    let store = store_at(&path);
-    assert_eq!(
-        store.read("a").unwrap().count(ResourceKind::User).unwrap(),
-        3
-    );
-}
-
-#[test]
 fn pending_refs_of_a_user() {
     let (_dir, store) = fresh();
     let pending = |user: &str, entity: &str, key: &str| PendingRef {
@@ -1085,121 +1123,272 @@ fn pending_refs_of_a_user() {
         entity: entity.into(),
         key: key.into(),
     };
-    let mut txn = store.write("a").unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
     txn.add_pending(&pending("u1", "User", "boss")).unwrap();
     txn.add_pending(&pending("u1", "JobTitle", "Eng")).unwrap();
     txn.add_pending(&pending("u2", "User", "boss")).unwrap();
     txn.commit().unwrap();
-    let mut txn = store.write("b").unwrap();
+    let mut txn = store.write(&t("b")).unwrap();
     txn.add_pending(&pending("u1", "User", "other")).unwrap();
     txn.commit().unwrap();
-    let read = store.read("a").unwrap();
+    let read = store.read(&t("a")).unwrap();
     assert_eq!(
-        read.pending_of("u1").unwrap(),
+        read.pending_of(&rid("u1")).unwrap(),
         vec![
             pending("u1", "JobTitle", "Eng"),
             pending("u1", "User", "boss")
         ]
     );
-    assert!(read.pending_of("u3").unwrap().is_empty());
+    assert!(read.pending_of(&rid("u3")).unwrap().is_empty());
 }
 
-/// A batch-writer job that writes one entity, then reports `status`.
-struct EntityJob {
-    tenant: &'static str,
-    id: String,
-    status: provisio::store::JobStatus,
-    runs: usize,
-    done: std::sync::mpsc::Sender<(String, usize, bool)>,
-}
-
-impl provisio::store::WriteJob for EntityJob {
-    fn tenant(&self) -> &str {
-        self.tenant
+/// A write of a user named `name` to `tenant`, planned on the tenant's current snapshot
+/// with the shipped rules. `stale_reads`: drop what the plan read (so the writer cannot
+/// see that the state changed), to make a write whose apply fails part-way.
+fn planned_create(store: &Store, tenant: &str, name: &str, stale_reads: bool) -> PlannedWrite {
+    let rules = provisio::check::load_checked(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/clarizen"),
+        None,
+    )
+    .unwrap();
+    let profile = Profile::new(Arc::new(rules));
+    let op = ScimOp::from_route(
+        &Route::Create(ResourceKind::User),
+        Some(json!({"userName": name, "name": {"givenName": "G", "familyName": "F"}})),
+    )
+    .unwrap();
+    let read = store.read(&t(tenant)).unwrap();
+    let recorder = provisio::domain::Recorder::new(&read);
+    let plan = provisio::eval::plan(&profile.rules, &op, &recorder, store.ids()).unwrap();
+    let reads = if stale_reads {
+        provisio::domain::ReadSet::default()
+    } else {
+        recorder.into_reads()
+    };
+    PlannedWrite {
+        tenant: t(tenant),
+        plan,
+        unique: profile.unique,
+        actor: "test".into(),
+        reads,
+        log: None,
     }
+}
 
-    fn run(&mut self, txn: &mut provisio::store::TenantWrite) -> provisio::store::JobStatus {
-        self.runs += 1;
-        if self.status != provisio::store::JobStatus::FailedClean {
-            let entity = Entity {
-                id: self.id.clone(),
-                entity_type: "JobTitle".into(),
-                fields: string_fields(&[("Name", &self.id)]),
-                lifecycle: Lifecycle::Active,
-                managed: false,
-            };
-            txn.put_entity(&entity, &["Name"]).unwrap();
+#[test]
+fn writes_queued_together_stay_all_or_nothing_each() {
+    let (_dir, store) = fresh();
+    // Planned on snapshots where nothing conflicts. Then tenant b takes the fourth one's
+    // name; that write keeps no record of what it read, so the writer cannot see the
+    // change, and its apply fails after writing part of its work (dirty).
+    let writes = vec![
+        planned_create(&store, "a", "one@ex.com", false),
+        planned_create(&store, "b", "two@ex.com", false),
+        planned_create(&store, "a", "three@ex.com", false),
+        planned_create(&store, "a", "taken@ex.com", true),
+        planned_create(&store, "a", "five@ex.com", false),
+    ];
+    put_user(&store, "b", &user("ub", "taken@ex.com", None));
+    let ids: Vec<ResourceId> = writes.iter().map(|w| w.plan.entity.id.clone()).collect();
+    let results = store.commit_all(writes);
+    assert_eq!(results.len(), 5);
+    for (n, result) in results.iter().enumerate() {
+        if n == 3 {
+            assert!(
+                matches!(result, Err(StoreError::UserNameTaken(_))),
+                "{result:?}"
+            );
+        } else {
+            assert!(result.is_ok(), "write {n}: {result:?}");
         }
-        self.status
     }
+    let a = store.read(&t("a")).unwrap();
+    let b = store.read(&t("b")).unwrap();
+    for (n, id) in ids.iter().enumerate() {
+        let view = if n == 1 { &b } else { &a };
+        assert_eq!(
+            view.get_resource(ResourceKind::User, id).unwrap().is_some(),
+            n != 3,
+            "write {n}"
+        );
+    }
+    // Nothing of the failed write is left: no entity, no history, the name still b's.
+    assert!(a.get_entity(&ids[3]).unwrap().is_none());
+    assert!(b.by_user_name(&un("taken@ex.com")).unwrap().is_some());
+    let history = store.history(&t("a"), Some("taken@ex.com")).unwrap();
+    assert!(history.is_empty(), "{history:?}");
+    // Tenant scoping holds inside a batch: b's write is not visible to a.
+    assert!(a.get_entity(&ids[1]).unwrap().is_none());
+}
 
-    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
-        self.done
-            .send((self.id.clone(), self.runs, committed.is_ok()))
+#[test]
+fn a_write_planned_on_changed_state_is_refused_and_writes_nothing() {
+    let (_dir, store) = fresh();
+    let first = planned_create(&store, "a", "same@ex.com", false);
+    let second = planned_create(&store, "b", "same@ex.com", false);
+    let first_id = first.plan.entity.id.clone();
+    let second_id = second.plan.entity.id.clone();
+    // Queued together: the second was planned before the first claimed the name.
+    let results = store.commit_all(vec![first, second]);
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert!(
+        matches!(&results[1], Err(StoreError::Conflict(what)) if what.contains("same@ex.com")),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        store
+            .read(&t("a"))
+            .unwrap()
+            .get_resource(ResourceKind::User, &first_id)
+            .unwrap()
+            .is_some()
+    );
+    let b = store.read(&t("b")).unwrap();
+    assert!(b.get_entity(&second_id).unwrap().is_none());
+    assert_eq!(b.count(ResourceKind::User).unwrap(), 0);
+}
+
+#[test]
+fn a_write_for_an_unknown_tenant_fails_alone() {
+    let (_dir, store) = fresh();
+    let ok1 = planned_create(&store, "a", "ok1@ex.com", false);
+    let mut lost = planned_create(&store, "a", "lost@ex.com", false);
+    lost.tenant = t("nope");
+    let ok2 = planned_create(&store, "a", "ok2@ex.com", false);
+    let results = store.commit_all(vec![ok1, lost, ok2]);
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(StoreError::UnknownTenant(_))));
+    assert!(results[2].is_ok());
+    assert_eq!(
+        store
+            .read(&t("a"))
+            .unwrap()
+            .count(ResourceKind::User)
+            .unwrap(),
+        2
+    );
+}
+
+/// The shipped profile's unique fields.
+fn shipped_unique() -> provisio::domain::UniqueFields {
+    let rules = provisio::check::load_checked(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/clarizen"),
+        None,
+    )
+    .unwrap();
+    Arc::unwrap_or_clone(Profile::new(Arc::new(rules)).unique)
+}
+
+#[test]
+fn verify_passes_a_consistent_database_and_names_each_inconsistency() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("verify.redb");
+    let store = store_at(&path);
+    store.create_tenant("a").unwrap();
+    store.create_tenant("b").unwrap();
+    for (tenant, name) in [("a", "ann@ex.com"), ("a", "bob@ex.com"), ("b", "cy@ex.com")] {
+        store
+            .commit(planned_create(&store, tenant, name, false))
             .unwrap();
     }
-}
+    put_group(&store, "a", &group("g1", "Sales"));
+    let ann = store
+        .read(&t("a"))
+        .unwrap()
+        .by_user_name(&un("ann@ex.com"))
+        .unwrap()
+        .unwrap();
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.add_member(&rid("g1"), ann.id()).unwrap();
+    txn.commit().unwrap();
+    store
+        .import_entities(
+            &t("a"),
+            &parse_import("type,UserName\nUser,legacy@ex.com\n").unwrap(),
+        )
+        .unwrap();
+    let unique = shipped_unique();
+    let report = store.verify(&unique).unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert!(report.rows["resources"] >= 4, "{:?}", report.rows);
 
-#[test]
-fn batched_jobs_stay_all_or_nothing_each() {
-    use provisio::store::JobStatus::{Done, FailedClean, FailedDirty};
-    let (_dir, store) = fresh();
-    let (done, finished) = std::sync::mpsc::channel();
-    let statuses = [Done, FailedClean, Done, FailedDirty, Done, Done];
-    // Queued back to back, so the writer takes them as one batch.
-    for (n, status) in statuses.iter().enumerate() {
-        store.submit(Box::new(EntityJob {
-            tenant: if n == 4 { "b" } else { "a" },
-            id: format!("job-{n}"),
-            status: *status,
-            runs: 0,
-            done: done.clone(),
-        }));
-    }
-    let mut results: Vec<(String, usize, bool)> = (0..statuses.len())
-        .map(|_| finished.recv().unwrap())
-        .collect();
-    results.sort();
+    // Break it three ways, below the store's invariants.
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.claim_user_name(&un("ghost@ex.com"), &rid("nobody"))
+        .unwrap();
+    txn.put_resource(
+        &user("u-unclaimed", "unclaimed@ex.com", None),
+        &[f("UserName")],
+    )
+    .unwrap();
+    let mut dangling = ann.entity.clone();
+    dangling.fields.insert(
+        f("DirectManager"),
+        FieldValue::Ref {
+            entity: ty("User"),
+            id: rid("missing-manager"),
+        },
+    );
+    txn.put_entity(&dangling, &[f("UserName")]).unwrap();
+    txn.commit().unwrap();
+    let report = store.verify(&unique).unwrap();
+    let text: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(report.problems.len(), 3, "{text:#?}");
     assert!(
-        results.iter().all(|(_, runs, ok)| *ok && *runs >= 1),
-        "{results:?}"
+        text.iter()
+            .any(|p| p.starts_with("entities:") && p.contains("missing-manager")),
+        "{text:#?}"
     );
-    let a = store.read("a").unwrap();
-    let b = store.read("b").unwrap();
-    for (n, status) in statuses.iter().enumerate() {
-        let id = format!("job-{n}");
-        let view = if n == 4 { &b } else { &a };
-        let stored = view.get_entity(&id).unwrap();
-        assert_eq!(stored.is_some(), *status == Done, "{id} ({status:?})");
-    }
-    // Tenant scoping holds inside a batch: b's job is not visible to a.
-    assert!(a.get_entity("job-4").unwrap().is_none());
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("user_names:") && p.contains("ghost@ex.com")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.contains("u-unclaimed") && p.contains("not claimed")),
+        "{text:#?}"
+    );
+
+    // The command line says the same, and exits 1.
+    drop(store);
+    let (ok, stdout, stderr) = provisio(&path, &["db", "verify"]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("ghost@ex.com") && stdout.contains("missing-manager"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("3 inconsistencies"), "{stderr}");
 }
 
 #[test]
-fn a_job_for_an_unknown_tenant_fails_alone() {
-    let (_dir, store) = fresh();
-    let (done, finished) = std::sync::mpsc::channel();
-    for (tenant, id) in [("a", "ok-1"), ("nope", "lost"), ("a", "ok-2")] {
-        store.submit(Box::new(EntityJob {
-            tenant,
-            id: id.into(),
-            status: provisio::store::JobStatus::Done,
-            runs: 0,
-            done: done.clone(),
-        }));
+fn verify_from_the_command_line_on_a_clean_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clean.redb");
+    {
+        let store = store_at(&path);
+        store.create_tenant("a").unwrap();
+        store
+            .commit(planned_create(&store, "a", "ann@ex.com", false))
+            .unwrap();
     }
-    let mut results: Vec<(String, usize, bool)> =
-        (0..3).map(|_| finished.recv().unwrap()).collect();
-    results.sort();
-    assert_eq!(
-        results
-            .iter()
-            .map(|(id, _, ok)| (id.as_str(), *ok))
-            .collect::<Vec<_>>(),
-        [("lost", false), ("ok-1", true), ("ok-2", true)]
-    );
-    let a = store.read("a").unwrap();
-    assert!(a.get_entity("ok-1").unwrap().is_some());
-    assert!(a.get_entity("ok-2").unwrap().is_some());
+    let (ok, stdout, stderr) = provisio(&path, &["db", "verify"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("consistent"), "{stdout}");
+    let (ok, _, stderr) = provisio(&dir.path().join("absent.redb"), &["db", "verify"]);
+    assert!(!ok && stderr.contains("no database"), "{stderr}");
+    assert!(!dir.path().join("absent.redb").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_database_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.redb");
+    let store = store_at(&path);
+    store.create_tenant("a").unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }

@@ -16,7 +16,7 @@ fn with_user() -> (Server, Client, String) {
 
 /// Runs `request` and asserts that no state of tenant `acme` changed.
 #[track_caller]
-fn unchanged<T>(server: &Server, request: impl FnOnce() -> T) -> T {
+pub(super) fn unchanged<T>(server: &Server, request: impl FnOnce() -> T) -> T {
     let before = tenant_state(&server.store, "acme");
     let result = request();
     assert_eq!(

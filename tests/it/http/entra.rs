@@ -30,9 +30,9 @@ fn create(entra: &Client, user_name: &str) -> String {
 fn field(server: &Server, id: &str, name: &str) -> Option<Value> {
     let entity = server
         .store
-        .read("contoso")
+        .read(&"contoso".into())
         .unwrap()
-        .get_entity(id)
+        .get_entity(&id.into())
         .unwrap()
         .unwrap();
     entity
@@ -206,20 +206,20 @@ fn add_member_with_null_ref_then_remove_with_value_array_removes_only_those() {
         &path,
         json!([{"op": "Add", "path": "members", "value": added}]),
     );
-    assert!(matches!(response.status, 200 | 204), "{response:?}");
+    assert_eq!(response.status, 204, "{response:?}");
     let response = entra.patch_ops(
         &path,
         json!([{"op": "Remove", "path": "members", "value": [{"value": ids[1]}]}]),
     );
-    assert!(matches!(response.status, 200 | 204), "{response:?}");
+    assert_eq!(response.status, 204, "{response:?}");
     let mut expected = vec![ids[0].clone(), ids[2].clone()];
     expected.sort();
     assert_eq!(
         server
             .store
-            .read("contoso")
+            .read(&"contoso".into())
             .unwrap()
-            .members_of(&gid)
+            .members_of(&gid.as_str().into())
             .unwrap(),
         expected
     );
@@ -235,9 +235,9 @@ fn capitalised_attribute_names_in_body_and_filter() {
     assert_eq!(entra.user_count("UserName eq \"grace@contoso.com\""), 1);
     let stored = server
         .store
-        .read("contoso")
+        .read(&"contoso".into())
         .unwrap()
-        .by_user_name("grace@contoso.com")
+        .by_user_name(&provisio::domain::UserName::new("grace@contoso.com").unwrap())
         .unwrap()
         .unwrap();
     assert_eq!(stored.entity.id, id);

@@ -64,7 +64,7 @@ fn user_name_taken_in_another_tenant_is_a_conflict_that_names_no_tenant() {
     assert!(!detail.to_lowercase().contains("alpha"), "{detail}");
     assert_eq!(tenant_state(&server.store, "beta"), b_before);
     assert_eq!(b.user_count("userName pr"), 0);
-    let log = server.store.log("beta", true).unwrap();
+    let log = server.store.log(&"beta".into(), true).unwrap();
     let last = log.last().unwrap();
     assert_eq!(last.status, 409);
     assert_eq!(last.scim_type.as_deref(), Some("uniqueness"));

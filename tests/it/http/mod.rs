@@ -1,11 +1,12 @@
 //! HTTP-level tests (issue #4): a real server on `127.0.0.1:0` with a real redb file in a
 //! temp dir, driven with the request bodies Okta and Entra really send.
 
-mod support;
+pub mod support;
 
 mod bad_input;
 mod clarizen;
 mod entra;
+mod hostile;
 mod isolation;
 mod okta;
 mod surface;

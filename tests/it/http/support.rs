@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use provisio::check::load_checked;
 use provisio::scim::schema::ResourceKind;
 use provisio::server::{App, ServerConfig, serve};
 use provisio::store::Store;
@@ -36,6 +35,9 @@ pub struct Server {
     /// The redb file.
     pub db_path: PathBuf,
     addr: SocketAddr,
+    admin_addr: SocketAddr,
+    /// The token of an all-tenants operator, for the admin API.
+    pub admin_token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -67,17 +69,30 @@ impl Server {
     }
 
     fn start_at(rules: &Path, db_path: &Path, configure: fn(&mut ServerConfig)) -> Server {
-        let rules = load_checked(rules, None).unwrap();
+        let rules = provisio::pipeline::Profiles::check(
+            provisio::check::ProfileSources::load(rules, None).unwrap(),
+        )
+        .unwrap();
         let store = Store::open(db_path).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
+        let admin_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let admin_addr = admin_listener.local_addr().unwrap();
+        admin_listener.set_nonblocking(true).unwrap();
+        let (_, admin_token) = store
+            .create_operator("test admin", provisio::store::OperatorScope::All)
+            .unwrap();
         let mut config = ServerConfig::new(addr.to_string());
         configure(&mut config);
+        let profiles = Arc::new(rules);
+        let admin = Arc::new(provisio::admin::Admin {
+            store: store.clone(),
+            profiles: Arc::clone(&profiles),
+        });
         let app = Arc::new(App {
             store: store.clone(),
-            rules: Arc::new(rules),
-            overlays: Default::default(),
+            profiles,
             config,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -89,16 +104,30 @@ impl Server {
                 .unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                serve(listener, app, async {
+                let admin_listener = tokio::net::TcpListener::from_std(admin_listener).unwrap();
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let mut admin_stopped = stopped.clone();
+                let admin_task = tokio::spawn(provisio::admin::http::serve_admin(
+                    admin_listener,
+                    admin,
+                    async move {
+                        let _ = admin_stopped.wait_for(|s| *s).await;
+                    },
+                ));
+                serve(listener, app, async move {
                     let _ = rx.await;
+                    let _ = stop.send(true);
                 })
                 .await;
+                let _ = admin_task.await;
             });
         });
         Server {
             store,
             db_path: db_path.to_owned(),
             addr,
+            admin_addr,
+            admin_token,
             shutdown: Some(tx),
             thread: Some(thread),
             _dir: None,
@@ -108,7 +137,10 @@ impl Server {
     /// Creates a tenant and a key for it; returns a client using that key.
     pub fn tenant(&self, name: &str) -> Client {
         self.store.create_tenant(name).unwrap();
-        let (_key_id, key) = self.store.create_key(name, "okta-integration").unwrap();
+        let (_key_id, key) = self
+            .store
+            .create_key(&name.into(), "okta-integration")
+            .unwrap();
         self.client(Some(key))
     }
 
@@ -116,7 +148,22 @@ impl Server {
     pub fn client(&self, token: Option<String>) -> Client {
         Client {
             addr: self.addr,
+            base: BASE,
             token,
+        }
+    }
+
+    /// A client of the admin API (`/admin/v1`) as the all-tenants test operator.
+    pub fn admin(&self) -> Client {
+        self.admin_as(Some(&self.admin_token))
+    }
+
+    /// A client of the admin API sending `token` (none when `None`).
+    pub fn admin_as(&self, token: Option<&str>) -> Client {
+        Client {
+            addr: self.admin_addr,
+            base: "/admin/v1",
+            token: token.map(str::to_owned),
         }
     }
 
@@ -153,6 +200,7 @@ impl Drop for Server {
 #[derive(Debug, Clone)]
 pub struct Client {
     addr: SocketAddr,
+    base: &'static str,
     token: Option<String>,
 }
 
@@ -223,6 +271,7 @@ impl Client {
     pub fn with_token(&self, token: Option<&str>) -> Client {
         Client {
             addr: self.addr,
+            base: self.base,
             token: token.map(str::to_owned),
         }
     }
@@ -260,7 +309,7 @@ impl Client {
         self.send("DELETE", path, &[], None)
     }
 
-    /// Sends one request for `BASE+path` on a new connection and reads the response to EOF.
+    /// Sends one request for `base+path` on a new connection and reads the response to EOF.
     pub fn send(
         &self,
         method: &str,
@@ -273,8 +322,8 @@ impl Client {
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let mut head = format!(
-            "{method} {BASE}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
-            self.addr
+            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
+            self.base, self.addr
         );
         if let Some(token) = &self.token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
@@ -425,7 +474,7 @@ impl Client {
 /// Everything a write could change in a tenant, as one comparable value: resources,
 /// entities, memberships, outbox, history and pending references.
 pub fn tenant_state(store: &Store, tenant: &str) -> Value {
-    let read = store.read(tenant).unwrap();
+    let read = store.read(&tenant.into()).unwrap();
     let mut resources = Vec::new();
     let mut memberships = Vec::new();
     for kind in [ResourceKind::User, ResourceKind::Group] {
@@ -442,7 +491,7 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
     let mut entities = Vec::new();
     let mut pending = Vec::new();
     for entity_type in ["User", "Group", "JobTitle"] {
-        for entity in read.entities_of_type(entity_type).unwrap() {
+        for entity in read.entities_of_type(&entity_type.into()).unwrap() {
             if entity_type == "User" {
                 pending.push(serde_json::to_value(read.pending_of(&entity.id).unwrap()).unwrap());
             }
@@ -450,7 +499,7 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
         }
     }
     let outbox: Vec<Value> = read.outbox().unwrap().into_iter().map(|(_, v)| v).collect();
-    let history = serde_json::to_value(store.history(tenant, None).unwrap()).unwrap();
+    let history = serde_json::to_value(store.history(&tenant.into(), None).unwrap()).unwrap();
     json!({
         "resources": resources,
         "memberships": memberships,
@@ -463,6 +512,11 @@ pub fn tenant_state(store: &Store, tenant: &str) -> Value {
 
 /// The lifecycle of an entity (`Active`, `Suspended`, `Deleted`).
 pub fn lifecycle(store: &Store, tenant: &str, id: &str) -> String {
-    let entity = store.read(tenant).unwrap().get_entity(id).unwrap().unwrap();
+    let entity = store
+        .read(&tenant.into())
+        .unwrap()
+        .get_entity(&id.into())
+        .unwrap()
+        .unwrap();
     entity.lifecycle.as_str().to_owned()
 }

@@ -66,7 +66,7 @@ fn provisioning_log_records_failures_without_the_password() {
     )
     .expect_error(400, Some("invalidPath"));
 
-    let failed = server.store.log("acme", true).unwrap();
+    let failed = server.store.log(&"acme".into(), true).unwrap();
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0].method, "POST");
     assert_eq!(failed[0].status, 409);
@@ -74,7 +74,7 @@ fn provisioning_log_records_failures_without_the_password() {
     assert!(failed[0].detail.is_some());
     assert_eq!(failed[1].method, "PATCH");
     assert_eq!(failed[1].scim_type.as_deref(), Some("invalidPath"));
-    let all = server.store.log("acme", false).unwrap();
+    let all = server.store.log(&"acme".into(), false).unwrap();
     assert_eq!(all.len(), 3, "the successful create too");
     let text = serde_json::to_string(&all.iter().map(|r| &r.request).collect::<Vec<_>>()).unwrap();
     assert!(!text.contains("1mz050nq"), "{text}");
@@ -250,4 +250,49 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
         .client(None)
         .get("/ServiceProviderConfig")
         .expect(200);
+}
+
+#[test]
+fn root_search_resolves_attributes_for_each_kind() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let user = okta.create_user("ann@ex.com");
+    okta.create_group("Sales", &[&user]);
+    let found = okta
+        .post(
+            "/.search",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "excludedAttributes": ["members", "groups"]}),
+        )
+        .expect(200)
+        .json();
+    let resources = found["Resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 2, "{found}");
+    for resource in resources {
+        assert!(resource.get("members").is_none(), "{resource}");
+        assert!(resource.get("groups").is_none(), "{resource}");
+    }
+}
+
+#[test]
+fn an_extension_value_may_repeat_its_schemas() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("ann@ex.com");
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    for op in ["add", "replace"] {
+        let body = okta
+            .patch_ops(
+                &format!("/Users/{id}"),
+                json!([{"op": op, "path": enterprise,
+                        "value": {"schemas": [enterprise], "department": format!("R&D {op}")}}]),
+            )
+            .expect(200)
+            .json();
+        assert_eq!(
+            body[enterprise]["department"],
+            json!(format!("R&D {op}")),
+            "{body}"
+        );
+    }
 }

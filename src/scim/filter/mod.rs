@@ -1,36 +1,38 @@
-//! SCIM filters (RFC 7644 §3.4.2.2): parse to a [`Filter`], validate against the schemas,
-//! evaluate against a JSON resource, and detect equality lookups storage can answer from an
+//! SCIM filters (RFC 7644 §3.4.2.2): parse to a [`Filter`], resolve its attribute names to
+//! canonical schema attributes, evaluate it against a canonical JSON resource with the one
+//! comparison ([`super::compare`]), and detect equality lookups storage can answer from an
 //! index ([`equality_hint`]).
 //!
 //! Hostile input is refused before the parser sees it: a filter longer than
 //! [`MAX_FILTER_LEN`] bytes or nesting `(`/`[` deeper than [`MAX_FILTER_DEPTH`] is an
-//! `invalidFilter` error, so parsing, validation and evaluation (all recursive in the nesting
+//! `invalidFilter` error, so parsing, resolution and evaluation (all recursive in the nesting
 //! depth only; `and`/`or` chains are flat vectors) cannot exhaust the stack.
 
-use std::cmp::Ordering;
+mod syntax;
+
+use std::fmt;
 
 use pest::Parser;
-use pest::iterators::Pair;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::attr::{AttrPath, as_bool, get_ci, resolve};
+use super::attr::{AttrPath, Resolved, Unresolved, get_ci, resolve};
+use super::compare::{compare, fold};
 use super::error::{ScimError, ScimType};
-use super::schema::{AttrType, AttributeDef, ResourceKind};
+use super::schema::{AttrType, AttributeDef, ResourceKind, schema_by_urn};
+
+pub(crate) use syntax::{FilterParser, Rule, check_limits, syntax_error};
 
 /// The longest filter accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 16 * 1024;
 /// The deepest nesting of parentheses and brackets accepted.
 pub const MAX_FILTER_DEPTH: usize = 32;
 
-mod grammar {
-    #[derive(pest_derive::Parser)]
-    #[grammar = "../grammar/filter.pest"]
-    pub(crate) struct FilterParser;
-}
-
-pub(crate) use grammar::{FilterParser, Rule};
-
 /// A parsed filter. `and`/`or` chains are flat, so depth follows only parentheses.
+///
+/// [`Filter::parse`] gives names as sent; [`Filter::resolve`] (and [`parse_filter`]) rewrite
+/// every path to its canonical spelling (core attributes without URN, extension attributes
+/// with their schema's URN, sub-attributes as the schema spells them), which is what
+/// [`Filter::matches`] expects, since canonical bodies are read with exact keys.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// `path op value`.
@@ -61,8 +63,45 @@ pub enum Filter {
     },
 }
 
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+impl fmt::Display for Filter {
+    /// The filter in RFC 7644 syntax, literals as JSON (`emails[type eq "work"]`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Filter::Compare { path, op, value } => {
+                write!(f, "{} {} {value}", path.display(), op.as_str())
+            }
+            Filter::Present(path) => write!(f, "{} pr", path.display()),
+            Filter::And(operands) => {
+                for (i, operand) in operands.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" and ")?;
+                    }
+                    if matches!(operand, Filter::Or(_)) {
+                        write!(f, "({operand})")?;
+                    } else {
+                        write!(f, "{operand}")?;
+                    }
+                }
+                Ok(())
+            }
+            Filter::Or(operands) => {
+                for (i, operand) in operands.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" or ")?;
+                    }
+                    write!(f, "{operand}")?;
+                }
+                Ok(())
+            }
+            Filter::Not(inner) => write!(f, "not ({inner})"),
+            Filter::ValuePath { path, filter } => write!(f, "{}[{filter}]", path.display()),
+        }
+    }
+}
+
+/// A comparison operator: the one set of operators of filters, PATCH paths and the rules'
+/// guards and value filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CompareOp {
     /// `eq`
@@ -86,7 +125,7 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
-    /// Every operator, in RFC order.
+    /// Every operator, in the RFC's order.
     pub const ALL: [CompareOp; 9] = [
         CompareOp::Eq,
         CompareOp::Ne,
@@ -100,6 +139,7 @@ impl CompareOp {
     ];
 
     /// The RFC keyword.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             CompareOp::Eq => "eq",
@@ -114,7 +154,8 @@ impl CompareOp {
         }
     }
 
-    /// Parses the RFC keyword, case-insensitively.
+    /// Parses a keyword, case-insensitively (`EQ`, `eq`).
+    #[must_use]
     pub fn parse(keyword: &str) -> Option<CompareOp> {
         CompareOp::ALL
             .into_iter()
@@ -125,7 +166,7 @@ impl CompareOp {
 /// An attribute with a unique index in storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IndexedAttr {
-    /// `userName` (global, case-insensitive).
+    /// `userName` (global; the hint carries its PRECIS key, `domain::user_name_key`).
     UserName,
     /// `externalId` (per tenant, case-exact).
     ExternalId,
@@ -133,18 +174,22 @@ pub enum IndexedAttr {
     DisplayName,
 }
 
-/// Parses a filter for resources of `kind` and validates its attribute names:
-/// [`Filter::parse`] then [`Filter::validate`].
+/// Parses a filter for resources of `kind` and resolves its attribute names:
+/// [`Filter::parse`] then [`Filter::resolve`].
+///
+/// # Errors
+///
+/// `invalidFilter` for malformed syntax or a name that does not resolve.
 pub fn parse_filter(kind: ResourceKind, input: &str) -> Result<Filter, ScimError> {
-    let filter = Filter::parse(input)?;
-    filter.validate(kind)?;
-    Ok(filter)
+    Filter::parse(input)?.resolve(kind)
 }
 
 /// If the filter is `userName eq "x"`, `externalId eq "x"` or `displayName eq "x"`, alone or
-/// as an operand of a top-level `and`, the attribute and the value as sent. The storage may
-/// narrow candidates with the index, then must still evaluate the whole filter on them.
-/// When several operands qualify, `userName` is preferred, then `externalId`.
+/// as an operand of a top-level `and`, the attribute and the value to look up: for
+/// `userName`, its PRECIS key (what the filter compares, so an NFD or full-width spelling
+/// finds the user); otherwise the value as sent. The storage may narrow candidates with the
+/// index, then must still evaluate the whole filter on them. When several operands qualify,
+/// `userName` is preferred, then `externalId`.
 pub fn equality_hint(filter: &Filter) -> Option<(IndexedAttr, String)> {
     let candidates: Vec<&Filter> = match filter {
         Filter::And(operands) => operands.iter().collect(),
@@ -174,9 +219,11 @@ fn hint_of(filter: &Filter) -> Option<(IndexedAttr, String)> {
     {
         return None;
     }
-    let attr = if path.attr.eq_ignore_ascii_case("userName") {
-        IndexedAttr::UserName
-    } else if path.attr.eq_ignore_ascii_case("externalId") {
+    if path.attr.eq_ignore_ascii_case("userName") {
+        let def = super::schema::USER.attribute("userName");
+        return Some((IndexedAttr::UserName, fold(value, def).into_owned()));
+    }
+    let attr = if path.attr.eq_ignore_ascii_case("externalId") {
         IndexedAttr::ExternalId
     } else if path.attr.eq_ignore_ascii_case("displayName") {
         IndexedAttr::DisplayName
@@ -187,8 +234,13 @@ fn hint_of(filter: &Filter) -> Option<(IndexedAttr, String)> {
 }
 
 impl Filter {
-    /// Parses filter syntax (no schema check). Malformed, too long or too deeply nested
-    /// input is an `invalidFilter` error whose detail says where and what was expected.
+    /// Parses filter syntax (names as sent, no schema check). Malformed, too long or too
+    /// deeply nested input is an `invalidFilter` error whose detail says where and what was
+    /// expected.
+    ///
+    /// # Errors
+    ///
+    /// `invalidFilter`, saying where and what was expected.
     pub fn parse(input: &str) -> Result<Filter, ScimError> {
         check_limits(input)?;
         let mut pairs = FilterParser::parse(Rule::filter, input)
@@ -197,39 +249,75 @@ impl Filter {
             .next()
             .and_then(|p| p.into_inner().next())
             .ok_or_else(|| invalid_filter("the filter is empty"))?;
-        build_or(root)
+        syntax::build_or(root)
     }
 
-    /// Checks attribute names against the schemas of `kind`: an unknown core attribute or
-    /// sub-attribute is `invalidFilter` (with a suggestion); attributes under an unknown
-    /// extension URN are accepted and match nothing. Ordering operators on booleans are
-    /// refused, as RFC 7644 requires.
-    pub fn validate(&self, kind: ResourceKind) -> Result<(), ScimError> {
-        self.validate_in(&Scope::Resource(kind))
+    /// Resolves every attribute name against the schemas of `kind` and rewrites it to its
+    /// canonical spelling. An unknown core attribute or sub-attribute is `invalidFilter`
+    /// (with a suggestion), and so is a write-only one (`password`); attributes under an
+    /// unknown extension URN are kept as sent and compared with the foreign data kept under
+    /// that URN. Ordering operators on booleans are refused, as RFC 7644 requires.
+    ///
+    /// # Errors
+    ///
+    /// `invalidFilter` naming the attribute.
+    pub fn resolve(self, kind: ResourceKind) -> Result<Filter, ScimError> {
+        self.resolve_in(&Scope::Resource(kind))
     }
 
-    /// Validates a filter written inside `parent[...]`: its names are sub-attributes of
+    /// Resolves a filter written inside `parent[...]`: its names are sub-attributes of
     /// `parent`.
-    pub fn validate_element(&self, parent: &'static AttributeDef) -> Result<(), ScimError> {
-        self.validate_in(&Scope::Element(Some(parent)))
+    ///
+    /// # Errors
+    ///
+    /// `invalidFilter` naming the sub-attribute.
+    pub fn resolve_element(self, parent: &'static AttributeDef) -> Result<Filter, ScimError> {
+        self.resolve_in(&Scope::Element(Some(parent)))
     }
 
-    fn validate_in(&self, scope: &Scope) -> Result<(), ScimError> {
+    /// Checks the names as [`Filter::resolve`] does, without rewriting them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Filter::resolve`].
+    pub fn validate(&self, kind: ResourceKind) -> Result<(), ScimError> {
+        self.clone().resolve(kind).map(drop)
+    }
+
+    /// Checks the names as [`Filter::resolve_element`] does, without rewriting them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Filter::resolve_element`].
+    pub fn validate_element(&self, parent: &'static AttributeDef) -> Result<(), ScimError> {
+        self.clone().resolve_element(parent).map(drop)
+    }
+
+    fn resolve_in(self, scope: &Scope) -> Result<Filter, ScimError> {
         match self {
-            Filter::And(operands) | Filter::Or(operands) => {
-                operands.iter().try_for_each(|f| f.validate_in(scope))
-            }
-            Filter::Not(inner) => inner.validate_in(scope),
-            Filter::Present(path) => scope.check(path).map(|_| ()),
+            Filter::And(operands) => Ok(Filter::And(
+                operands
+                    .into_iter()
+                    .map(|f| f.resolve_in(scope))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Filter::Or(operands) => Ok(Filter::Or(
+                operands
+                    .into_iter()
+                    .map(|f| f.resolve_in(scope))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Filter::Not(inner) => Ok(Filter::Not(Box::new(inner.resolve_in(scope)?))),
+            Filter::Present(path) => Ok(Filter::Present(scope.resolve_path(&path)?.0)),
             Filter::Compare { path, op, value } => {
-                let def = scope.check(path)?;
+                let (canonical, def) = scope.resolve_path(&path)?;
                 if let Some(def) = def
                     && def.ty == AttrType::Boolean
                     && !matches!(op, CompareOp::Eq | CompareOp::Ne)
                 {
                     return Err(invalid_filter(format!(
                         "`{}` is a boolean; only `eq` and `ne` compare booleans, not `{}`",
-                        path.display(),
+                        canonical.display(),
                         op.as_str()
                     )));
                 }
@@ -238,11 +326,15 @@ impl Filter {
                     return Err(invalid_filter(format!(
                         "`{}` needs a quoted string, as in {} {} \"text\"",
                         op.as_str(),
-                        path.display(),
+                        canonical.display(),
                         op.as_str()
                     )));
                 }
-                Ok(())
+                Ok(Filter::Compare {
+                    path: canonical,
+                    op,
+                    value,
+                })
             }
             Filter::ValuePath { path, filter } => {
                 if path.sub.is_some() {
@@ -251,19 +343,25 @@ impl Filter {
                         path.display()
                     )));
                 }
-                let def = scope.check(path)?;
-                filter.validate_in(&Scope::Element(def))
+                let (canonical, def) = scope.resolve_path(&path)?;
+                let filter = filter.resolve_in(&Scope::Element(def))?;
+                Ok(Filter::ValuePath {
+                    path: canonical,
+                    filter: Box::new(filter),
+                })
             }
         }
     }
 
-    /// Whether `resource` (a User or Group body, keys in any case) matches.
+    /// Whether `resource` (a canonical User or Group body) matches this resolved filter.
+    #[must_use]
     pub fn matches(&self, kind: ResourceKind, resource: &Value) -> bool {
         self.eval(&Scope::Resource(kind), resource)
     }
 
-    /// Whether one element of a multi-valued attribute `parent` matches this (relative)
-    /// filter, as inside `emails[...]`.
+    /// Whether one element of a multi-valued attribute `parent` matches this resolved
+    /// (relative) filter, as inside `emails[...]`.
+    #[must_use]
     pub fn matches_element(&self, parent: Option<&'static AttributeDef>, element: &Value) -> bool {
         self.eval(&Scope::Element(parent), element)
     }
@@ -279,14 +377,7 @@ impl Filter {
             }
             Filter::Compare { path, op, value } => {
                 let (values, def) = scope.collect(node, path);
-                match op {
-                    CompareOp::Eq if value.is_null() => values.is_empty(),
-                    CompareOp::Ne if value.is_null() => !values.is_empty(),
-                    CompareOp::Ne => !values
-                        .into_iter()
-                        .any(|v| compare(CompareOp::Eq, v, value, def)),
-                    _ => values.into_iter().any(|v| compare(*op, v, value, def)),
-                }
+                any_compares(&values, *op, value, def)
             }
             Filter::ValuePath { path, filter } => {
                 let (parent, def) = scope.attribute(node, path);
@@ -303,6 +394,26 @@ impl Filter {
     }
 }
 
+/// Filter semantics of `op` over the values an attribute has: `eq null` means absent,
+/// `ne null` present, `ne x` that no value equals `x`, any other operator that some value
+/// satisfies it ([`compare`]).
+#[must_use]
+pub fn any_compares(
+    values: &[&Value],
+    op: CompareOp,
+    literal: &Value,
+    def: Option<&AttributeDef>,
+) -> bool {
+    match op {
+        CompareOp::Eq if literal.is_null() => values.is_empty(),
+        CompareOp::Ne if literal.is_null() => !values.is_empty(),
+        CompareOp::Ne => !values
+            .iter()
+            .any(|v| compare(CompareOp::Eq, v, literal, def)),
+        _ => values.iter().any(|v| compare(op, v, literal, def)),
+    }
+}
+
 /// What a path is relative to: the resource, or one element of a complex attribute.
 enum Scope {
     Resource(ResourceKind),
@@ -310,20 +421,30 @@ enum Scope {
 }
 
 impl Scope {
-    /// The definition of `path` in this scope; `Ok(None)` when it cannot be known (an
-    /// unknown extension URN, or elements of an unknown attribute).
-    fn check(&self, path: &AttrPath) -> Result<Option<&'static AttributeDef>, ScimError> {
+    /// The canonical spelling of `path` in this scope and the definition it ends at;
+    /// `None` when it cannot be known (an unknown extension URN, or elements of an unknown
+    /// attribute), in which case the path is kept as sent.
+    fn resolve_path(
+        &self,
+        path: &AttrPath,
+    ) -> Result<(AttrPath, Option<&'static AttributeDef>), ScimError> {
         match self {
             Scope::Resource(kind) => match resolve(*kind, path) {
-                Ok(resolved) => Ok(Some(resolved.leaf())),
-                Err(super::attr::Unresolved::UnknownSchema(_)) => Ok(None),
+                Ok(resolved) if resolved.is_secret() => Err(invalid_filter(format!(
+                    "`{}` is write-only and never returned, so it cannot be filtered on",
+                    resolved.canonical()
+                ))),
+                Ok(resolved) => Ok((canonical_path(&resolved), Some(resolved.leaf()))),
+                Err(Unresolved::UnknownSchema(urn)) if schema_by_urn(&urn).is_none() => {
+                    Ok((path.clone(), None))
+                }
                 Err(e) => Err(invalid_filter(format!(
                     "{} ({} attributes are listed at /Schemas)",
                     e.message(),
                     kind.as_str()
                 ))),
             },
-            Scope::Element(None) => Ok(None),
+            Scope::Element(None) => Ok((path.clone(), None)),
             Scope::Element(Some(parent)) => {
                 if path.urn.is_some() {
                     return Err(invalid_filter(format!(
@@ -333,12 +454,11 @@ impl Scope {
                     )));
                 }
                 let sub = parent.sub_attribute(&path.attr).ok_or_else(|| {
-                    let names: Vec<&str> = parent.sub_attributes.iter().map(|a| a.name).collect();
                     invalid_filter(format!(
                         "`{}` is not a sub-attribute of `{}`; it has {}",
                         path.attr,
                         parent.name,
-                        names.join(", ")
+                        super::attr::names(parent.sub_attributes)
                     ))
                 })?;
                 if let Some(name) = &path.sub {
@@ -347,7 +467,7 @@ impl Scope {
                         sub.name, parent.name
                     )));
                 }
-                Ok(Some(sub))
+                Ok((AttrPath::simple(sub.name), Some(sub)))
             }
         }
     }
@@ -368,21 +488,17 @@ impl Scope {
                     attr: path.attr.clone(),
                     sub: None,
                 };
-                let resolved = resolve(*kind, &top).ok();
-                let def = resolved.map(|r| r.def);
-                let container = match (resolved.and_then(|r| r.extension), &path.urn) {
-                    (Some(ext), _) => get_ci(object, ext.id).and_then(Value::as_object),
-                    (None, Some(urn)) if !urn.eq_ignore_ascii_case(kind.core_schema().id) => {
-                        get_ci(object, urn).and_then(Value::as_object)
-                    }
-                    _ => Some(object),
-                };
-                (container.and_then(|c| get_ci(c, &path.attr)), def)
+                match resolve(*kind, &top) {
+                    Ok(resolved) => (resolved.get(object), Some(resolved.def)),
+                    // A foreign extension, kept as sent.
+                    Err(_) => (foreign(object, &top), None),
+                }
             }
-            Scope::Element(parent) => (
-                get_ci(object, &path.attr),
-                parent.and_then(|p| p.sub_attribute(&path.attr)),
-            ),
+            Scope::Element(Some(parent)) => match parent.sub_attribute(&path.attr) {
+                Some(sub) => (object.get(sub.name), Some(sub)),
+                None => (None, None),
+            },
+            Scope::Element(None) => (get_ci(object, &path.attr), None),
         }
     }
 
@@ -394,8 +510,13 @@ impl Scope {
     ) -> (Vec<&'a Value>, Option<&'static AttributeDef>) {
         let (value, def) = self.attribute(node, path);
         let mut out = Vec::new();
+        let leaf = match (&path.sub, def) {
+            (Some(sub), Some(def)) => def.sub_attribute(sub),
+            (None, def) => def,
+            _ => None,
+        };
         let Some(value) = value else {
-            return (out, def);
+            return (out, leaf);
         };
         match &path.sub {
             None => flatten_into(value, &mut out),
@@ -405,19 +526,38 @@ impl Scope {
                     other => vec![other],
                 };
                 for item in items {
-                    if let Some(v) = item.as_object().and_then(|o| get_ci(o, sub)) {
+                    let Some(element) = item.as_object() else {
+                        continue;
+                    };
+                    let found = match leaf {
+                        Some(leaf) => element.get(leaf.name),
+                        None => get_ci(element, sub),
+                    };
+                    if let Some(v) = found {
                         flatten_into(v, &mut out);
                     }
                 }
             }
         }
-        let leaf = match (&path.sub, def) {
-            (Some(sub), Some(def)) => def.sub_attribute(sub),
-            (None, def) => def,
-            _ => None,
-        };
         (out, leaf)
     }
+}
+
+/// The canonical spelling of a resolved path: no URN for core and common attributes, the
+/// extension's URN for its attributes.
+pub(crate) fn canonical_path(resolved: &Resolved) -> AttrPath {
+    AttrPath {
+        urn: resolved.extension.map(|ext| ext.id.to_owned()),
+        attr: resolved.def.name.to_owned(),
+        sub: resolved.sub.map(|sub| sub.name.to_owned()),
+    }
+}
+
+/// The value of a foreign extension's attribute: foreign keys are kept as sent, so found
+/// case-insensitively.
+fn foreign<'a>(object: &'a Map<String, Value>, path: &AttrPath) -> Option<&'a Value> {
+    let container = get_ci(object, path.urn.as_deref()?)?.as_object()?;
+    get_ci(container, &path.attr)
 }
 
 fn flatten_into<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
@@ -438,387 +578,11 @@ fn is_present(value: &Value) -> bool {
     }
 }
 
-/// Compares one attribute value with a filter literal. Complex elements compare by their
-/// `value` sub-attribute.
-fn compare(op: CompareOp, actual: &Value, expected: &Value, def: Option<&AttributeDef>) -> bool {
-    if let Value::Object(map) = actual {
-        return match get_ci(map, "value") {
-            Some(inner) if !inner.is_object() => {
-                let value_def =
-                    def.and_then(|d| d.sub_attributes.iter().find(|a| a.name == "value"));
-                compare(op, inner, expected, value_def)
-            }
-            _ => false,
-        };
-    }
-    let boolean = def.is_some_and(|d| d.ty == AttrType::Boolean)
-        || actual.is_boolean()
-        || expected.is_boolean();
-    if boolean {
-        return match (as_bool(actual), as_bool(expected)) {
-            (Some(a), Some(e)) => op == CompareOp::Eq && a == e,
-            _ => false,
-        };
-    }
-    match (actual, expected) {
-        (Value::Number(a), Value::Number(e)) => match (a.as_f64(), e.as_f64()) {
-            (Some(a), Some(e)) => ordered(op, a.partial_cmp(&e)),
-            _ => false,
-        },
-        (Value::String(a), Value::String(e)) => compare_strings(op, a, e, def),
-        (Value::Number(a), Value::String(e)) => compare_strings(op, &a.to_string(), e, def),
-        (Value::String(a), Value::Number(e)) => match (a.trim().parse::<f64>(), e.as_f64()) {
-            (Ok(a), Some(e)) => ordered(op, a.partial_cmp(&e)),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-fn compare_strings(
-    op: CompareOp,
-    actual: &str,
-    expected: &str,
-    def: Option<&AttributeDef>,
-) -> bool {
-    if def.is_some_and(|d| d.ty == AttrType::DateTime)
-        && let (Some(a), Some(e)) = (parse_datetime(actual), parse_datetime(expected))
-        && !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
-    {
-        return ordered(op, Some(a.cmp(&e)));
-    }
-    let case_exact = def.is_some_and(|d| d.case_exact);
-    let (a, e) = if case_exact {
-        (actual.to_owned(), expected.to_owned())
-    } else {
-        (actual.to_lowercase(), expected.to_lowercase())
-    };
-    match op {
-        CompareOp::Co => a.contains(&e),
-        CompareOp::Sw => a.starts_with(&e),
-        CompareOp::Ew => a.ends_with(&e),
-        _ => ordered(op, Some(a.cmp(&e))),
-    }
-}
-
-fn ordered(op: CompareOp, ordering: Option<Ordering>) -> bool {
-    let Some(ordering) = ordering else {
-        return false;
-    };
-    match op {
-        CompareOp::Eq => ordering == Ordering::Equal,
-        CompareOp::Ne => ordering != Ordering::Equal,
-        CompareOp::Gt => ordering == Ordering::Greater,
-        CompareOp::Ge => ordering != Ordering::Less,
-        CompareOp::Lt => ordering == Ordering::Less,
-        CompareOp::Le => ordering != Ordering::Greater,
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
-    }
-}
-
-/// Parses an RFC 3339 date-time (`2024-05-01T10:00:00.5+02:00`) to UTC seconds and
-/// nanoseconds since the epoch, so differently written instants compare correctly.
-pub fn parse_datetime(text: &str) -> Option<(i64, u32)> {
-    let text = text.trim();
-    let bytes = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        if part.bytes().all(|b| b.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    if bytes.len() < 19 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
-        return None;
-    }
-    if !matches!(bytes.get(10), Some(b'T' | b't' | b' ')) {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = text.get(19..)?;
-    let mut nanos: u32 = 0;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let mut padded: String = fraction.get(..digits.min(9))?.to_owned();
-        while padded.len() < 9 {
-            padded.push('0');
-        }
-        nanos = padded.parse().ok()?;
-        rest = fraction.get(digits..)?;
-    }
-    let offset_seconds = match rest {
-        "Z" | "z" | "" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let hours: i64 = rest.get(1..3)?.parse().ok()?;
-            let minutes: i64 = rest.get(4..6)?.parse().ok()?;
-            if rest.len() != 6 || rest.as_bytes().get(3) != Some(&b':') {
-                return None;
-            }
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some((seconds, nanos))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Refuses input the parser should never see: too long, or nested too deep.
-pub(crate) fn check_limits(input: &str) -> Result<(), ScimError> {
-    if input.len() > MAX_FILTER_LEN {
-        return Err(invalid_filter(format!(
-            "the filter is {} bytes long; the limit is {MAX_FILTER_LEN}",
-            input.len()
-        )));
-    }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for byte in input.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'(' | b'[' => {
-                depth += 1;
-                if depth > MAX_FILTER_DEPTH {
-                    return Err(invalid_filter(format!(
-                        "the filter nests parentheses or brackets more than {MAX_FILTER_DEPTH} deep; simplify it"
-                    )));
-                }
-            }
-            b')' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn invalid_filter(detail: impl std::fmt::Display) -> ScimError {
     ScimError::new(
         ScimType::InvalidFilter,
         format!("Invalid filter: {detail}."),
     )
-}
-
-/// Turns a pest error into a detail naming the position and what was expected.
-pub(crate) fn syntax_error(input: &str, error: &pest::error::Error<Rule>, what: &str) -> ScimError {
-    let position = match error.location {
-        pest::error::InputLocation::Pos(p) => p,
-        pest::error::InputLocation::Span((start, _)) => start,
-    };
-    let column = input
-        .get(..position)
-        .map_or(position, |s| s.chars().count())
-        + 1;
-    let near: String = input
-        .get(position..)
-        .unwrap_or_default()
-        .chars()
-        .take(20)
-        .collect();
-    let mut expected: Vec<&str> = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().map(|r| describe_rule(*r)).collect()
-        }
-        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    expected.dedup();
-    let mut unique: Vec<&str> = Vec::new();
-    for e in expected {
-        if !unique.contains(&e) {
-            unique.push(e);
-        }
-    }
-    let found = if near.is_empty() {
-        "the end".to_owned()
-    } else {
-        format!("`{near}`")
-    };
-    let detail = if unique.is_empty() {
-        format!("the {what} `{input}` is not valid at character {column} ({found})")
-    } else {
-        format!(
-            "the {what} `{input}` is not valid at character {column}: expected {}, found {found}",
-            unique.join(" or ")
-        )
-    };
-    let scim_type = if what == "path" {
-        ScimType::InvalidPath
-    } else {
-        ScimType::InvalidFilter
-    };
-    let example = if what == "path" {
-        " (a path looks like name.givenName or emails[type eq \"work\"].value)"
-    } else {
-        " (a filter looks like userName eq \"jane@example.com\")"
-    };
-    ScimError::new(scim_type, format!("Invalid {what}: {detail}{example}."))
-}
-
-fn describe_rule(rule: Rule) -> &'static str {
-    match rule {
-        Rule::compare_op | Rule::present => {
-            "an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"
-        }
-        Rule::string | Rule::number | Rule::true_lit | Rule::false_lit | Rule::null_lit => {
-            "a value (a \"quoted string\", a number, true, false or null)"
-        }
-        Rule::and_kw | Rule::or_kw => "`and`/`or`",
-        Rule::rparen => "`)`",
-        Rule::rbracket => "`]`",
-        Rule::EOI => "the end",
-        Rule::value_filter => "`[`",
-        Rule::sub_attr => "`.subAttribute`",
-        _ => "an attribute name, `not (` or `(`",
-    }
-}
-
-fn build_or(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {
-    let mut operands = pair
-        .into_inner()
-        .filter(|p| p.as_rule() == Rule::and_expr)
-        .map(build_and)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(if operands.len() == 1 {
-        operands.remove(0)
-    } else {
-        Filter::Or(operands)
-    })
-}
-
-fn build_and(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {
-    let mut operands = pair
-        .into_inner()
-        .filter(|p| p.as_rule() != Rule::and_kw)
-        .map(build_unary)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(if operands.len() == 1 {
-        operands.remove(0)
-    } else {
-        Filter::And(operands)
-    })
-}
-
-fn build_unary(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {
-    match pair.as_rule() {
-        Rule::not_expr => {
-            let inner = pair
-                .into_inner()
-                .find(|p| p.as_rule() == Rule::or_expr)
-                .ok_or_else(|| invalid_filter("`not` needs a parenthesised filter"))?;
-            Ok(Filter::Not(Box::new(build_or(inner)?)))
-        }
-        Rule::group => {
-            let inner = pair
-                .into_inner()
-                .next()
-                .ok_or_else(|| invalid_filter("empty parentheses"))?;
-            build_or(inner)
-        }
-        _ => build_attr_exp(pair),
-    }
-}
-
-fn build_attr_exp(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {
-    let mut path: Option<AttrPath> = None;
-    let mut value_filter: Option<Filter> = None;
-    let mut sub: Option<String> = None;
-    let mut op: Option<CompareOp> = None;
-    let mut present = false;
-    let mut literal: Option<Value> = None;
-    for part in pair.into_inner() {
-        match part.as_rule() {
-            Rule::attr_path => {
-                path = Some(AttrPath::parse(part.as_str()).map_err(invalid_filter)?);
-            }
-            Rule::value_filter => {
-                if let Some(inner) = part.into_inner().next() {
-                    value_filter = Some(build_or(inner)?);
-                }
-            }
-            Rule::sub_attr => {
-                sub = Some(part.as_str().trim_start_matches('.').to_owned());
-            }
-            Rule::present => present = true,
-            Rule::compare_op => op = CompareOp::parse(part.as_str()),
-            Rule::string => {
-                let text: String = serde_json::from_str(part.as_str()).map_err(|_| {
-                    invalid_filter(format!("{} is not a valid JSON string", part.as_str()))
-                })?;
-                literal = Some(Value::String(text));
-            }
-            Rule::number => {
-                let number: Value = serde_json::from_str(part.as_str())
-                    .map_err(|_| invalid_filter(format!("{} is not a number", part.as_str())))?;
-                literal = Some(number);
-            }
-            Rule::true_lit => literal = Some(Value::Bool(true)),
-            Rule::false_lit => literal = Some(Value::Bool(false)),
-            Rule::null_lit => literal = Some(Value::Null),
-            _ => {}
-        }
-    }
-    let path = path.ok_or_else(|| invalid_filter("an attribute name is missing"))?;
-    let condition = |target: AttrPath| -> Result<Filter, ScimError> {
-        if present {
-            return Ok(Filter::Present(target));
-        }
-        match (op, literal.clone()) {
-            (Some(op), Some(value)) => Ok(Filter::Compare {
-                path: target,
-                op,
-                value,
-            }),
-            _ => Err(invalid_filter("an operator and a value are missing")),
-        }
-    };
-    match value_filter {
-        None => condition(path),
-        Some(inner) => {
-            let filter = match sub {
-                None => inner,
-                Some(sub) => Filter::And(vec![inner, condition(AttrPath::simple(&sub))?]),
-            };
-            Ok(Filter::ValuePath {
-                path,
-                filter: Box::new(filter),
-            })
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1078,7 +842,21 @@ mod tests {
     #[test]
     fn hint_for_username() {
         let hint = equality_hint(&parse(r#"UserName EQ "Jane""#));
-        assert_eq!(hint, Some((IndexedAttr::UserName, "Jane".into())));
+        assert_eq!(hint, Some((IndexedAttr::UserName, "jane".into())));
+        // The PRECIS key, as the filter compares: NFD and full-width spellings look up the
+        // same index entry as the NFC name.
+        for spelling in [
+            r"jose\u0301@ex.com",
+            r"JOS\u00c9@EX.COM",
+            r"\uff4aos\u00e9@ex.com",
+        ] {
+            let filter = parse(&format!("userName eq \"{spelling}\""));
+            assert_eq!(
+                equality_hint(&filter),
+                Some((IndexedAttr::UserName, "jos\u{e9}@ex.com".into())),
+                "{spelling}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,415 @@
+//! The admin JSON API, `/admin/v1/...`, documented with an example of each call in
+//! `docs/admin-api.md`. Every call authenticates an operator token (`Authorization: Bearer
+//! pva_...`) and maps to one [`Admin`] operation; errors are `{"error", "detail"}` (and
+//! `"diagnostics"` for rules that do not check).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::service::{Admin, AdminError};
+use crate::domain::{ResourceId, ResourceKind, TenantId, Timestamp};
+use crate::store::{OperatorRecord, OperatorScope, Outcome, PageQuery};
+
+/// A request to the API, read and authenticated by the HTTP layer.
+#[derive(Debug)]
+pub struct ApiRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path segments after `/admin/v1`, percent-decoded.
+    pub segments: Vec<String>,
+    /// Query parameters, decoded.
+    pub query: Vec<(String, String)>,
+    /// The body, as sent.
+    pub body: &'a [u8],
+}
+
+/// An API answer: status and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiReply {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+}
+
+impl ApiReply {
+    fn ok(body: Value) -> ApiReply {
+        ApiReply { status: 200, body }
+    }
+
+    fn created(body: Value) -> ApiReply {
+        ApiReply { status: 201, body }
+    }
+
+    /// An error reply.
+    pub fn error(status: u16, error: &str, detail: impl Into<String>) -> ApiReply {
+        ApiReply {
+            status,
+            body: json!({"error": error, "detail": detail.into()}),
+        }
+    }
+}
+
+impl From<AdminError> for ApiReply {
+    fn from(err: AdminError) -> ApiReply {
+        match err {
+            AdminError::Forbidden(detail) => ApiReply::error(403, "forbidden", detail),
+            AdminError::NotFound(detail) => ApiReply::error(404, "not_found", detail),
+            AdminError::Invalid(detail) => ApiReply::error(400, "invalid", detail),
+            AdminError::Rules(diagnostics) => ApiReply {
+                status: 422,
+                body: json!({
+                    "error": "rules",
+                    "detail": format!("the overlay does not check: {} diagnostic(s); nothing was saved", diagnostics.len()),
+                    "diagnostics": diagnostics,
+                }),
+            },
+            AdminError::Store(err) => {
+                tracing::error!(%err, "admin: storage error");
+                ApiReply::error(
+                    500,
+                    "storage",
+                    "the database could not be read or written; nothing was changed, try again",
+                )
+            }
+        }
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiReply> {
+    let value = crate::scim::resource::parse_json(body)
+        .map_err(|e| ApiReply::error(400, "invalid_json", e.detail))?;
+    serde_json::from_value(value).map_err(|e| ApiReply::error(400, "invalid_body", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    user: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOperator {
+    name: String,
+    #[serde(default)]
+    tenant: Option<TenantId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverlayText {
+    text: String,
+}
+
+fn query<'q>(request: &'q ApiRequest<'_>, name: &str) -> Option<&'q str> {
+    request
+        .query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn number(request: &ApiRequest<'_>, name: &str) -> Result<Option<u64>, ApiReply> {
+    query(request, name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiReply::error(
+                    400,
+                    "invalid_query",
+                    format!("`{name}` must be a whole number, not `{v}`"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn time(request: &ApiRequest<'_>, name: &str) -> Result<Option<Timestamp>, ApiReply> {
+    query(request, name)
+        .map(|v| {
+            Timestamp::parse(v).ok_or_else(|| {
+                ApiReply::error(
+                    400,
+                    "invalid_query",
+                    format!("`{name}` must be an RFC 3339 time (2026-01-31T12:00:00Z), not `{v}`"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The filters and cursor of a history or log listing.
+fn page_query(request: &ApiRequest<'_>) -> Result<PageQuery, ApiReply> {
+    let outcomes = match query(request, "outcome") {
+        None => Vec::new(),
+        Some(text) => text
+            .split(',')
+            .map(|o| match o.trim() {
+                "ok" => Ok(Outcome::Ok),
+                "failed" => Ok(Outcome::Failed),
+                "rejected" => Ok(Outcome::Rejected),
+                other => Err(ApiReply::error(
+                    400,
+                    "invalid_query",
+                    format!("unknown outcome `{other}`: use ok, failed or rejected"),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(PageQuery {
+        user: query(request, "user").map(str::to_owned),
+        field: query(request, "field").map(str::to_owned),
+        outcomes,
+        from: time(request, "from")?,
+        to: time(request, "to")?,
+        before: number(request, "before")?,
+        limit: usize::try_from(number(request, "limit")?.unwrap_or(0)).unwrap_or(1000),
+    })
+}
+
+fn not_found(request: &ApiRequest<'_>) -> ApiReply {
+    ApiReply::error(
+        404,
+        "not_found",
+        format!(
+            "there is no admin endpoint {} /admin/v1/{}",
+            request.method,
+            request.segments.join("/")
+        ),
+    )
+}
+
+fn method_not_allowed(request: &ApiRequest<'_>, allowed: &str) -> ApiReply {
+    ApiReply::error(
+        405,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on /admin/v1/{}; allowed: {allowed}",
+            request.method,
+            request.segments.join("/")
+        ),
+    )
+}
+
+/// Answers one authenticated API request.
+pub fn handle(admin: &Admin, operator: &OperatorRecord, request: &ApiRequest<'_>) -> ApiReply {
+    match dispatch(admin, operator, request) {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn dispatch(
+    admin: &Admin,
+    operator: &OperatorRecord,
+    request: &ApiRequest<'_>,
+) -> Result<ApiReply, ApiReply> {
+    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    let method = request.method;
+    match segments.as_slice() {
+        ["whoami"] => Ok(ApiReply::ok(to_json(operator))),
+        ["tenants"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.tenants(operator)?))),
+            "POST" => {
+                let new: NewTenant = parse(request.body)?;
+                Ok(ApiReply::created(to_json(
+                    &admin.create_tenant(operator, &new.name)?,
+                )))
+            }
+            _ => Err(method_not_allowed(request, "GET, POST")),
+        },
+        ["tenants", tenant, rest @ ..] => {
+            tenant_call(admin, operator, request, &TenantId::new(*tenant), rest)
+        }
+        ["operators"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.operators(operator)?))),
+            "POST" => {
+                let new: NewOperator = parse(request.body)?;
+                let scope = new.tenant.map_or(OperatorScope::All, OperatorScope::Tenant);
+                let (record, token) = admin.create_operator(operator, &new.name, scope)?;
+                Ok(ApiReply::created(
+                    json!({"operator": record, "token": token}),
+                ))
+            }
+            _ => Err(method_not_allowed(request, "GET, POST")),
+        },
+        ["operators", id] => match method {
+            "DELETE" => Ok(ApiReply::ok(to_json(&admin.revoke_operator(operator, id)?))),
+            _ => Err(method_not_allowed(request, "DELETE")),
+        },
+        ["audit"] => match method {
+            "GET" => {
+                let before = number(request, "before")?;
+                let limit = usize::try_from(number(request, "limit")?.unwrap_or(0)).unwrap_or(1000);
+                Ok(ApiReply::ok(to_json(
+                    &admin.audit_log(operator, before, limit)?,
+                )))
+            }
+            _ => Err(method_not_allowed(request, "GET")),
+        },
+        _ => Err(not_found(request)),
+    }
+}
+
+fn tenant_call(
+    admin: &Admin,
+    operator: &OperatorRecord,
+    request: &ApiRequest<'_>,
+    tenant: &TenantId,
+    rest: &[&str],
+) -> Result<ApiReply, ApiReply> {
+    let method = request.method;
+    match rest {
+        ["keys"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.keys(operator, tenant)?))),
+            "POST" => {
+                let new: NewKey = parse(request.body)?;
+                Ok(ApiReply::created(to_json(
+                    &admin.create_key(operator, tenant, &new.user)?,
+                )))
+            }
+            _ => Err(method_not_allowed(request, "GET, POST")),
+        },
+        ["keys", id] => match method {
+            "DELETE" => {
+                admin.revoke_key(operator, tenant, id)?;
+                Ok(ApiReply::ok(json!({"key_id": id, "revoked": true})))
+            }
+            _ => Err(method_not_allowed(request, "DELETE")),
+        },
+        ["overlay"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.overlay(operator, tenant)?))),
+            "PUT" => {
+                let overlay: OverlayText = parse(request.body)?;
+                let version = admin.save_overlay(operator, tenant, &overlay.text)?;
+                Ok(ApiReply::ok(json!({"version": version})))
+            }
+            "DELETE" => {
+                let version = admin.save_overlay(operator, tenant, "")?;
+                Ok(ApiReply::ok(json!({"version": version, "defaults": true})))
+            }
+            _ => Err(method_not_allowed(request, "GET, PUT, DELETE")),
+        },
+        ["overlay", "check"] => match method {
+            "POST" => {
+                let overlay: OverlayText = parse(request.body)?;
+                let diagnostics = admin.check_overlay(operator, tenant, &overlay.text)?;
+                let clean = diagnostics.iter().all(|d| !d.is_error());
+                Ok(ApiReply::ok(
+                    json!({"ok": clean, "diagnostics": diagnostics}),
+                ))
+            }
+            _ => Err(method_not_allowed(request, "POST")),
+        },
+        ["overlay", "preview"] => match method {
+            "POST" => {
+                let overlay: OverlayText = parse(request.body)?;
+                Ok(ApiReply::ok(to_json(&admin.preview(
+                    operator,
+                    tenant,
+                    &overlay.text,
+                )?)))
+            }
+            _ => Err(method_not_allowed(request, "POST")),
+        },
+        ["overlay", "versions", version, "restore"] => match method {
+            "POST" => {
+                let version: u64 = version.parse().map_err(|_| {
+                    ApiReply::error(
+                        400,
+                        "invalid",
+                        format!("`{version}` is not a version number"),
+                    )
+                })?;
+                let saved = admin.restore_overlay(operator, tenant, version)?;
+                Ok(ApiReply::ok(
+                    json!({"version": saved, "restored_from": version}),
+                ))
+            }
+            _ => Err(method_not_allowed(request, "POST")),
+        },
+        ["history"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.history(
+                operator,
+                tenant,
+                &page_query(request)?,
+            )?))),
+            _ => Err(method_not_allowed(request, "GET")),
+        },
+        ["log"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.log(
+                operator,
+                tenant,
+                &page_query(request)?,
+            )?))),
+            _ => Err(method_not_allowed(request, "GET")),
+        },
+        [collection @ ("users" | "groups")] => match method {
+            "GET" => {
+                let kind = if *collection == "users" {
+                    ResourceKind::User
+                } else {
+                    ResourceKind::Group
+                };
+                let limit =
+                    usize::try_from(number(request, "limit")?.unwrap_or(50)).unwrap_or(1000);
+                let found = admin.search(
+                    operator,
+                    tenant,
+                    kind,
+                    query(request, "q").unwrap_or(""),
+                    limit,
+                )?;
+                let items: Vec<Value> = found
+                    .into_iter()
+                    .map(|(id, name, managed)| json!({"id": id, "name": name, "managed": managed}))
+                    .collect();
+                Ok(ApiReply::ok(json!({"items": items})))
+            }
+            _ => Err(method_not_allowed(request, "GET")),
+        },
+        ["entities", id] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.entity(
+                operator,
+                tenant,
+                &ResourceId::new(*id),
+            )?))),
+            _ => Err(method_not_allowed(request, "GET")),
+        },
+        ["import"] => match method {
+            "POST" => {
+                let text = std::str::from_utf8(request.body).map_err(|_| {
+                    ApiReply::error(400, "invalid_body", "the import file must be UTF-8")
+                })?;
+                // The body is the import file itself, CSV or JSON (the format is told by
+                // its first character, as for `provisio entities import`).
+                let summary = admin.import(operator, tenant, text)?;
+                Ok(ApiReply::created(json!({
+                    "users": summary.count("User"),
+                    "groups": summary.count("Group"),
+                    "created": summary.created,
+                })))
+            }
+            _ => Err(method_not_allowed(request, "POST")),
+        },
+        ["explain"] => match method {
+            "POST" => {
+                let body: Value = parse(request.body)?;
+                Ok(ApiReply::ok(to_json(
+                    &admin.explain(operator, tenant, &body)?,
+                )))
+            }
+            _ => Err(method_not_allowed(request, "POST")),
+        },
+        _ => Err(not_found(request)),
+    }
+}

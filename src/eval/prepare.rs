@@ -1,0 +1,179 @@
+//! Step 1: the operation applied to the stored resource — the resource before and after,
+//! the entity as it is now, and the userName before and after.
+
+use serde_json::{Map, Value};
+
+use crate::domain::{Entity, IdSource, ResourceId, ResourceKind, StoredResource, UserName};
+use crate::eval::EvalError;
+use crate::eval::context::Ctx;
+use crate::eval::path::get_ci;
+use crate::eval::plan::Note;
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::op::ScimOp;
+use crate::scim::patch::{self, MemberOp};
+use crate::scim::resource;
+use crate::scim::route::Method;
+
+/// The resource an operation is about, before and after it.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject {
+    pub method: Method,
+    /// The resource id (assigned for a create; a picked-up entity's id after `classify`).
+    pub id: ResourceId,
+    pub before: Option<StoredResource>,
+    /// The body after the operation; `None` for a delete.
+    pub after: Option<Value>,
+    /// The entity as it is now (a blank one for a new entity).
+    pub current: Entity,
+    pub member_ops: Vec<MemberOp>,
+    /// The userName held before and after (Users only).
+    pub user_name_before: Option<UserName>,
+    pub user_name_after: Option<UserName>,
+    pub notes: Vec<Note>,
+}
+
+impl Subject {
+    /// The resource guards are evaluated on: after the operation, or before a delete.
+    pub fn guard_resource(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        match (&self.after, &self.before) {
+            (Some(after), _) => after,
+            (None, Some(before)) => &before.body,
+            (None, None) => &NULL,
+        }
+    }
+
+    /// The body after the operation (null for a delete).
+    pub fn after(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        self.after.as_ref().unwrap_or(&NULL)
+    }
+}
+
+/// Applies the operation to the stored resource (if any).
+pub(crate) fn prepare(
+    ctx: &Ctx<'_>,
+    op: &ScimOp,
+    ids: &dyn IdSource,
+) -> Result<Subject, EvalError> {
+    let kind = op.kind();
+    let load = |id: &ResourceId| -> Result<StoredResource, EvalError> {
+        ctx.state
+            .resource(kind, id)?
+            .ok_or_else(|| EvalError::Scim(ScimError::not_found(kind.as_str(), id.as_str())))
+    };
+    let mut notes = Vec::new();
+    let (id, before, after, member_ops) = match op {
+        ScimOp::Create { input, ignored, .. } => {
+            note_input(input.password.is_some(), ignored, &mut notes);
+            let id = ids.next_id();
+            let after = with_id(input.body.clone(), &id);
+            let members = input
+                .members
+                .clone()
+                .map(MemberOp::Add)
+                .into_iter()
+                .collect();
+            (id, None, Some(after), members)
+        }
+        ScimOp::Replace {
+            id, input, ignored, ..
+        } => {
+            let before = load(id)?;
+            note_input(input.password.is_some(), ignored, &mut notes);
+            let after = with_id(
+                resource::replace_preserving(&before.body, input.body.clone()),
+                id,
+            );
+            let members = input
+                .members
+                .clone()
+                .map(MemberOp::ReplaceAll)
+                .into_iter()
+                .collect();
+            (id.clone(), Some(before), Some(after), members)
+        }
+        ScimOp::Patch {
+            id,
+            request,
+            members,
+            ..
+        } => {
+            let before = load(id)?;
+            let patched = patch::apply_patch(kind, id.as_str(), &before.body, request)?;
+            if patched.password.is_some() {
+                notes.push(Note::PasswordDiscarded);
+            }
+            let after = with_id(patched.resource, id);
+            (id.clone(), Some(before), Some(after), members.clone())
+        }
+        ScimOp::Delete { id, .. } => (id.clone(), Some(load(id)?), None, Vec::new()),
+    };
+    let current = match &before {
+        Some(before) => before.entity.clone(),
+        None => Entity::new(id.clone(), ctx.entity_type.clone()),
+    };
+    let (user_name_before, user_name_after) = if kind == ResourceKind::User {
+        (
+            before
+                .as_ref()
+                .and_then(|b| user_name_in(&b.body).ok().flatten()),
+            match &after {
+                Some(body) => Some(user_name_in(body)?.ok_or_else(|| {
+                    ScimError::new(
+                        ScimType::InvalidValue,
+                        "userName is required and cannot be removed; send a userName",
+                    )
+                })?),
+                None => None,
+            },
+        )
+    } else {
+        (None, None)
+    };
+    Ok(Subject {
+        method: op.method(),
+        id,
+        before,
+        after,
+        current,
+        member_ops,
+        user_name_before,
+        user_name_after,
+        notes,
+    })
+}
+
+/// The valid userName of a User body, if it has one.
+fn user_name_in(body: &Value) -> Result<Option<UserName>, ScimError> {
+    match get_ci(body, "userName") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => UserName::new(text.as_str()).map(Some).map_err(|e| {
+            ScimError::new(
+                ScimType::InvalidValue,
+                format!("{e}; send a valid userName"),
+            )
+        }),
+        Some(_) => Err(ScimError::new(
+            ScimType::InvalidValue,
+            "userName must be a string",
+        )),
+    }
+}
+
+fn note_input(password: bool, ignored: &[String], notes: &mut Vec<Note>) {
+    if password {
+        notes.push(Note::PasswordDiscarded);
+    }
+    notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
+}
+
+/// The body with `id` first, where a reader looks for it.
+fn with_id(body: Value, id: &ResourceId) -> Value {
+    let mut map = match body {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    map.shift_insert(0, "id".into(), Value::String(id.to_string()));
+    Value::Object(map)
+}

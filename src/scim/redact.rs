@@ -1,0 +1,179 @@
+//! Secrets out of anything logged: the schema says which attributes are secrets
+//! (`mutability: writeOnly` or `returned: never`: `password`), and [`redact`] masks every value
+//! a request could carry one in, under any spelling the edge would accept.
+
+use serde_json::Value;
+
+use super::attr::{AttrPath, Key, classify_key, resolve};
+use super::path::PatchPath;
+use super::schema::ResourceKind;
+
+/// What a masked value becomes.
+pub const MASK: &str = "********";
+
+/// Masks, in a request body of any shape (a User or Group body, a `PatchOp` message, a
+/// `BulkRequest`, one bulk operation's `data`), every value that may hold a secret of `kind`:
+/// the value of a key naming a secret attribute (any case; plain, URN-qualified, dotted,
+/// inside the core schema's object, or the last segment of any URN), and the `value` of an
+/// object whose `path` names one (a PATCH operation). At any depth, without recursion.
+pub fn redact(kind: ResourceKind, body: &mut Value) {
+    redact_for(&[kind], body);
+}
+
+/// [`redact`] for every resource kind: for bodies whose kind is not known (what storage
+/// applies to everything it logs).
+pub fn redact_all(body: &mut Value) {
+    redact_for(&[ResourceKind::User, ResourceKind::Group], body);
+}
+
+fn redact_for(kinds: &[ResourceKind], body: &mut Value) {
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                let path_is_secret = map
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case("path"))
+                    .and_then(|(_, path)| path.as_str())
+                    .is_some_and(|path| names_secret_path(kinds, path));
+                for (key, inner) in map.iter_mut() {
+                    let masked = (path_is_secret && key.eq_ignore_ascii_case("value"))
+                        || names_secret_key(kinds, key);
+                    if masked {
+                        *inner = Value::String(MASK.to_owned());
+                    } else {
+                        stack.push(inner);
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+}
+
+/// Whether a body key names a secret: it resolves to one, or its last name segment is a
+/// secret's name (a secret sent where no schema applies is still a secret).
+fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
+    kinds.iter().any(
+        |kind| matches!(classify_key(*kind, key, false), Ok(Key::Attribute(r)) if r.is_secret()),
+    ) || AttrPath::parse(key).is_ok_and(|path| leaf_is_secret(kinds, &path))
+}
+
+/// Whether a PATCH path names a secret; a path that does not parse is judged by its text.
+fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
+    if let Ok(parsed) = PatchPath::parse(text) {
+        kinds
+            .iter()
+            .any(|kind| resolve(*kind, &parsed.path).is_ok_and(|r| r.is_secret()))
+            || leaf_is_secret(kinds, &parsed.path)
+    } else {
+        let head = text.split('[').next().unwrap_or(text);
+        let last = head.rsplit(':').next().unwrap_or(head);
+        last.split('.')
+            .any(|name| is_secret_name(kinds, name.trim()))
+    }
+}
+
+fn leaf_is_secret(kinds: &[ResourceKind], path: &AttrPath) -> bool {
+    is_secret_name(kinds, &path.attr)
+        || path
+            .sub
+            .as_deref()
+            .is_some_and(|s| is_secret_name(kinds, s))
+}
+
+/// Whether `name` is the name of a secret attribute (or sub-attribute) of any schema of
+/// `kinds`, case-insensitively.
+fn is_secret_name(kinds: &[ResourceKind], name: &str) -> bool {
+    kinds.iter().flat_map(|kind| kind.schemas()).any(|schema| {
+        schema.attributes.iter().any(|def| {
+            (def.is_secret() && def.name.eq_ignore_ascii_case(name))
+                || def
+                    .sub_attributes
+                    .iter()
+                    .any(|sub| sub.is_secret() && sub.name.eq_ignore_ascii_case(name))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &str = "s3cret-Value";
+
+    fn redacted(kind: ResourceKind, mut body: Value) -> Value {
+        redact(kind, &mut body);
+        assert!(!body.to_string().contains(SECRET), "{body}");
+        body
+    }
+
+    #[test]
+    fn every_spelling_in_a_body() {
+        for key in [
+            "password",
+            "PassWord",
+            "urn:ietf:params:scim:schemas:core:2.0:User:password",
+            "URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:PASSWORD",
+            "password.value",
+            "urn:example:custom:2.0:User:password",
+        ] {
+            let body = redacted(ResourceKind::User, json!({"userName": "a", key: SECRET}));
+            assert_eq!(body[key], json!(MASK), "{key}");
+            assert_eq!(body["userName"], json!("a"));
+        }
+        let body = redacted(
+            ResourceKind::User,
+            json!({"urn:ietf:params:scim:schemas:core:2.0:User": {"password": SECRET}}),
+        );
+        assert_eq!(
+            body,
+            json!({"urn:ietf:params:scim:schemas:core:2.0:User": {"password": MASK}})
+        );
+        let numeric = redacted(ResourceKind::User, json!({"password": 918_273_645}));
+        assert_eq!(numeric, json!({"password": MASK}));
+        assert!(!numeric.to_string().contains("918273645"));
+    }
+
+    #[test]
+    fn patch_operations() {
+        let body = redacted(
+            ResourceKind::User,
+            json!({"Operations": [
+                {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:PASSWORD", "value": SECRET},
+                {"op": "replace", "Path": "password", "value": {"nested": SECRET}},
+                {"op": "replace", "path": "password[", "value": SECRET},
+                {"op": "replace", "value": {"Password": SECRET, "title": "Boss"}},
+                {"op": "replace", "path": "title", "value": "Boss"}
+            ]}),
+        );
+        assert_eq!(body["Operations"][3]["value"]["title"], json!("Boss"));
+        assert_eq!(body["Operations"][4]["value"], json!("Boss"));
+    }
+
+    #[test]
+    fn bulk_operations() {
+        let body = redacted(
+            ResourceKind::User,
+            json!({"Operations": [
+                {"method": "POST", "path": "/Users", "data": {"userName": "a", "password": SECRET}},
+                {"method": "PATCH", "path": "/Users/u1", "data": {"Operations": [
+                    {"op": "add", "path": "password", "value": SECRET}]}}
+            ]}),
+        );
+        assert_eq!(body["Operations"][1]["path"], json!("/Users/u1"));
+    }
+
+    #[test]
+    fn every_kind_and_deep_nesting() {
+        let mut body = json!({"a": [{"b": {"c": [{"password": SECRET}]}}]});
+        redact_all(&mut body);
+        assert!(!body.to_string().contains(SECRET));
+        let mut group = json!({"displayName": "S", "members": [{"value": "u1"}]});
+        let before = group.clone();
+        redact_all(&mut group);
+        assert_eq!(group, before);
+    }
+}

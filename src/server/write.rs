@@ -1,0 +1,326 @@
+//! The SCIM write handlers: one operation, and `/Bulk`. Each parses its request into a
+//! [`ScimOp`] at the edge, hands it to [`pipeline::write`], records the outcome in the
+//! provisioning log and chooses the SCIM response.
+
+use hyper::header;
+use serde_json::Value;
+
+use crate::domain::{ResourceKind, TenantId};
+use crate::pipeline::{self, WriteError, WriteRequest};
+use crate::scim::bulk::{self, BulkIds, BulkMethod, BulkOperation, BulkResult};
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::etag::etag;
+use crate::scim::op::ScimOp;
+use crate::scim::project;
+use crate::scim::redact;
+use crate::scim::route::{Method, Route, route};
+use crate::server::handlers::{
+    asks_for_attributes, projection_of, representation, storage, tenant,
+};
+use crate::server::{App, Call, Reply, error_reply};
+use crate::store::{LogRecord, Outcome, StoreError};
+
+/// What the provisioning log records of one write request.
+struct LogEntry {
+    tenant: TenantId,
+    actor: String,
+    method: String,
+    path: String,
+    request: Option<Value>,
+}
+
+impl LogEntry {
+    fn record(&self, status: u16, outcome: Outcome, error: Option<&ScimError>) -> LogRecord {
+        LogRecord {
+            seq: 0,
+            time: crate::domain::Timestamp::EPOCH,
+            actor: self.actor.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status,
+            outcome,
+            scim_type: error
+                .and_then(|e| e.scim_type)
+                .map(|t| t.as_str().to_string()),
+            detail: error.map(|e| e.detail.clone()),
+            request: self.request.clone(),
+        }
+    }
+
+    /// Records a failed write in a transaction of its own (the operation's rolled back).
+    fn record_failure(&self, app: &App, error: &ScimError, outcome: Outcome) {
+        let record = self.record(error.status, outcome, Some(error));
+        if let Err(err) = app.store.append_log(&self.tenant, record) {
+            tracing::error!(%err, "could not write the provisioning log");
+        }
+    }
+}
+
+/// The SCIM error a client receives for a failed write, and how the log records it.
+fn scim_error(err: &WriteError) -> (ScimError, Outcome) {
+    match err {
+        WriteError::Request(err) => (err.clone(), Outcome::Failed),
+        WriteError::Eval(err) => (err.to_scim(), Outcome::Failed),
+        WriteError::Rejected(rejection) => (
+            ScimError {
+                status: rejection.status,
+                scim_type: rejection.scim_type,
+                detail: rejection.detail.clone(),
+            },
+            Outcome::Rejected,
+        ),
+        WriteError::Store(StoreError::UserNameTaken(name)) => (
+            ScimError::new(
+                ScimType::Uniqueness,
+                format!("the userName \"{name}\" is already in use"),
+            ),
+            Outcome::Failed,
+        ),
+        WriteError::Store(StoreError::DuplicateKey { value, .. }) => (
+            ScimError::new(
+                ScimType::Uniqueness,
+                format!("\"{value}\" is already in use by another resource here"),
+            ),
+            Outcome::Failed,
+        ),
+        WriteError::Store(StoreError::UnknownTenant(_)) => (
+            ScimError::status(401, "the API key's tenant no longer exists"),
+            Outcome::Failed,
+        ),
+        WriteError::Store(other) => (storage(clone_store_error(other)), Outcome::Failed),
+        WriteError::Busy => (
+            ScimError::status(
+                503,
+                "the resource kept changing while this write was prepared; nothing was changed, try again",
+            ),
+            Outcome::Failed,
+        ),
+    }
+}
+
+/// A loggable copy of a store error (the error itself is not `Clone`).
+fn clone_store_error(err: &StoreError) -> StoreError {
+    StoreError::Corrupt {
+        table: "write",
+        detail: err.to_string(),
+    }
+}
+
+/// The status of a successful write: 201 for a create, 204 for a delete and, unless the
+/// client asks for attributes, for a group PATCH (RFC 7644 §3.5.2: membership is a
+/// relation, and one member added must not load all the others); else 200.
+fn success_status(op: &ScimOp, query: &str) -> u16 {
+    match op {
+        ScimOp::Create { .. } => 201,
+        ScimOp::Delete { .. } => 204,
+        ScimOp::Patch { kind, .. }
+            if *kind == ResourceKind::Group && !asks_for_attributes(query) =>
+        {
+            204
+        }
+        _ => 200,
+    }
+}
+
+/// One write, with its outcome recorded in the provisioning log: a success in the
+/// operation's own transaction, a failure in a transaction of its own.
+pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
+    let (tenant, actor) = match tenant(call) {
+        Ok(pair) => pair,
+        Err(err) => return error_reply(&err),
+    };
+    let entry = LogEntry {
+        tenant: tenant.clone(),
+        actor: actor.to_owned(),
+        method: call.method.to_string(),
+        path: call.path.clone(),
+        request: call.body.clone().map(|mut body| {
+            redact::redact_all(&mut body);
+            body
+        }),
+    };
+    let op = match ScimOp::from_route(&call.route, call.body.clone()) {
+        Ok(op) => op,
+        Err(err) => {
+            entry.record_failure(app, &err, Outcome::Failed);
+            return error_reply(&err);
+        }
+    };
+    let status = success_status(&op, &call.query);
+    let request = WriteRequest {
+        tenant: tenant.clone(),
+        actor: actor.to_owned(),
+        op,
+        if_match: call.if_match.clone(),
+        success_log: Some(entry.record(status, Outcome::Ok, None)),
+    };
+    let applied = match pipeline::write(
+        &app.store,
+        &app.profile_for(tenant),
+        app.store.ids(),
+        &request,
+    ) {
+        Ok(applied) => applied,
+        Err(err) => {
+            let (error, outcome) = scim_error(&err);
+            entry.record_failure(app, &error, outcome);
+            return error_reply(&error);
+        }
+    };
+    let kind = request.op.kind();
+    let id = applied.written.id;
+    let version = applied
+        .written
+        .meta
+        .map(|m| m.version.to_string())
+        .unwrap_or_default();
+    if status == 204 {
+        let reply = Reply::empty(204);
+        return if matches!(request.op, ScimOp::Delete { .. }) {
+            reply
+        } else {
+            reply.with_header(header::ETAG, etag(&version))
+        };
+    }
+    let body = app.store.read(tenant).and_then(|read| {
+        let stored = read.get_resource(kind, &id)?;
+        stored
+            .map(|stored| {
+                representation(
+                    &read,
+                    &call.base_url,
+                    &stored,
+                    &projection_of(kind, &call.query),
+                )
+            })
+            .transpose()
+    });
+    let body = match body {
+        Ok(Some(body)) => body,
+        Ok(None) => return error_reply(&ScimError::not_found(kind.as_str(), id.as_str())),
+        Err(err) => return error_reply(&storage(err)),
+    };
+    let mut reply = Reply::json(status, body).with_header(header::ETAG, etag(&version));
+    if status == 201 {
+        reply = reply.with_header(
+            header::LOCATION,
+            project::location(&call.base_url, kind, id.as_str()),
+        );
+    }
+    reply
+}
+
+/// `POST /Bulk`: the operations in bulkId dependency order, each one write of its own.
+pub(super) fn bulk_request(app: &App, call: &Call) -> Result<Reply, ScimError> {
+    let (tenant, actor) = tenant(call)?;
+    let body = call.body.clone().unwrap_or(Value::Null);
+    let request = bulk::parse_bulk(&body)?;
+    let order = bulk::execution_order(&request.operations);
+    let mut results: Vec<Option<BulkResult>> = vec![None; request.operations.len()];
+    for index in &order.cyclic {
+        if let Some(op) = request.operations.get(*index) {
+            results[*index] = Some(BulkResult::error(op, &bulk::circular_reference(op)));
+        }
+    }
+    let mut ids = BulkIds::new();
+    let mut errors = 0usize;
+    for index in order.order {
+        if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
+            break;
+        }
+        let Some(op) = request.operations.get(index) else {
+            continue;
+        };
+        let result = match ids.resolve(op) {
+            Ok(resolved) => bulk_one(app, tenant, actor, call, &resolved, &mut ids),
+            Err(err) => BulkResult::error(op, &err),
+        };
+        if result.status >= 400 {
+            errors += 1;
+        }
+        results[index] = Some(result);
+    }
+    let done: Vec<BulkResult> = results.into_iter().flatten().collect();
+    Ok(Reply::json(200, bulk::bulk_response(&done)))
+}
+
+/// One operation of a Bulk request, routed by the one router.
+fn bulk_one(
+    app: &App,
+    tenant: &TenantId,
+    actor: &str,
+    call: &Call,
+    op: &BulkOperation,
+    ids: &mut BulkIds,
+) -> BulkResult {
+    let path = match &op.id {
+        Some(id) => format!("/{}/{id}", op.kind.endpoint()),
+        None => format!("/{}", op.kind.endpoint()),
+    };
+    let entry = LogEntry {
+        tenant: tenant.clone(),
+        actor: actor.to_owned(),
+        method: op.method.as_str().to_owned(),
+        path: format!("{} {path}", call.path),
+        request: op.data.clone().map(|mut data| {
+            redact::redact(op.kind, &mut data);
+            data
+        }),
+    };
+    let parsed = route(op.method.as_str(), &path)
+        .map_err(|e| ScimError::new(ScimType::InvalidSyntax, e.to_string()))
+        .and_then(|route| match route {
+            Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..) => {
+                ScimOp::from_route(&route, op.data.clone())
+            }
+            _ => Err(ScimError::new(
+                ScimType::InvalidSyntax,
+                "this bulk operation lacks the path id or data its method needs",
+            )),
+        });
+    let scim_op = match parsed {
+        Ok(scim_op) => scim_op,
+        Err(err) => {
+            entry.record_failure(app, &err, Outcome::Failed);
+            return BulkResult::error(op, &err);
+        }
+    };
+    let status = match scim_op.method() {
+        Method::Post => 201,
+        Method::Delete => 204,
+        _ => 200,
+    };
+    let request = WriteRequest {
+        tenant: tenant.clone(),
+        actor: actor.to_owned(),
+        op: scim_op,
+        if_match: op.version.clone(),
+        success_log: Some(entry.record(status, Outcome::Ok, None)),
+    };
+    match pipeline::write(
+        &app.store,
+        &app.profile_for(tenant),
+        app.store.ids(),
+        &request,
+    ) {
+        Ok(applied) => {
+            let id = applied.written.id;
+            if let (BulkMethod::Post, Some(bulk_id)) = (op.method, &op.bulk_id) {
+                ids.insert(bulk_id, id.as_str());
+            }
+            BulkResult {
+                method: op.method,
+                bulk_id: op.bulk_id.clone(),
+                location: Some(project::location(&call.base_url, op.kind, id.as_str())),
+                version: applied.written.meta.map(|m| etag(&m.version.to_string())),
+                status,
+                response: None,
+            }
+        }
+        Err(err) => {
+            let (error, outcome) = scim_error(&err);
+            entry.record_failure(app, &error, outcome);
+            BulkResult::error(op, &error)
+        }
+    }
+}

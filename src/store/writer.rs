@@ -1,0 +1,302 @@
+//! The writer thread: every SCIM write, and every provisioning-log record of a failure,
+//! is applied here. Concurrent writes run one after another inside ONE write transaction,
+//! committed with one durable commit, so they share its page writes and its fsync.
+//!
+//! A write arrives planned (a [`Plan`] made on a read snapshot, with the [`ReadSet`] it was
+//! made from). The writer first checks that everything the Plan read still holds in its
+//! transaction (which sees the batch's earlier writes); if not, the write is refused with
+//! [`StoreError::Conflict`] and writes nothing, and the caller plans again. Each write stays
+//! all-or-nothing: one that fails after writing part of its work spoils the batch, which is
+//! then aborted whole and each job re-run alone, in its own transaction. A caller learns its
+//! outcome only after the commit that holds its writes is durable.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use redb::Database;
+
+use super::{LogRecord, StoreError, TenantWrite, apply};
+use crate::domain::{Clock, Meta, ReadSet, ResourceId, TenantId, Timestamp, UniqueFields};
+use crate::eval::Plan;
+use crate::eval::plan::ResourceWrite;
+
+/// The most jobs one transaction takes.
+pub const MAX_BATCH: usize = 64;
+
+/// A write planned on a snapshot, ready to apply.
+#[derive(Debug, Clone)]
+pub struct PlannedWrite {
+    /// The tenant written.
+    pub tenant: TenantId,
+    /// The Plan (not a rejection).
+    pub plan: Plan,
+    /// The unique fields of the target schema the Plan was made with.
+    pub unique: Arc<UniqueFields>,
+    /// The integration user the history names.
+    pub actor: String,
+    /// What the Plan was made from; it must still hold when it is applied.
+    pub reads: ReadSet,
+    /// The provisioning-log record of its success, written in the same transaction.
+    pub log: Option<LogRecord>,
+}
+
+/// A write applied and durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The resource id.
+    pub id: ResourceId,
+    /// Its `meta` after the write; `None` when it was deleted.
+    pub meta: Option<Meta>,
+}
+
+enum Job {
+    Write(Box<PlannedWrite>, Sender<Result<Written, StoreError>>),
+    Log(TenantId, Box<LogRecord>, Sender<Result<u64, StoreError>>),
+}
+
+enum Done {
+    Written(Written),
+    Logged(u64),
+}
+
+/// How a job's run went.
+enum Step {
+    Done(Done),
+    /// Failed before writing anything; the batch is unaffected.
+    Clean(StoreError),
+    /// Failed after writing part of its work: the transaction must not commit.
+    Dirty(StoreError),
+}
+
+impl Job {
+    fn tenant(&self) -> &TenantId {
+        match self {
+            Job::Write(write, _) => &write.tenant,
+            Job::Log(tenant, ..) => tenant,
+        }
+    }
+
+    fn run(&self, txn: &mut TenantWrite) -> Step {
+        if let Err(err) = txn.scope(self.tenant()) {
+            return Step::Clean(err);
+        }
+        match self {
+            Job::Write(write, _) => run_write(txn, write),
+            Job::Log(_, record, _) => match txn.append_log((**record).clone()) {
+                Ok(seq) => Step::Done(Done::Logged(seq)),
+                Err(err) => Step::Dirty(err),
+            },
+        }
+    }
+
+    fn finish(self, result: Result<Done, StoreError>) {
+        // A caller that has gone away no longer needs its answer.
+        match self {
+            Job::Write(_, reply) => {
+                let _ = reply.send(result.and_then(|done| match done {
+                    Done::Written(written) => Ok(written),
+                    Done::Logged(_) => Err(unexpected()),
+                }));
+            }
+            Job::Log(_, _, reply) => {
+                let _ = reply.send(result.and_then(|done| match done {
+                    Done::Logged(seq) => Ok(seq),
+                    Done::Written(_) => Err(unexpected()),
+                }));
+            }
+        }
+    }
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Corrupt {
+        table: "writer",
+        detail: "a job finished with another job's result".into(),
+    }
+}
+
+fn run_write(txn: &mut TenantWrite, write: &PlannedWrite) -> Step {
+    if write.plan.is_rejected() {
+        return Step::Clean(StoreError::Corrupt {
+            table: "plan",
+            detail: "a rejected Plan is not a write".into(),
+        });
+    }
+    match write.reads.first_changed(&*txn) {
+        Ok(None) => {}
+        Ok(Some(read)) => return Step::Clean(StoreError::Conflict(read.describe())),
+        Err(err) => {
+            return Step::Clean(StoreError::Corrupt {
+                table: "state",
+                detail: err.0,
+            });
+        }
+    }
+    if let Err(err) = apply(txn, &write.plan, &write.unique, &write.actor) {
+        return Step::Dirty(err);
+    }
+    let kind = write.plan.operation.kind;
+    let id = write.plan.entity.id.clone();
+    let meta = if write.plan.resource == ResourceWrite::Delete {
+        None
+    } else {
+        match txn.get_resource(kind, &id) {
+            Ok(stored) => stored.map(|s| s.meta),
+            Err(err) => return Step::Dirty(err),
+        }
+    };
+    if let Some(record) = &write.log
+        && let Err(err) = txn.append_log(record.clone())
+    {
+        return Step::Dirty(err);
+    }
+    Step::Done(Done::Written(Written { id, meta }))
+}
+
+/// The writer thread and the channel to it. Dropping it stops the thread and waits for it,
+/// so the database file is released when the last `Store` goes.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    sender: Mutex<Option<Sender<Vec<Job>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Job::Write(..) => "Job::Write",
+            Job::Log(..) => "Job::Log",
+        })
+    }
+}
+
+impl Writer {
+    pub(crate) fn start(db: Arc<Database>, clock: Arc<dyn Clock>) -> Result<Writer, StoreError> {
+        let (sender, receiver) = channel::<Vec<Job>>();
+        let thread = std::thread::Builder::new()
+            .name("provisio-writer".into())
+            .spawn(move || run(&db, clock.as_ref(), &receiver))
+            .map_err(|e| StoreError::Corrupt {
+                table: "writer",
+                detail: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues jobs as one message: the writer takes them into one batch.
+    fn submit(&self, jobs: Vec<Job>) {
+        let sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let rejected = match sender {
+            Some(sender) => sender.send(jobs).err().map(|e| e.0),
+            None => Some(jobs),
+        };
+        for job in rejected.into_iter().flatten() {
+            job.finish(Err(StoreError::WriterStopped));
+        }
+    }
+
+    /// Applies planned writes queued together; returns once each is durable or failed.
+    pub(crate) fn commit_all(&self, writes: Vec<PlannedWrite>) -> Vec<Result<Written, StoreError>> {
+        let (jobs, answers): (Vec<Job>, Vec<_>) = writes
+            .into_iter()
+            .map(|write| {
+                let (reply, answer) = channel();
+                (Job::Write(Box::new(write), reply), answer)
+            })
+            .unzip();
+        self.submit(jobs);
+        answers
+            .into_iter()
+            .map(|answer| answer.recv().unwrap_or(Err(StoreError::WriterStopped)))
+            .collect()
+    }
+
+    /// Appends a log record in a transaction of its writer's; returns once durable.
+    pub(crate) fn log(&self, tenant: TenantId, record: LogRecord) -> Result<u64, StoreError> {
+        let (reply, answer) = channel();
+        self.submit(vec![Job::Log(tenant, Box::new(record), reply)]);
+        answer.recv().unwrap_or(Err(StoreError::WriterStopped))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(db: &Database, clock: &dyn Clock, receiver: &Receiver<Vec<Job>>) {
+    while let Ok(mut batch) = receiver.recv() {
+        // Whatever else is queued joins the batch (a message is never split).
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(jobs) => batch.extend(jobs),
+                Err(_) => break,
+            }
+        }
+        let now = clock.now();
+        // A job that spoils the transaction (or a failed commit) sends each job alone.
+        if batch.len() > 1
+            && let Ok(results) = run_together(db, now, &batch)
+        {
+            for (job, result) in batch.into_iter().zip(results) {
+                job.finish(result);
+            }
+            continue;
+        }
+        for job in batch {
+            let result = run_alone(db, now, &job);
+            job.finish(result);
+        }
+    }
+}
+
+/// Runs every job in one transaction and commits it; the outcome of each job, or an
+/// error when the batch must be re-run job by job.
+fn run_together(
+    db: &Database,
+    now: Timestamp,
+    batch: &[Job],
+) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
+    let first = batch
+        .first()
+        .map(Job::tenant)
+        .ok_or(StoreError::WriterStopped)?;
+    let mut txn = TenantWrite::begin(db, first, now)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        match job.run(&mut txn) {
+            Step::Done(done) => results.push(Ok(done)),
+            Step::Clean(err) => results.push(Err(err)),
+            Step::Dirty(err) => return Err(err),
+        }
+    }
+    txn.commit()?;
+    Ok(results)
+}
+
+/// Runs one job in a transaction of its own.
+fn run_alone(db: &Database, now: Timestamp, job: &Job) -> Result<Done, StoreError> {
+    let mut txn = TenantWrite::begin(db, job.tenant(), now)?;
+    match job.run(&mut txn) {
+        Step::Done(done) => {
+            txn.commit()?;
+            Ok(done)
+        }
+        Step::Clean(err) | Step::Dirty(err) => Err(err),
+    }
+}

@@ -1,0 +1,515 @@
+//! The admin API over HTTP against a real server (SCIM and admin listeners on loopback,
+//! a redb file): every endpoint, scoped operators, live effect on SCIM, the audit log,
+//! and bad input (a clear error, nothing changed).
+
+use serde_json::{Value, json};
+
+use crate::http::support::{Client, ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, okta_user};
+
+const OVERLAY: &str = "mapping User {\n  custom CostCenter <- enterprise.costCenter | trim | upper;\n  remove MobilePhone;\n}\n";
+
+fn post(client: &Client, path: &str, body: &Value) -> crate::http::support::Response {
+    client.send("POST", path, &[], Some(body.to_string().as_bytes()))
+}
+
+fn put(client: &Client, path: &str, body: &Value) -> crate::http::support::Response {
+    client.send("PUT", path, &[], Some(body.to_string().as_bytes()))
+}
+
+fn error_of(response: crate::http::support::Response, status: u16) -> Value {
+    let body = response.expect(status).json();
+    assert!(body["error"].is_string(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+fn costly_user(user_name: &str) -> Value {
+    json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": user_name,
+        "name": {"givenName": "Cos", "familyName": "Center"},
+        "phoneNumbers": [{"type": "mobile", "value": "+1 555 0100"}],
+        ENTERPRISE: {"costCenter": " fin-042 "},
+        "active": true
+    })
+}
+
+#[test]
+fn operators_authenticate_and_unknown_tokens_are_refused() {
+    let server = Server::start();
+    let me = server.admin().get("/whoami").expect(200).json();
+    assert_eq!(me["name"], json!("test admin"));
+    assert_eq!(me["scope"], json!({"kind": "all"}));
+    let refused = server.admin_as(None).get("/whoami");
+    assert_eq!(
+        refused.header("www-authenticate"),
+        Some("Bearer realm=\"provisio-admin\"")
+    );
+    error_of(refused, 401);
+    error_of(server.admin_as(Some("pva_nope")).get("/tenants"), 401);
+    // A SCIM key is not an operator token.
+    server.store.create_tenant("acme").unwrap();
+    let (_, key) = server.store.create_key(&"acme".into(), "okta").unwrap();
+    error_of(server.admin_as(Some(&key)).get("/tenants"), 401);
+}
+
+#[test]
+fn tenants_and_keys_live() {
+    let server = Server::start();
+    let admin = server.admin();
+    let created = post(&admin, "/tenants", &json!({"name": "acme"}))
+        .expect(201)
+        .json();
+    assert_eq!(created["name"], json!("acme"));
+    error_of(post(&admin, "/tenants", &json!({"name": "acme"})), 400);
+    error_of(post(&admin, "/tenants", &json!({"name": "no spaces"})), 400);
+    let tenants = admin.get("/tenants").expect(200).json();
+    assert_eq!(tenants.as_array().map(Vec::len), Some(1));
+
+    let key = post(
+        &admin,
+        "/tenants/acme/keys",
+        &json!({"user": "okta-integration"}),
+    )
+    .expect(201)
+    .json();
+    let secret = key["key"].as_str().unwrap().to_owned();
+    let key_id = key["key_id"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("prv_"));
+    // The key works at once, and the listing never shows it.
+    let scim = server.client(Some(secret.clone()));
+    scim.post("/Users", &okta_user("ann@ex.com")).expect(201);
+    let listed = admin.get("/tenants/acme/keys").expect(200).json();
+    assert_eq!(listed[0]["key_id"], json!(key_id));
+    assert!(!listed.to_string().contains(&secret[4..]), "{listed}");
+
+    // Revoked: the very next SCIM request is refused.
+    admin
+        .send("DELETE", &format!("/tenants/acme/keys/{key_id}"), &[], None)
+        .expect(200);
+    scim.get("/Users").expect_error(401, None);
+    error_of(
+        admin.send("DELETE", "/tenants/acme/keys/key_nope", &[], None),
+        404,
+    );
+    error_of(admin.get("/tenants/nope/keys"), 404);
+}
+
+#[test]
+fn an_overlay_saved_live_applies_to_the_next_operation() {
+    let server = Server::start();
+    let scim = server.tenant("acme");
+    let admin = server.admin();
+    scim.post("/Users", &costly_user("before@ex.com"))
+        .expect(201);
+
+    // A broken overlay: every diagnostic, nothing saved.
+    let broken = "mapping User {\n  custom CostCentre <- enterprise.costCentr;\n}\n";
+    let check = post(
+        &admin,
+        "/tenants/acme/overlay/check",
+        &json!({"text": broken}),
+    )
+    .expect(200)
+    .json();
+    assert_eq!(check["ok"], json!(false));
+    assert!(
+        check["diagnostics"]
+            .to_string()
+            .contains("did you mean `CostCenter`?"),
+        "{check}"
+    );
+    let refused = error_of(
+        put(&admin, "/tenants/acme/overlay", &json!({"text": broken})),
+        422,
+    );
+    assert!(
+        refused["diagnostics"][0]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("rules::")),
+        "{refused}"
+    );
+    assert_eq!(
+        admin.get("/tenants/acme/overlay").expect(200).json()["version"],
+        json!(0)
+    );
+
+    // Preview: what the good one would change for stored users, writing nothing.
+    let preview = post(
+        &admin,
+        "/tenants/acme/overlay/preview",
+        &json!({"text": OVERLAY}),
+    )
+    .expect(200)
+    .json();
+    assert_eq!(preview["users"], json!(1), "{preview}");
+    assert_eq!(preview["changed"], json!(1), "{preview}");
+    assert_eq!(preview["fields"]["CostCenter"], json!(1), "{preview}");
+    assert!(
+        preview["examples"][0]["changes"]
+            .to_string()
+            .contains("FIN-042"),
+        "{preview}"
+    );
+
+    // Saved: the next create uses it, with no restart.
+    let saved = put(&admin, "/tenants/acme/overlay", &json!({"text": OVERLAY}))
+        .expect(200)
+        .json();
+    assert_eq!(saved["version"], json!(1));
+    let id = scim
+        .post("/Users", &costly_user("after@ex.com"))
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let view = admin
+        .get(&format!("/tenants/acme/entities/{id}"))
+        .expect(200)
+        .json();
+    let field = |name: &str| {
+        view["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == json!(name))
+            .cloned()
+    };
+    assert_eq!(
+        field("CostCenter").unwrap()["value"],
+        json!("FIN-042"),
+        "{view}"
+    );
+    assert_eq!(
+        field("CostCenter").unwrap()["rule"],
+        json!("overlay-v1.rules:2"),
+        "{view}"
+    );
+    assert!(field("MobilePhone").is_none(), "{view}");
+
+    let overlay = admin.get("/tenants/acme/overlay").expect(200).json();
+    assert_eq!(
+        overlay["versions"][0]["author"],
+        json!(format!("test admin ({})", admin_id(&server)))
+    );
+    // Restore defaults, then v1 again (as v3).
+    assert_eq!(
+        admin
+            .send("DELETE", "/tenants/acme/overlay", &[], None)
+            .expect(200)
+            .json()["version"],
+        json!(2)
+    );
+    let plain = scim
+        .post("/Users", &costly_user("plain@ex.com"))
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plain_view = admin
+        .get(&format!("/tenants/acme/entities/{plain}"))
+        .expect(200)
+        .json();
+    assert!(!plain_view.to_string().contains("FIN-042"), "{plain_view}");
+    let restored = post(
+        &admin,
+        "/tenants/acme/overlay/versions/1/restore",
+        &json!({}),
+    )
+    .expect(200)
+    .json();
+    assert_eq!(restored, json!({"version": 3, "restored_from": 1}));
+    error_of(
+        post(
+            &admin,
+            "/tenants/acme/overlay/versions/9/restore",
+            &json!({}),
+        ),
+        404,
+    );
+}
+
+fn admin_id(server: &Server) -> String {
+    server.admin().get("/whoami").expect(200).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn history_and_log_filter_and_page() {
+    let server = Server::start();
+    let scim = server.tenant("acme");
+    let admin = server.admin();
+    for n in 0..5 {
+        scim.post("/Users", &okta_user(&format!("user{n}@ex.com")))
+            .expect(201);
+    }
+    scim.post("/Users", &okta_user("user0@ex.com"))
+        .expect_error(409, Some("uniqueness"));
+
+    let all = admin
+        .get("/tenants/acme/history?limit=1000")
+        .expect(200)
+        .json();
+    let total = all["items"].as_array().unwrap().len();
+    assert!(total >= 10, "{all}");
+    let first = admin
+        .get("/tenants/acme/history?limit=3")
+        .expect(200)
+        .json();
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let next = first["next"].as_u64().expect("a next page");
+    let second = admin
+        .get(&format!("/tenants/acme/history?limit=3&before={next}"))
+        .expect(200)
+        .json();
+    let seqs = |page: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (seqs(&first), seqs(&second));
+    assert!(
+        a.windows(2).all(|w| w[0] > w[1]) && b[0] < a[2],
+        "{a:?} {b:?}"
+    );
+
+    let one = admin
+        .get("/tenants/acme/history?user=USER3@EX.COM")
+        .expect(200)
+        .json();
+    assert!(
+        one["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["user_name"] == json!("user3@ex.com")),
+        "{one}"
+    );
+    assert!(!one["items"].as_array().unwrap().is_empty());
+    let field = admin
+        .get("/tenants/acme/history?field=lifecycle")
+        .expect(200)
+        .json();
+    assert_eq!(field["items"].as_array().unwrap().len(), 5, "{field}");
+
+    let failed = admin
+        .get("/tenants/acme/log?outcome=failed,rejected")
+        .expect(200)
+        .json();
+    assert_eq!(failed["items"].as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed["items"][0]["status"], json!(409));
+    assert_eq!(
+        failed["items"][0]["request"]["password"],
+        json!("********"),
+        "{failed}"
+    );
+    let future = admin
+        .get("/tenants/acme/log?from=2999-01-01T00:00:00Z")
+        .expect(200)
+        .json();
+    assert_eq!(future["items"], json!([]));
+
+    error_of(admin.get("/tenants/acme/log?outcome=maybe"), 400);
+    error_of(admin.get("/tenants/acme/history?from=yesterday"), 400);
+    error_of(admin.get("/tenants/acme/history?limit=-1"), 400);
+}
+
+#[test]
+fn entities_search_import_and_explain() {
+    let server = Server::start();
+    let scim = server.tenant("acme");
+    let admin = server.admin();
+    let boss = scim
+        .post("/Users", &okta_user("boss@ex.com"))
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    scim.create_group(SYNC_GROUP, &[&boss]);
+
+    let imported = admin
+        .send(
+            "POST",
+            "/tenants/acme/import",
+            &[],
+            Some(b"type,UserName,FirstName\nUser,legacy@ex.com,Leg\n"),
+        )
+        .expect(201)
+        .json();
+    assert_eq!(imported["users"], json!(1));
+    let found = admin.get("/tenants/acme/users?q=LEG").expect(200).json();
+    assert_eq!(found["items"][0]["name"], json!("legacy@ex.com"), "{found}");
+    assert_eq!(found["items"][0]["managed"], json!(false), "{found}");
+    error_of(
+        admin.send(
+            "POST",
+            "/tenants/acme/import",
+            &[],
+            Some(b"type,UserName\nUser,legacy@ex.com\n"),
+        ),
+        400,
+    );
+
+    // Explain against the live state: the pick-up of the imported user, nothing written.
+    let mut body = okta_user("Legacy@ex.com");
+    body[ENTERPRISE] = json!({"manager": {"value": boss}});
+    body["schemas"] = json!([USER_SCHEMA, ENTERPRISE]);
+    let plan = post(
+        &admin,
+        "/tenants/acme/explain",
+        &json!({"method": "POST", "path": "/Users", "body": body}),
+    )
+    .expect(200)
+    .json();
+    assert_eq!(plan["match"]["outcome"], json!("picked_up"), "{plan}");
+    assert_eq!(
+        admin.get("/tenants/acme/users?q=legacy").expect(200).json()["items"][0]["managed"],
+        json!(false)
+    );
+    error_of(
+        post(
+            &admin,
+            "/tenants/acme/explain",
+            &json!({"method": "GET", "path": "/Users"}),
+        ),
+        400,
+    );
+
+    // Provisioned for real: the entity view names the manager and the rule of each field.
+    let id = scim.post("/Users", &body).expect(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let view = admin
+        .get(&format!("/tenants/acme/entities/{id}"))
+        .expect(200)
+        .json();
+    let manager = view["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == json!("DirectManager"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{view}"));
+    assert_eq!(manager["value"], json!("boss@ex.com"), "{view}");
+    assert!(
+        manager["rule"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("default.rules:")),
+        "{view}"
+    );
+    assert_eq!(view["entity"]["managed"], json!(true));
+    error_of(admin.get("/tenants/acme/entities/nope"), 404);
+}
+
+#[test]
+fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
+    let server = Server::start();
+    let _acme = server.tenant("acme");
+    let _other = server.tenant("other");
+    let admin = server.admin();
+    let created = post(
+        &admin,
+        "/operators",
+        &json!({"name": "acme admin", "tenant": "acme"}),
+    )
+    .expect(201)
+    .json();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let scoped = server.admin_as(Some(&token));
+
+    let tenants = scoped.get("/tenants").expect(200).json();
+    assert_eq!(tenants.as_array().unwrap().len(), 1);
+    assert_eq!(tenants[0]["name"], json!("acme"));
+    for path in [
+        "/tenants/other/keys",
+        "/tenants/other/history",
+        "/tenants/other/log",
+        "/tenants/other/overlay",
+        "/tenants/other/users",
+    ] {
+        error_of(scoped.get(path), 403);
+    }
+    error_of(
+        post(&scoped, "/tenants/other/keys", &json!({"user": "x"})),
+        403,
+    );
+    error_of(post(&scoped, "/tenants", &json!({"name": "mine"})), 403);
+    error_of(scoped.get("/operators"), 403);
+    assert_eq!(
+        server.store.list_keys(&"other".into()).unwrap().len(),
+        1,
+        "nothing changed"
+    );
+
+    let key = post(&scoped, "/tenants/acme/keys", &json!({"user": "entra"}))
+        .expect(201)
+        .json();
+    let audit = admin.get("/audit").expect(200).json();
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["key.create", "operator.create"], "{audit}");
+    assert_eq!(audit["items"][0]["tenant"], json!("acme"));
+    assert!(
+        audit["items"][0]["operator"]
+            .as_str()
+            .unwrap()
+            .starts_with("acme admin")
+    );
+    assert!(
+        !audit.to_string().contains(key["key"].as_str().unwrap()),
+        "a key in the audit log"
+    );
+    assert!(
+        !audit.to_string().contains(&token),
+        "a token in the audit log"
+    );
+    // The scoped operator sees its tenant's audit entries only.
+    let own = scoped.get("/audit").expect(200).json();
+    assert_eq!(own["items"].as_array().unwrap().len(), 1, "{own}");
+
+    // Revoked, refused at once.
+    let op_id = created["operator"]["id"].as_str().unwrap();
+    admin
+        .send("DELETE", &format!("/operators/{op_id}"), &[], None)
+        .expect(200);
+    error_of(scoped.get("/tenants"), 401);
+}
+
+#[test]
+fn bad_admin_requests_get_a_clear_error_and_change_nothing() {
+    let server = Server::start();
+    let admin = server.admin();
+    error_of(admin.send("POST", "/tenants", &[], Some(b"{not json")), 400);
+    error_of(
+        post(&admin, "/tenants", &json!({"name": "a", "extra": 1})),
+        400,
+    );
+    error_of(post(&admin, "/tenants", &json!({"nom": "a"})), 400);
+    error_of(admin.get("/nowhere"), 404);
+    error_of(admin.send("PATCH", "/tenants", &[], None), 405);
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    error_of(
+        admin.send("POST", "/tenants", &[], Some(deep.as_bytes())),
+        400,
+    );
+    let big = vec![b' '; 5 * 1024 * 1024];
+    error_of(admin.send("POST", "/tenants", &[], Some(&big)), 413);
+    assert!(server.store.list_tenants().unwrap().is_empty());
+    assert!(server.store.audit(None, None, 10).unwrap().items.is_empty());
+}
