@@ -281,6 +281,10 @@ pub struct SourcePath {
     pub schema: String,
     /// Path segments, names spelt as in the RFC (canonical case).
     pub segments: Vec<PathSegment>,
+    /// The same path resolved by the SCIM layer: what evaluation selects and compares
+    /// with (the one path resolver and the one comparison).
+    #[serde(skip)]
+    pub value: crate::scim::path::ValuePath,
 }
 
 impl fmt::Display for SourcePath {
@@ -340,6 +344,19 @@ pub struct Comparison {
     /// Literal compared against. Strings compare case-insensitively; the strings
     /// `"True"`/`"False"` equal the booleans (Entra sends them).
     pub value: Literal,
+}
+
+impl Literal {
+    /// The literal as the JSON value the SCIM comparison takes.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Literal::String(s) => serde_json::Value::String(s.clone()),
+            Literal::Bool(b) => serde_json::Value::Bool(*b),
+            Literal::Int(i) => serde_json::Value::from(*i),
+            Literal::Null => serde_json::Value::Null,
+        }
+    }
 }
 
 /// A literal in a filter or guard.

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::check::{Action, CheckedRules, Situation};
 use crate::domain::{Origin, ResourceKind};
-use crate::eval::path;
 use crate::eval::plan::ChosenAction;
 use crate::scim::error::ScimType;
 
@@ -21,7 +20,7 @@ pub(crate) fn choose(
             reaction
                 .guard
                 .as_ref()
-                .is_none_or(|g| path::guard_holds(resource, g))
+                .is_none_or(|g| crate::eval::value::guard_holds(resource, g))
         })
     });
     match chosen {

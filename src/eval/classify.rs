@@ -5,7 +5,6 @@ use crate::check::{Action, Situation};
 use crate::domain::{Entity, FieldValue, Origin};
 use crate::eval::EvalError;
 use crate::eval::context::Ctx;
-use crate::eval::path::{as_bool, get_ci};
 use crate::eval::plan::{ChosenAction, MatchOutcome, Rejection};
 use crate::eval::prepare::Subject;
 use crate::scim::error::ScimType;
@@ -186,12 +185,9 @@ fn activity_change(ctx: &Ctx<'_>, subject: &Subject) -> Situation {
     let before_active = subject
         .before
         .as_ref()
-        .and_then(|b| get_ci(&b.body, "active"))
-        .and_then(as_bool)
+        .and_then(|b| crate::eval::value::flag(&b.body, "active"))
         .unwrap_or(true);
-    let after_active = get_ci(subject.after(), "active")
-        .and_then(as_bool)
-        .unwrap_or(before_active);
+    let after_active = crate::eval::value::flag(subject.after(), "active").unwrap_or(before_active);
     match (before_active, after_active) {
         (true, false) => Situation::Deactivated,
         (false, true) => Situation::Reactivated,

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::check::{CheckedRules, EntityDef, Mapping, Policy};
 use crate::domain::{EntityType, FieldName, ResourceKind, StateView, same_name};
-use crate::eval::path;
 use crate::eval::value::{string_transforms, text_of};
 
 /// What the steps of one evaluation read and never change.
@@ -60,7 +59,7 @@ impl<'a> Ctx<'a> {
             .mappings()
             .iter()
             .find(|m| m.target == field.as_str())?;
-        let raw = path::select(resource, &mapping.source)?;
+        let raw = crate::eval::value::select(resource, &mapping.source)?;
         string_transforms(text_of(&raw), &mapping.transforms)
     }
 

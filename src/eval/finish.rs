@@ -5,7 +5,6 @@ use crate::check::Situation;
 use crate::domain::{Entity, FieldName, FieldValue, Lifecycle, Origin, ResourceKind};
 use crate::eval::context::Ctx;
 use crate::eval::groups::GroupEffects;
-use crate::eval::path::{as_bool, get_ci};
 use crate::eval::plan::{
     ChosenAction, EntityRef, HistoryEntry, HistoryField, HookRun, LifecycleChange, MatchOutcome,
     Notification, NotificationKind, Operation, PendingChange, Plan, Rejection, ResourceWrite,
@@ -86,7 +85,9 @@ pub(crate) fn rejection(
         Situation::UsernameTaken => format!(
             "The userName \"{}\" is already in use in another instance of this application. Choose a different userName, or remove the user from the other instance first.",
             ctx.mapped_text(subject.after(), &FieldName::new("UserName"))
-                .or_else(|| get_ci(subject.after(), "userName").and_then(text_of))
+                .or_else(
+                    || crate::eval::value::attribute(subject.after(), "userName").and_then(text_of)
+                )
                 .unwrap_or_default()
         ),
         situation => format!(
@@ -105,7 +106,7 @@ pub(crate) fn rejection(
 
 /// The lifecycle a created entity starts in: suspended when created inactive.
 pub(crate) fn created_lifecycle(subject: &Subject) -> Lifecycle {
-    if get_ci(subject.after(), "active").and_then(as_bool) == Some(false) {
+    if crate::eval::value::flag(subject.after(), "active") == Some(false) {
         Lifecycle::Suspended
     } else {
         Lifecycle::Active

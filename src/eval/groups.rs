@@ -12,7 +12,6 @@ use crate::domain::{
 use crate::eval::EvalError;
 use crate::eval::choose::choose;
 use crate::eval::context::Ctx;
-use crate::eval::path::{self, as_bool, get_ci};
 use crate::eval::plan::{
     Cascade, EntityRef, FieldWrite, HistoryEntry, HistoryField, LifecycleChange, MembershipChange,
     PendingChange, Provenance,
@@ -72,7 +71,7 @@ pub(crate) fn resolve_waiting(
             .find(|m| m.target == pending.field.as_str());
         let still_wanted = waiter.as_ref().zip(mapping).is_some_and(|(w, m)| {
             w.entity.lifecycle != Lifecycle::Deleted
-                && path::select(&w.body, &m.source)
+                && crate::eval::value::select(&w.body, &m.source)
                     .and_then(|v| text_of(&v))
                     .is_some_and(|k| same_name(k.trim(), &pending.key))
         });
@@ -125,7 +124,7 @@ pub(crate) fn group_effects(
     let exists_before = subject.before.is_some();
     let deleting = matches!(action, Action::Delete);
     let name_of = |body: Option<&Value>| {
-        body.and_then(|b| get_ci(b, "displayName"))
+        body.and_then(|b| crate::eval::value::attribute(b, "displayName"))
             .and_then(text_of)
     };
     let scope_name = ctx.rules.scope.as_ref().map(|s| s.sync_group.as_str());
@@ -311,7 +310,7 @@ fn scope_change(
     }
     if situation == Situation::Reactivated
         && (entity.lifecycle != Lifecycle::Suspended
-            || get_ci(&body, "active").and_then(as_bool) == Some(false))
+            || crate::eval::value::flag(&body, "active") == Some(false))
     {
         return Ok(None);
     }
@@ -333,7 +332,7 @@ fn scope_change(
             entity_type: entity.entity_type.clone(),
             id: entity.id.clone(),
         },
-        user_name: get_ci(&body, "userName").and_then(text_of),
+        user_name: crate::eval::value::attribute(&body, "userName").and_then(text_of),
         situation,
         action: chosen,
         lifecycle,

@@ -8,7 +8,6 @@ use crate::domain::{EntityType, FieldName, FieldValue, Origin, PendingRef};
 use crate::eval::EvalError;
 use crate::eval::choose::choose;
 use crate::eval::context::Ctx;
-use crate::eval::path::{self, as_bool};
 use crate::eval::plan::{ChosenAction, PendingChange, Provenance, Rejection, SkippedField};
 use crate::eval::prepare::Subject;
 use crate::eval::refs::resolve_ref;
@@ -44,7 +43,7 @@ pub(crate) fn map_fields(
     let mut also = Vec::new();
     for mapping in ctx.mappings() {
         let target = FieldName::new(mapping.target.as_str());
-        let raw = path::select(subject.after(), &mapping.source);
+        let raw = crate::eval::value::select(subject.after(), &mapping.source);
         let value = match convert(ctx, subject, mapping, raw.as_ref())? {
             Converted::Value(value) => value,
             Converted::Unresolved { key, entity } => {
@@ -157,7 +156,9 @@ fn convert(
         });
     }
     let value = match &mapping.target_type {
-        FieldType::Bool => raw.and_then(as_bool).map(FieldValue::Bool),
+        FieldType::Bool => raw
+            .and_then(crate::scim::attr::as_bool)
+            .map(FieldValue::Bool),
         FieldType::Int => raw
             .and_then(|v| {
                 v.as_i64()

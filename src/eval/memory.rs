@@ -168,7 +168,21 @@ impl MemoryState {
                     }
                     _ => {}
                 }
-                map.insert("id".into(), Value::String(record.id.to_string()));
+                // Stored bodies are canonical (as the server stores them): the resource is
+                // read as a request body would be.
+                let input = crate::scim::resource::normalize_input(kind, body).map_err(|e| {
+                    StateFileError(format!(
+                        "the resource of {} {} is not a valid {}: {}",
+                        kind.as_str(),
+                        record.id,
+                        kind.as_str(),
+                        e.detail
+                    ))
+                })?;
+                let mut body = input.body;
+                if let Some(map) = body.as_object_mut() {
+                    map.shift_insert(0, "id".into(), Value::String(record.id.to_string()));
+                }
                 let stored = StoredResource {
                     kind,
                     body,

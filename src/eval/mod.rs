@@ -15,7 +15,6 @@
 
 pub mod explain;
 pub mod memory;
-pub mod path;
 pub mod plan;
 
 mod choose;

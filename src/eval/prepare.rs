@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 use crate::domain::{Entity, IdSource, ResourceId, ResourceKind, StoredResource, UserName};
 use crate::eval::EvalError;
 use crate::eval::context::Ctx;
-use crate::eval::path::get_ci;
 use crate::eval::plan::Note;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::op::ScimOp;
@@ -146,7 +145,7 @@ pub(crate) fn prepare(
 
 /// The valid userName of a User body, if it has one.
 fn user_name_in(body: &Value) -> Result<Option<UserName>, ScimError> {
-    match get_ci(body, "userName") {
+    match crate::eval::value::attribute(body, "userName") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => UserName::new(text.as_str()).map(Some).map_err(|e| {
             ScimError::new(

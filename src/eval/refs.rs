@@ -4,7 +4,6 @@
 use crate::domain::{Entity, EntityType, FieldName, Lifecycle, ResourceId, ResourceKind};
 use crate::eval::EvalError;
 use crate::eval::context::Ctx;
-use crate::eval::path::get_ci;
 use crate::eval::prepare::Subject;
 use crate::eval::value::text_of;
 
@@ -101,5 +100,5 @@ pub(crate) fn user_name_of(ctx: &Ctx<'_>, user: &ResourceId) -> Result<Option<St
     let Some(resource) = ctx.state.resource(ResourceKind::User, user)? else {
         return Ok(None);
     };
-    Ok(get_ci(&resource.body, "userName").and_then(text_of))
+    Ok(crate::eval::value::attribute(&resource.body, "userName").and_then(text_of))
 }

@@ -48,3 +48,29 @@ pub(crate) fn hook_value(value: Option<&FieldValue>) -> HookValue {
         Some(FieldValue::Ref { id, .. }) => HookValue::String(id.to_string()),
     }
 }
+
+/// The value a checked source path selects in a canonical resource (the first non-null
+/// one), as the SCIM layer resolves it.
+pub(crate) fn select(resource: &Value, path: &crate::check::SourcePath) -> Option<Value> {
+    path.value.select(resource).cloned()
+}
+
+/// Whether a guard holds on a canonical resource: every term, compared by the SCIM
+/// layer's one comparison (Entra's `"True"`/`"False"` equal the booleans).
+pub(crate) fn guard_holds(resource: &Value, guard: &crate::check::Guard) -> bool {
+    guard.all.iter().all(|term| {
+        term.path
+            .value
+            .matches(resource, term.op, &term.value.to_json())
+    })
+}
+
+/// A top-level attribute of a canonical resource body (exact name).
+pub(crate) fn attribute<'v>(body: &'v Value, name: &str) -> Option<&'v Value> {
+    body.as_object()?.get(name)
+}
+
+/// A boolean attribute, `"True"`/`"False"` read as booleans.
+pub(crate) fn flag(body: &Value, name: &str) -> Option<bool> {
+    attribute(body, name).and_then(crate::scim::attr::as_bool)
+}

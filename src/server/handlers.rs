@@ -123,9 +123,7 @@ pub(super) fn representation(
 }
 
 fn text(body: &Value, key: &str) -> Option<String> {
-    crate::eval::path::get_ci(body, key)
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    body.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// The `attributes`/`excludedAttributes` projection a query asks for.

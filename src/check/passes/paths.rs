@@ -7,7 +7,9 @@ use crate::check::files::FileId;
 use crate::check::model::{
     Comparison, FieldType, Guard, GuardTerm, Literal, PathSegment, SourcePath, ValueFilter,
 };
-use crate::scim::filter::CompareOp;
+use crate::scim::attr::AttrPath;
+use crate::scim::filter::{CompareOp, Filter};
+use crate::scim::path::ValuePath;
 use crate::scim::schema::{
     AttrType, AttributeDef, COMMON_ATTRIBUTES, ENTERPRISE_USER_SCHEMA, ResourceKind, SchemaDef,
     schema_by_urn,
@@ -70,11 +72,45 @@ pub(super) fn resolve(
         AttrType::DateTime => FieldType::DateTime,
         _ => FieldType::String,
     };
+    // The SCIM layer accepts every path the checker accepts; were it not so, the path is
+    // refused here rather than evaluated differently.
+    let Some(value) = scim_path(kind, schema, &resolved) else {
+        cx.report(file, path.span, PathError::NoAttribute);
+        return None;
+    };
     let path = SourcePath {
         schema: schema.id.to_string(),
         segments: resolved,
+        value,
     };
     Some((path, ty))
+}
+
+/// The SCIM layer's resolution of a path the checker has resolved: the attribute (in its
+/// extension), its value filter, its sub-attribute. The checker's rules about paths are
+/// stricter than the SCIM layer's, so this does not fail for a checked path.
+fn scim_path(
+    kind: ResourceKind,
+    schema: &SchemaDef,
+    segments: &[PathSegment],
+) -> Option<ValuePath> {
+    let first = segments.first()?;
+    let filter = first.filter.as_ref().map(|filter| {
+        Filter::And(
+            filter
+                .all
+                .iter()
+                .map(|c| Filter::Compare {
+                    path: AttrPath::simple(&c.attribute),
+                    op: c.op,
+                    value: c.value.to_json(),
+                })
+                .collect(),
+        )
+    });
+    let urn = (schema.id != kind.core_schema().id).then_some(schema.id);
+    let sub = segments.get(1).map(|s| s.name.as_str());
+    ValuePath::new(kind, urn, &first.name, filter, sub).ok()
 }
 
 /// A guard: every comparison resolves, and its literal can match the path's type.
