@@ -284,7 +284,7 @@ pub struct SourcePath {
     /// The same path resolved by the SCIM layer: what evaluation selects and compares
     /// with (the one path resolver and the one comparison).
     #[serde(skip)]
-    pub value: crate::scim::path::ValuePath,
+    pub value: Box<crate::scim::path::ValuePath>,
 }
 
 impl fmt::Display for SourcePath {

@@ -81,7 +81,7 @@ pub(super) fn resolve(
     let path = SourcePath {
         schema: schema.id.to_string(),
         segments: resolved,
-        value,
+        value: Box::new(value),
     };
     Some((path, ty))
 }
