@@ -4,7 +4,7 @@
 use hyper::header;
 use serde_json::Value;
 
-use crate::domain::{ResourceId, ResourceKind, StoredResource, TenantId, UserName};
+use crate::domain::{Meta, ResourceId, ResourceKind, StoredResource, TenantId, UserName};
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
@@ -15,6 +15,27 @@ use crate::scim::route::Route;
 use crate::server::write::{bulk_request, write_logged};
 use crate::server::{App, Call, Reply, error_reply};
 use crate::store::{StoreError, TenantRead};
+
+/// Whether a call is a read of a few rows (a resource by id, discovery, a list paged
+/// straight from the table or through an index), answered without the blocking pool.
+pub fn is_quick(call: &Call) -> bool {
+    match &call.route {
+        Route::Get(..)
+        | Route::ServiceProviderConfig
+        | Route::Schemas
+        | Route::Schema(_)
+        | Route::ResourceTypes
+        | Route::ResourceType(_) => true,
+        Route::List(kind) => parse_list_query(*kind, &call.query).is_ok_and(|query| {
+            query.sort_by.is_none()
+                && query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| equality_hint(f).is_some())
+        }),
+        _ => false,
+    }
+}
 
 /// Runs the handler for a routed, authenticated call.
 pub fn dispatch(app: &App, call: Call) -> Reply {
@@ -62,11 +83,11 @@ pub(super) fn storage(err: StoreError) -> ScimError {
     )
 }
 
-fn meta_of(stored: &StoredResource) -> project::Meta {
+fn meta_of(meta: &Meta) -> project::Meta {
     project::Meta {
-        created: stored.meta.created.to_string(),
-        last_modified: stored.meta.last_modified.to_string(),
-        version: stored.meta.version.to_string(),
+        created: meta.created.to_string(),
+        last_modified: meta.last_modified.to_string(),
+        version: meta.version.to_string(),
     }
 }
 
@@ -78,8 +99,27 @@ pub(super) fn representation(
     stored: &StoredResource,
     projection: &Projection,
 ) -> Result<Value, StoreError> {
-    let kind = stored.kind;
-    let id = stored.id();
+    shown(
+        read,
+        base_url,
+        stored.kind,
+        stored.id(),
+        &stored.body,
+        &stored.meta,
+        projection,
+    )
+}
+
+/// The representation of a resource from its parts (no entity needed).
+fn shown(
+    read: &TenantRead,
+    base_url: &str,
+    kind: ResourceKind,
+    id: &ResourceId,
+    body: &Value,
+    meta: &Meta,
+    projection: &Projection,
+) -> Result<Value, StoreError> {
     let related = match kind {
         ResourceKind::User if projection.includes("groups") => {
             let mut groups = Vec::new();
@@ -111,14 +151,7 @@ pub(super) fn representation(
         }
         _ => None,
     };
-    let full = build_resource(
-        kind,
-        base_url,
-        id.as_str(),
-        &stored.body,
-        &meta_of(stored),
-        related,
-    );
+    let full = build_resource(kind, base_url, id.as_str(), body, &meta_of(meta), related);
     Ok(projection.apply(kind, full))
 }
 
@@ -148,23 +181,24 @@ pub(super) fn asks_for_attributes(query: &str) -> bool {
 fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Reply, ScimError> {
     let (tenant, _) = tenant(call)?;
     let read = app.store.read(tenant).map_err(storage)?;
-    let stored = read.get_resource(kind, id).map_err(storage)?;
-    let version = stored.as_ref().map(|s| s.meta.version.to_string());
+    let stored = read.get_resource_body(kind, id).map_err(storage)?;
+    let version = stored.as_ref().map(|(_, meta)| meta.version.to_string());
     let precondition = evaluate_preconditions(
         version.as_deref(),
         call.if_match.as_deref(),
         call.if_none_match.as_deref(),
         true,
     )?;
-    let Some(stored) = stored else {
+    let Some((body, meta)) = stored else {
         return Err(ScimError::not_found(kind.as_str(), id.as_str()));
     };
-    let tag = etag(&stored.meta.version.to_string());
+    let tag = etag(&meta.version.to_string());
     if precondition == Precondition::NotModified {
         return Ok(Reply::empty(304).with_header(header::ETAG, tag));
     }
     let projection = projection_of(kind, &call.query);
-    let body = representation(&read, &call.base_url, &stored, &projection).map_err(storage)?;
+    let body =
+        shown(&read, &call.base_url, kind, id, &body, &meta, &projection).map_err(storage)?;
     Ok(Reply::json(200, body).with_header(header::ETAG, tag))
 }
 
@@ -232,7 +266,7 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
                 &call.base_url,
                 stored.id().as_str(),
                 &stored.body,
-                &meta_of(&stored),
+                &meta_of(&stored.meta),
                 None,
             );
             if query

@@ -135,19 +135,19 @@ impl App {
     /// Handles one request; never fails: every error is a SCIM Error response.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let reply = match self.prepare(req).await {
+            Ok(call) if handlers::is_quick(&call) => {
+                // A read of a few rows: cheaper here than a hop to the blocking pool.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handlers::dispatch(&self, call)
+                }))
+                .unwrap_or_else(|_| panicked())
+            }
             Ok(call) => {
                 let app = Arc::clone(&self);
-                // Storage and rule evaluation are synchronous; keep them off the reactor.
-                match tokio::task::spawn_blocking(move || handlers::dispatch(&app, call)).await {
-                    Ok(reply) => reply,
-                    Err(err) => {
-                        tracing::error!(%err, "handler panicked");
-                        error_reply(&ScimError::status(
-                            500,
-                            "internal error while handling the request; nothing was changed",
-                        ))
-                    }
-                }
+                // Writes, scans and rule evaluation are synchronous; keep them off the reactor.
+                tokio::task::spawn_blocking(move || handlers::dispatch(&app, call))
+                    .await
+                    .unwrap_or_else(|_| panicked())
             }
             Err(reply) => reply,
         };
@@ -293,6 +293,15 @@ impl App {
         };
         crate::scim::resource::parse_json(&bytes).map_err(|e| error_reply(&e))
     }
+}
+
+/// The answer to a request whose handler panicked (a bug; nothing was written).
+fn panicked() -> Reply {
+    tracing::error!("handler panicked");
+    error_reply(&ScimError::status(
+        500,
+        "internal error while handling the request; nothing was changed",
+    ))
 }
 
 /// The Error response for a SCIM error.

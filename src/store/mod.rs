@@ -76,6 +76,10 @@ impl Default for StoreConfig {
 pub struct Store {
     db: Arc<Database>,
     config: StoreConfig,
+    /// Valid keys already seen, by hash: a request authenticates without a read
+    /// transaction. Revoking a key removes it here in the same call, so it is refused on
+    /// its next request (only this process writes the file while it is open).
+    key_cache: Arc<std::sync::RwLock<KeyCache>>,
     /// The writer thread, started on first use.
     writer: Arc<std::sync::OnceLock<Result<writer::Writer, String>>>,
 }
@@ -103,6 +107,7 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             config,
+            key_cache: Arc::default(),
             writer: Arc::default(),
         };
         store.create_tables()?;
@@ -314,6 +319,16 @@ impl Store {
     /// The tenant and integration user of a valid, unrevoked key; `None` otherwise.
     pub fn authenticate(&self, key: &str) -> Result<Option<KeyInfo>, StoreError> {
         let hash = key_hash(key);
+        let generation = {
+            let cache = self
+                .key_cache
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(info) = cache.keys.get(&hash) {
+                return Ok(Some(info.clone()));
+            }
+            cache.generation
+        };
         let txn = self.db.begin_read()?;
         let table = txn.open_table(KEYS)?;
         let Some(guard) = table.get(hash.as_slice())? else {
@@ -324,11 +339,20 @@ impl Store {
         if !matches || stored.record.revoked {
             return Ok(None);
         }
-        Ok(Some(KeyInfo {
+        let info = KeyInfo {
             key_id: stored.record.key_id,
             tenant: stored.record.tenant,
             user: stored.record.user,
-        }))
+        };
+        let mut cache = self
+            .key_cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A revocation since this read began may have made what it read stale.
+        if cache.generation == generation {
+            cache.keys.insert(hash, info.clone());
+        }
+        Ok(Some(info))
     }
 
     /// A tenant's keys in id order (never the keys, never their hashes).
@@ -376,7 +400,19 @@ impl Store {
             keys.insert(hash.as_slice(), bytes.as_slice())?;
         }
         txn.commit()?;
+        self.forget_keys();
         Ok(())
+    }
+
+    /// Empties the key cache (after a revocation or a change to what a key identifies):
+    /// every key is read from the table again on its next use.
+    pub(crate) fn forget_keys(&self) {
+        let mut cache = self
+            .key_cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.keys.clear();
+        cache.generation += 1;
     }
 
     // ---- history, log, overlays ----
@@ -529,6 +565,13 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Valid keys by hash, and a generation counted up by every revocation.
+#[derive(Debug, Default)]
+struct KeyCache {
+    keys: std::collections::HashMap<[u8; 32], KeyInfo>,
+    generation: u64,
+}
+
 /// Who saved an overlay version, and when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OverlayVersion {
@@ -555,24 +598,6 @@ fn random_hex<const N: usize>() -> Result<String, StoreError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Appends a provisioning-log record in `txn`: masks secrets in its request body and
-/// assigns its sequence number (returned). The record's time must be set.
-pub(crate) fn insert_log(
-    txn: &redb::WriteTransaction,
-    tenant: &TenantId,
-    mut record: LogRecord,
-) -> Result<u64, StoreError> {
-    let tenant = tenant.as_str();
-    if let Some(request) = &mut record.request {
-        mask_secrets(request);
-    }
-    let mut table = txn.open_table(LOG)?;
-    record.seq = last_seq(&table, tenant)? + 1;
-    let bytes = encode("provisioning_log", &record)?;
-    table.insert((tenant, record.seq), bytes.as_slice())?;
-    Ok(record.seq)
 }
 
 #[cfg(test)]

@@ -169,6 +169,20 @@ impl<X: Txn> Queries<'_, X> {
         self.join(kind, id, row).map(Some)
     }
 
+    /// A resource's body and meta without its entity (what a SCIM read shows).
+    pub(crate) fn resource_body(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<(Value, Meta)>, StoreError> {
+        let table = self.txn.table(RESOURCES)?;
+        let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
+            return Ok(None);
+        };
+        let row = decode::<ResourceRow>("resources", guard.value())?;
+        Ok(Some((row.body, row.meta)))
+    }
+
     fn join(
         &self,
         kind: ResourceKind,

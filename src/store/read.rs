@@ -45,6 +45,15 @@ macro_rules! queries {
                 self.q().resource(kind, id.as_str())
             }
 
+            /// A resource's body and `meta`, without reading its entity.
+            pub fn get_resource_body(
+                &self,
+                kind: ResourceKind,
+                id: &ResourceId,
+            ) -> Result<Option<(Value, crate::domain::Meta)>, StoreError> {
+                self.q().resource_body(kind, id.as_str())
+            }
+
             /// The ids of every resource of a kind, in id order (the stable list order).
             pub fn list_ids(&self, kind: ResourceKind) -> Result<Vec<ResourceId>, StoreError> {
                 self.q().list_ids(kind)

@@ -26,6 +26,9 @@ pub struct TenantWrite {
     pub(crate) txn: WriteTransaction,
     pub(crate) tenant: TenantId,
     pub(crate) now: Timestamp,
+    /// The last sequence number used, per append-only table and tenant, once read: a
+    /// batch appending many records reads each table's last key once.
+    seqs: std::collections::HashMap<(&'static str, TenantId), u64>,
 }
 
 impl TenantWrite {
@@ -41,6 +44,7 @@ impl TenantWrite {
             txn,
             tenant: tenant.clone(),
             now,
+            seqs: std::collections::HashMap::new(),
         };
         write.scope(tenant)?;
         Ok(write)
@@ -404,11 +408,31 @@ impl TenantWrite {
         )?)
     }
 
+    /// The next sequence number of `table` for this tenant.
+    fn next_seq<T, V>(
+        seqs: &mut std::collections::HashMap<(&'static str, TenantId), u64>,
+        name: &'static str,
+        tenant: &TenantId,
+        table: &T,
+    ) -> Result<u64, StoreError>
+    where
+        T: ReadableTable<(&'static str, u64), V>,
+        V: redb::Value + 'static,
+    {
+        let key = (name, tenant.clone());
+        let last = match seqs.get(&key) {
+            Some(last) => *last,
+            None => last_seq(table, tenant.as_str())?,
+        };
+        seqs.insert(key, last + 1);
+        Ok(last + 1)
+    }
+
     /// Appends a notification to the tenant's outbox; returns its sequence number.
     pub fn push_outbox(&mut self, notification: &Value) -> Result<u64, StoreError> {
         let text = notification.to_string();
         let mut table = self.txn.open_table(OUTBOX)?;
-        let seq = last_seq(&table, self.tenant.as_str())? + 1;
+        let seq = Self::next_seq(&mut self.seqs, "outbox", &self.tenant, &table)?;
         table.insert((self.tenant.as_str(), seq), text.as_str())?;
         Ok(seq)
     }
@@ -417,7 +441,7 @@ impl TenantWrite {
     /// transaction's time.
     pub fn append_history(&mut self, mut record: HistoryRecord) -> Result<u64, StoreError> {
         let mut table = self.txn.open_table(HISTORY)?;
-        record.seq = last_seq(&table, self.tenant.as_str())? + 1;
+        record.seq = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
         record.time = self.now;
         let bytes = encode("history", &record)?;
         table.insert((self.tenant.as_str(), record.seq), bytes.as_slice())?;
@@ -429,7 +453,14 @@ impl TenantWrite {
     /// masked; its time is the transaction's. Returns its sequence number.
     pub fn append_log(&mut self, mut record: super::LogRecord) -> Result<u64, StoreError> {
         record.time = self.now;
-        super::insert_log(&self.txn, &self.tenant, record)
+        if let Some(request) = &mut record.request {
+            super::mask_secrets(request);
+        }
+        let mut table = self.txn.open_table(super::tables::LOG)?;
+        record.seq = Self::next_seq(&mut self.seqs, "log", &self.tenant, &table)?;
+        let bytes = encode("provisioning_log", &record)?;
+        table.insert((self.tenant.as_str(), record.seq), bytes.as_slice())?;
+        Ok(record.seq)
     }
 
     /// Commits durably: when this returns `Ok`, every write survives a crash.
