@@ -231,15 +231,16 @@ pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Result<Resolved, Unresolv
             })?;
             (Some(ext), def)
         }
-        None => match core_attribute(kind, &path.attr) {
-            Ok(def) => (None, def),
+        None => match core_or_common(kind, &path.attr) {
+            Some(def) => (None, def),
             // Lenient: an unqualified extension attribute (`manager`, `department`), as
             // some clients send, resolves to its extension when no core attribute has the name.
-            Err(e) => kind
+            // (The suggestion, an edit-distance search, is computed only on failure.)
+            None => kind
                 .extensions()
                 .iter()
                 .find_map(|ext| ext.attribute(&path.attr).map(|def| (Some(*ext), def)))
-                .ok_or(e)?,
+                .ok_or_else(|| unknown_core(kind, &path.attr))?,
         },
     };
     let sub = match &path.sub {
@@ -272,16 +273,22 @@ pub fn sub_attribute(
 
 /// Finds a top-level core or common (`id`, `externalId`, `meta`) attribute.
 fn core_attribute(kind: ResourceKind, name: &str) -> Result<&'static AttributeDef, Unresolved> {
+    core_or_common(kind, name).ok_or_else(|| unknown_core(kind, name))
+}
+
+fn core_or_common(kind: ResourceKind, name: &str) -> Option<&'static AttributeDef> {
     kind.core_schema()
         .attribute(name)
         .or_else(|| common_attribute(name))
-        .ok_or_else(|| {
-            let names = kind
-                .core_schema()
-                .attribute_names()
-                .chain(COMMON_ATTRIBUTES.iter().map(|a| a.name));
-            Unresolved::UnknownAttribute(name.to_owned(), did_you_mean(name, names))
-        })
+}
+
+/// `name` is no core attribute: the error, with the closest name as a suggestion.
+fn unknown_core(kind: ResourceKind, name: &str) -> Unresolved {
+    let names = kind
+        .core_schema()
+        .attribute_names()
+        .chain(COMMON_ATTRIBUTES.iter().map(|a| a.name));
+    Unresolved::UnknownAttribute(name.to_owned(), did_you_mean(name, names))
 }
 
 /// Finds one of the common attributes (`id`, `externalId`, `meta`), case-insensitively.

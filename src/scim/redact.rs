@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::attr::{AttrPath, Key, classify_key, resolve};
+use super::attr::AttrPath;
 use super::path::PatchPath;
 use super::schema::ResourceKind;
 
@@ -52,21 +52,21 @@ fn redact_for(kinds: &[ResourceKind], body: &mut Value) {
     }
 }
 
-/// Whether a body key names a secret: it resolves to one, or its last name segment is a
-/// secret's name (a secret sent where no schema applies is still a secret).
+/// Whether a body key names a secret: one of its name segments (plain, dotted or
+/// URN-qualified) is a secret's name. Every key that resolves to a secret has one, and a
+/// secret sent where no schema applies is still a secret. (By name, not by resolving the
+/// key: this runs on every key of every logged body.)
 fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
-    kinds.iter().any(
-        |kind| matches!(classify_key(*kind, key, false), Ok(Key::Attribute(r)) if r.is_secret()),
-    ) || AttrPath::parse(key).is_ok_and(|path| leaf_is_secret(kinds, &path))
+    match AttrPath::parse(key) {
+        Ok(path) => leaf_is_secret(kinds, &path),
+        Err(_) => names_secret_path(kinds, key),
+    }
 }
 
 /// Whether a PATCH path names a secret; a path that does not parse is judged by its text.
 fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
     if let Ok(parsed) = PatchPath::parse(text) {
-        kinds
-            .iter()
-            .any(|kind| resolve(*kind, &parsed.path).is_ok_and(|r| r.is_secret()))
-            || leaf_is_secret(kinds, &parsed.path)
+        leaf_is_secret(kinds, &parsed.path)
     } else {
         let head = text.split('[').next().unwrap_or(text);
         let last = head.rsplit(':').next().unwrap_or(head);
