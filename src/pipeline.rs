@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::check::CheckedRules;
 use crate::domain::{EntityType, FieldName, IdSource, Recorder, StateView, TenantId, UniqueFields};
 use crate::eval::plan::Rejection;
-use crate::eval::{self, EvalError, Plan};
+use crate::eval::{self, EvalError};
 use crate::scim::error::ScimError;
 use crate::scim::etag::evaluate_preconditions;
 use crate::scim::op::ScimOp;
@@ -101,8 +101,6 @@ impl From<EvalError> for WriteError {
 /// A write planned and applied.
 #[derive(Debug, Clone)]
 pub struct Applied {
-    /// The Plan applied.
-    pub plan: Plan,
     /// What the store wrote.
     pub written: Written,
 }
@@ -127,7 +125,7 @@ pub fn write(
         }
         let planned = PlannedWrite {
             tenant: request.tenant.clone(),
-            plan: plan.clone(),
+            plan,
             unique: Arc::clone(&profile.unique),
             actor: request.actor.clone(),
             reads: recorder.into_reads(),
@@ -135,7 +133,7 @@ pub fn write(
         };
         drop(snapshot);
         match store.commit(planned) {
-            Ok(written) => return Ok(Applied { plan, written }),
+            Ok(written) => return Ok(Applied { written }),
             Err(StoreError::Conflict(what)) => {
                 tracing::debug!(%what, "changed under the plan; planning again");
             }

@@ -58,8 +58,9 @@ pub trait StateView {
 /// One read and what it returned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Read {
-    /// [`StateView::resource`].
-    Resource(ResourceKind, ResourceId, Option<StoredResource>),
+    /// [`StateView::resource`]: what identifies the answer, its version and its entity
+    /// (every change of the resource row bumps its version; its entity can change alone).
+    Resource(ResourceKind, ResourceId, Option<(u64, Entity)>),
     /// [`StateView::entity`].
     Entity(ResourceId, Option<Entity>),
     /// [`StateView::find_entity`].
@@ -78,7 +79,7 @@ impl Read {
     /// Whether the same read on `view` returns the same answer.
     pub fn holds(&self, view: &dyn StateView) -> Result<bool, StateError> {
         Ok(match self {
-            Read::Resource(kind, id, seen) => view.resource(*kind, id)? == *seen,
+            Read::Resource(kind, id, seen) => view.resource(*kind, id)?.map(stamp) == *seen,
             Read::Entity(id, seen) => view.entity(id)? == *seen,
             Read::Find(ty, field, value, seen) => view.find_entity(ty, field, value)? == *seen,
             Read::TakenElsewhere(name, seen) => view.user_name_taken_elsewhere(name)? == *seen,
@@ -117,6 +118,11 @@ impl Read {
             _ => false,
         }
     }
+}
+
+/// What a [`Read::Resource`] keeps of a resource: its version and entity.
+fn stamp(resource: StoredResource) -> (u64, Entity) {
+    (resource.meta.version, resource.entity)
 }
 
 /// Everything one evaluation read, each question once, in the order first asked.
@@ -175,7 +181,11 @@ impl StateView for Recorder<'_> {
         id: &ResourceId,
     ) -> Result<Option<StoredResource>, StateError> {
         let answer = self.view.resource(kind, id)?;
-        self.record(Read::Resource(kind, id.clone(), answer.clone()));
+        self.record(Read::Resource(
+            kind,
+            id.clone(),
+            answer.as_ref().map(|r| (r.meta.version, r.entity.clone())),
+        ));
         Ok(answer)
     }
 

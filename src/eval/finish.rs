@@ -18,7 +18,7 @@ use crate::scim::error::ScimType;
 
 /// What an operation that goes ahead does, gathered from the steps.
 pub(crate) struct Outcome {
-    pub resource: ResourceWrite,
+    pub resource: Fate,
     pub also: Vec<Situation>,
     pub lifecycle: Option<LifecycleChange>,
     pub writes: Writes,
@@ -34,7 +34,7 @@ pub(crate) struct Outcome {
 impl Outcome {
     pub fn new(writes: Writes) -> Outcome {
         Outcome {
-            resource: ResourceWrite::Keep,
+            resource: Fate::Keep,
             also: Vec::new(),
             lifecycle: None,
             writes,
@@ -65,11 +65,24 @@ pub(crate) fn own_ref(ctx: &Ctx<'_>, subject: &Subject) -> EntityRef {
     }
 }
 
+/// What becomes of the stored resource; the body after the operation is moved into the
+/// Plan's [`ResourceWrite::Put`] by [`finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Store the body after the operation.
+    Put,
+    /// Remove it.
+    Delete,
+    /// Leave it.
+    Keep,
+}
+
 /// What the resource becomes: the body after the operation, or gone.
-pub(crate) fn put_or_delete(subject: &Subject) -> ResourceWrite {
-    match &subject.after {
-        Some(body) => ResourceWrite::Put { body: body.clone() },
-        None => ResourceWrite::Delete,
+pub(crate) fn put_or_delete(subject: &Subject) -> Fate {
+    if subject.after.is_some() {
+        Fate::Put
+    } else {
+        Fate::Delete
     }
 }
 
@@ -210,7 +223,7 @@ pub(crate) fn refused(ctx: &Ctx<'_>, subject: Subject, refusal: Refusal) -> Plan
 /// The Plan of an operation that goes ahead.
 pub(crate) fn finish(
     ctx: &Ctx<'_>,
-    subject: Subject,
+    mut subject: Subject,
     situation: Situation,
     matched: MatchOutcome,
     chosen: ChosenAction,
@@ -265,7 +278,14 @@ pub(crate) fn finish(
             ));
         }
     }
-    let user_name = user_name_change(&subject, &resource);
+    let user_name = user_name_change(&subject, resource);
+    let resource = match resource {
+        Fate::Put => ResourceWrite::Put {
+            body: subject.after.take().unwrap_or_default(),
+        },
+        Fate::Delete => ResourceWrite::Delete,
+        Fate::Keep => ResourceWrite::Keep,
+    };
     Plan {
         operation: operation(ctx, &subject),
         situation,
@@ -306,14 +326,14 @@ fn lifecycle_entry(
 }
 
 /// The claim the resource write takes or gives back, when it changes.
-fn user_name_change(subject: &Subject, resource: &ResourceWrite) -> Option<UserNameChange> {
+fn user_name_change(subject: &Subject, resource: Fate) -> Option<UserNameChange> {
     let (release, claim) = match resource {
-        ResourceWrite::Put { .. } => (
+        Fate::Put => (
             subject.user_name_before.clone(),
             subject.user_name_after.clone(),
         ),
-        ResourceWrite::Delete => (subject.user_name_before.clone(), None),
-        ResourceWrite::Keep => return None,
+        Fate::Delete => (subject.user_name_before.clone(), None),
+        Fate::Keep => return None,
     };
     if release == claim {
         return None;

@@ -42,7 +42,7 @@ pub use plan::Plan;
 use classify::Classified;
 use context::Ctx;
 use finish::{Outcome, Refusal};
-use plan::{ChosenAction, MatchOutcome, ResourceWrite};
+use plan::{ChosenAction, MatchOutcome};
 use writes::Writes;
 
 /// Why an operation could not be evaluated. No Plan is produced.
@@ -154,7 +154,7 @@ fn react(
             ));
         }
         Action::Delete => {
-            outcome.resource = ResourceWrite::Delete;
+            outcome.resource = finish::Fate::Delete;
             outcome.lifecycle =
                 finish::lifecycle_change(&subject, &matched, Lifecycle::Deleted, &chosen.rule);
             outcome.groups = debug_span!("group_effects")

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::domain::{Entity, Meta, StoredResource, UniqueFields};
+use crate::domain::{Entity, Meta, UniqueFields};
 use crate::eval::plan::{PendingChange, Plan, ResourceWrite};
 use crate::store::{HistoryRecord, StoreError, TenantWrite};
 
@@ -70,13 +70,7 @@ pub fn apply(
                     version: 1,
                 },
             };
-            let stored = StoredResource {
-                kind,
-                body: body.clone(),
-                meta,
-                entity,
-            };
-            txn.put_resource(&stored, own_unique)?;
+            txn.put_resource_parts(kind, body, &meta, &entity, own_unique)?;
         }
         ResourceWrite::Delete => {
             txn.delete_resource(kind, id)?;

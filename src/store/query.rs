@@ -87,6 +87,13 @@ pub(crate) struct ResourceRow {
     pub(crate) meta: Meta,
 }
 
+/// A resource row to write, borrowed (the same bytes as [`ResourceRow`]).
+#[derive(Serialize)]
+pub(crate) struct ResourceRowRef<'a> {
+    pub(crate) body: &'a Value,
+    pub(crate) meta: &'a Meta,
+}
+
 /// Decodes a JSON row.
 pub(crate) fn decode<T: DeserializeOwned>(
     table: &'static str,

@@ -4,7 +4,7 @@ use redb::{Durability, MultimapTableDefinition, ReadableTable, WriteTransaction}
 use serde_json::Value;
 
 use super::StoreError;
-use super::query::{ResourceRow, decode, encode, fold, last_seq};
+use super::query::{ResourceRow, ResourceRowRef, decode, encode, fold, last_seq};
 use super::records::HistoryRecord;
 use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
@@ -86,17 +86,27 @@ impl TenantWrite {
         resource: &StoredResource,
         unique_fields: &[FieldName],
     ) -> Result<(), StoreError> {
-        let kind = resource.kind;
-        let id = resource.entity.id.as_str();
-        let row = encode(
-            "resources",
-            &ResourceRow {
-                body: resource.body.clone(),
-                meta: resource.meta.clone(),
-            },
-        )?;
-        let tenant = self.tenant.as_str();
+        self.put_resource_parts(
+            resource.kind,
+            &resource.body,
+            &resource.meta,
+            &resource.entity,
+            unique_fields,
+        )
+    }
 
+    /// [`put_resource`](Self::put_resource) from its parts, borrowed.
+    pub fn put_resource_parts(
+        &mut self,
+        kind: ResourceKind,
+        body: &Value,
+        meta: &crate::domain::Meta,
+        entity: &Entity,
+        unique_fields: &[FieldName],
+    ) -> Result<(), StoreError> {
+        let id = entity.id.as_str();
+        let row = encode("resources", &ResourceRowRef { body, meta })?;
+        let tenant = self.tenant.as_str();
         let old_body: Option<Value> = {
             let mut table = self.txn.open_table(RESOURCES)?;
             let old = table.insert((tenant, kind.as_str(), id), row.as_slice())?;
@@ -108,8 +118,8 @@ impl TenantWrite {
         if old_body.is_none() {
             self.bump_count(kind, 1)?;
         }
-        self.reindex(kind, id, old_body.as_ref(), Some(&resource.body))?;
-        self.put_entity(&resource.entity, unique_fields)
+        self.reindex(kind, id, old_body.as_ref(), Some(body))?;
+        self.put_entity(entity, unique_fields)
     }
 
     /// Deletes a resource: its row, its externalId and group-name index entries, and its
