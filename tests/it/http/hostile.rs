@@ -536,3 +536,28 @@ fn one_user_name_under_every_unicode_spelling_is_one_user_in_every_tenant() {
     assert_eq!(acme.user_count("userName pr"), 1);
     assert_eq!(other.user_count("userName pr"), 0);
 }
+
+#[test]
+fn a_number_reads_back_as_it_was_stored() {
+    // Found by the ingest fuzzer: serde_json's default float parsing is best-effort, so
+    // 999999999998448299999999 became 9.999999999984484e23 in the 201 and read back from the
+    // row as 9.999999999984483e23.
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("float@ex.com");
+    let text = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:x:custom:1.0:User:score","value":999999999998448299999999}]}"#;
+    let answered = okta
+        .send("PATCH", &format!("/Users/{id}"), &[], Some(text.as_bytes()))
+        .expect(200)
+        .json();
+    let read = okta.get(&format!("/Users/{id}")).expect(200).json();
+    let ext = "urn:x:custom:1.0:User";
+    assert_eq!(
+        answered[ext]["score"], read[ext]["score"],
+        "{answered} / {read}"
+    );
+    assert_eq!(
+        read[ext]["score"].as_f64(),
+        Some(999_999_999_998_448_299_999_999_f64)
+    );
+}
