@@ -91,6 +91,21 @@ pub struct ServeArgs {
     /// Address to listen on for the admin page and API (keep it private).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub admin_listen: String,
+    /// Days of change history each tenant keeps.
+    #[arg(long, default_value_t = 365)]
+    pub keep_history_days: u32,
+    /// Change-history records each tenant keeps at most (the newest).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keep_history: u64,
+    /// Days of provisioning log each tenant keeps.
+    #[arg(long, default_value_t = 90)]
+    pub keep_log_days: u32,
+    /// Provisioning-log records each tenant keeps at most (the newest).
+    #[arg(long, default_value_t = 200_000)]
+    pub keep_log: u64,
+    /// Seconds between two retention passes.
+    #[arg(long, default_value_t = 600)]
+    pub retention_every: u64,
     /// Rules profile folder [default: rules/clarizen when present, else the Clarizen
     /// profile built into the binary].
     #[arg(long)]

@@ -7,7 +7,7 @@ use provisio::admin::Admin;
 use provisio::admin::http::serve_admin;
 use provisio::pipeline::Profiles;
 use provisio::server::{App, ServerConfig, serve, shutdown_signal};
-use provisio::store::{OperatorScope, Store};
+use provisio::store::{OperatorScope, Retention, Store};
 
 use crate::ServeArgs;
 
@@ -146,16 +146,53 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let admin_task = tokio::spawn(serve_admin(admin_listener, admin, async move {
             let _ = admin_stopped.wait_for(|stop| *stop).await;
         }));
+        let retention = Retention {
+            history_days: args.keep_history_days,
+            history_count: args.keep_history.max(1),
+            log_days: args.keep_log_days,
+            log_count: args.keep_log.max(1),
+        };
+        let retention_task = tokio::spawn(retain(
+            store.clone(),
+            retention,
+            std::time::Duration::from_secs(args.retention_every.max(1)),
+            stopped.clone(),
+        ));
         let mut scim_stopped = stopped;
         serve(listener, app, async move {
             let _ = scim_stopped.wait_for(|stop| *stop).await;
         })
         .await;
         let _ = admin_task.await;
+        let _ = retention_task.await;
         local.remove(&store);
         println!("provisio: stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// Enforces retention every `every` (first right after start) until stopped.
+async fn retain(
+    store: Store,
+    retention: Retention,
+    every: std::time::Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let pass = store.clone();
+        match tokio::task::spawn_blocking(move || pass.enforce_retention(&retention)).await {
+            Ok(Ok(trimmed)) if trimmed != provisio::store::Trimmed::default() => {
+                tracing::info!(?trimmed, "retention");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "retention pass failed"),
+            Err(err) => tracing::warn!(%err, "retention pass panicked"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
 }
 
 /// The credential the CLI uses to reach this server's admin API while it holds the

@@ -14,6 +14,7 @@ mod import;
 mod query;
 mod read;
 mod records;
+mod retention;
 mod tables;
 mod verify;
 mod write;
@@ -38,6 +39,7 @@ pub use read::TenantRead;
 pub use records::{
     HistoryRecord, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord, mask_secrets,
 };
+pub use retention::{Retention, Trimmed};
 pub use verify::{Inconsistency, VerifyReport};
 pub use write::TenantWrite;
 

@@ -1392,3 +1392,68 @@ fn a_new_database_file_is_private_to_its_owner() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
+
+#[test]
+fn retention_trims_by_count_and_age_and_the_file_stops_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("retention.redb");
+    let store = store_at(&path);
+    store.create_tenant("a").unwrap();
+    let retention = provisio::store::Retention {
+        history_days: 365,
+        history_count: 500,
+        log_days: 90,
+        log_count: 500,
+    };
+    let mut sizes = Vec::new();
+    for round in 0..6 {
+        for _ in 0..10 {
+            let mut txn = store.write(&t("a")).unwrap();
+            for n in 0..300 {
+                let body = json!({"userName": format!("user{round}-{n}@ex.com"), "padding": "x".repeat(2000)});
+                txn.append_log(log_record(200, Outcome::Ok, Some(body)))
+                    .unwrap();
+                txn.append_history(history_record("ann", "Title")).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let trimmed = store.enforce_retention(&retention).unwrap();
+        assert_eq!(
+            trimmed.log,
+            if round == 0 { 2_500 } else { 3_000 },
+            "round {round}"
+        );
+        assert_eq!(store.log(&t("a"), false).unwrap().len(), 500);
+        assert_eq!(store.history(&t("a"), None).unwrap().len(), 500);
+        sizes.push(std::fs::metadata(&path).unwrap().len());
+    }
+    // The newest are kept, with their sequence numbers.
+    let log = store.log(&t("a"), false).unwrap();
+    assert_eq!(log.last().unwrap().seq, 18_000);
+    assert_eq!(log.first().unwrap().seq, 17_501);
+    // Once retention applies, the file reuses its freed pages instead of growing.
+    assert!(
+        sizes[5] <= sizes[2] + sizes[2] / 10,
+        "the file kept growing: {sizes:?}"
+    );
+    // Without retention it would hold the ~36 MB written.
+    assert!(sizes[5] < 24 << 20, "{sizes:?}");
+    // Nothing is kept by age that is too old, and a queued notification always stays.
+    let mut txn = store.write(&t("a")).unwrap();
+    txn.push_outbox(
+        &json!({"kind": "invitation", "status": "queued", "time": "2000-01-01T00:00:00Z"}),
+    )
+    .unwrap();
+    txn.push_outbox(
+        &json!({"kind": "invitation", "status": "suppressed", "time": "2000-01-01T00:00:00Z"}),
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    let trimmed = store.enforce_retention(&retention).unwrap();
+    assert_eq!(trimmed.outbox, 1);
+    let outbox = store.read(&t("a")).unwrap().outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].1["status"], json!("queued"));
+    let report = store.verify(&shipped_unique()).unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+}
