@@ -40,6 +40,12 @@ pub struct ServerConfig {
     pub public_host: String,
     /// How long a client may take to send a request's headers; then the connection closes.
     pub header_read_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body, from the end of its headers;
+    /// then the read fails and the connection closes.
+    pub body_read_timeout: std::time::Duration,
+    /// Most connections served at once; a connection beyond it gets a 503 and is closed at
+    /// once, while the others are served on.
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
@@ -49,6 +55,8 @@ impl ServerConfig {
             max_body_bytes: MAX_PAYLOAD_SIZE,
             public_host: public_host.into(),
             header_read_timeout: conn::HEADER_READ_TIMEOUT,
+            body_read_timeout: conn::BODY_READ_TIMEOUT,
+            max_connections: conn::MAX_CONNECTIONS,
         }
     }
 }

@@ -7,5 +7,7 @@ mod bad_input;
 mod clarizen;
 mod entra;
 mod isolation;
+mod limits;
 mod okta;
+mod smuggling;
 mod surface;
