@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod check;
 pub mod explain;
+pub mod output;
 pub mod serve;
 
 use std::path::Path;

@@ -7,6 +7,7 @@ use provisio::server::{App, ServerConfig, serve, shutdown_signal};
 use provisio::store::Store;
 
 use crate::ServeArgs;
+use crate::cli::output::{complain, say};
 
 /// The tenant created on first start with an empty database.
 const FIRST_TENANT: &str = "default";
@@ -25,22 +26,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let (sources, rules_origin) = match super::profile_sources(args.rules.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {
-            eprintln!("provisio serve: {err}");
+            complain!("provisio serve: {err}");
             return ExitCode::FAILURE;
         }
     };
     let rules = match super::check_with_overlay(sources.clone(), None) {
         Ok(rules) => rules,
         Err(err) => {
-            eprintln!("provisio serve: {err}");
-            eprintln!("(run `provisio check` on the profile for the full diagnostics)");
+            complain!("provisio serve: {err}");
+            complain!("(run `provisio check` on the profile for the full diagnostics)");
             return ExitCode::FAILURE;
         }
     };
     let store = match Store::open(&args.db) {
         Ok(store) => store,
         Err(err) => {
-            eprintln!("provisio serve: {err}");
+            complain!("provisio serve: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -50,7 +51,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("provisio serve: cannot start the runtime: {err}");
+            complain!("provisio serve: cannot start the runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -58,40 +59,40 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let listener = match tokio::net::TcpListener::bind(&args.listen).await {
             Ok(listener) => listener,
             Err(err) => {
-                eprintln!("provisio serve: cannot listen on {}: {err}", args.listen);
+                complain!("provisio serve: cannot listen on {}: {err}", args.listen);
                 return ExitCode::FAILURE;
             }
         };
         let addr = match listener.local_addr() {
             Ok(addr) => addr,
             Err(err) => {
-                eprintln!("provisio serve: {err}");
+                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         };
         match first_start(&store) {
             Ok(Some(key)) => {
-                println!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
-                println!("  {key}");
+                say!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
+                say!("  {key}");
             }
             Ok(None) => {}
             Err(err) => {
-                eprintln!("provisio serve: {err}");
+                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         }
         let overlays = match tenant_overlays(&store, &sources) {
             Ok(overlays) => overlays,
             Err(message) => {
-                eprintln!("provisio serve: {message}");
+                complain!("provisio serve: {message}");
                 return ExitCode::FAILURE;
             }
         };
         for (tenant, (version, _)) in &overlays {
-            println!("tenant `{tenant}` uses its overlay v{version}");
+            say!("tenant `{tenant}` uses its overlay v{version}");
         }
-        println!("provisio serving rules `{}` from {rules_origin}", rules.name);
-        println!("SCIM base URL: http://{addr}/scim/v2");
+        say!("provisio serving rules `{}` from {rules_origin}", rules.name);
+        say!("SCIM base URL: http://{addr}/scim/v2");
         let app = Arc::new(App {
             store,
             rules: Arc::new(rules),
@@ -102,7 +103,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             config: ServerConfig::new(addr.to_string()),
         });
         serve(listener, app, shutdown_signal()).await;
-        println!("provisio: stopped");
+        say!("provisio: stopped");
         ExitCode::SUCCESS
     })
 }

@@ -185,6 +185,8 @@ pub struct Framer {
     out: Vec<u8>,
     taken: usize,
     examined: u64,
+    /// A request target had a byte encoded.
+    rewrote: bool,
 }
 
 impl Default for Framer {
@@ -205,6 +207,7 @@ impl Framer {
             out: Vec::new(),
             taken: 0,
             examined: 0,
+            rewrote: false,
         }
     }
 
@@ -228,6 +231,13 @@ impl Framer {
     #[must_use]
     pub fn examined(&self) -> u64 {
         self.examined
+    }
+
+    /// Whether some request target had a byte percent-encoded so far (the one change the
+    /// layer makes; without it, hyper reads what the client sent).
+    #[must_use]
+    pub fn rewrote_a_target(&self) -> bool {
+        self.rewrote
     }
 
     /// The refusal that stopped this connection, if any.
@@ -446,7 +456,9 @@ impl Framer {
             return Err(Refusal::UnsupportedTransferEncoding);
         }
         let line_end = scan.request_line_end.unwrap_or(0);
+        let before = self.out.len();
         encode_request_line(&self.head[..line_end], &mut self.out);
+        self.rewrote |= self.out.len() - before != line_end;
         self.out.extend_from_slice(&self.head[line_end..]);
         self.head.clear();
         self.state = match (scan.chunked, scan.content_length) {

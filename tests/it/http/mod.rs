@@ -11,3 +11,4 @@ mod limits;
 mod okta;
 mod smuggling;
 mod surface;
+mod terminal;
