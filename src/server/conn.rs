@@ -43,6 +43,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     ));
     let busy = busy_response(app.config.max_connections);
     let body_timeout = app.config.body_read_timeout;
+    // Warn once per run of refusals, not once per refused connection.
+    let mut at_cap = false;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -56,9 +58,17 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                     }
                 };
                 let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                    if !at_cap {
+                        tracing::warn!(
+                            max = app.config.max_connections,
+                            "at the connection cap: refusing new connections with 503"
+                        );
+                        at_cap = true;
+                    }
                     refuse(&stream, &busy);
                     continue;
                 };
+                at_cap = false;
                 let _ = stream.set_nodelay(true);
                 let app = Arc::clone(&app);
                 let service = service_fn(move |req: Request<Incoming>| {
@@ -107,7 +117,6 @@ fn busy_response(max_connections: usize) -> Vec<u8> {
 /// Answers a connection beyond the cap without waiting: the 503 goes into the fresh
 /// socket's send buffer (or is lost, if even that would block), and the socket closes.
 fn refuse(stream: &TcpStream, busy: &[u8]) {
-    tracing::warn!("connection refused: at the connection cap");
     let _ = stream.try_write(busy);
 }
 
