@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# fuzz/run.sh TARGET replay: runs every input saved in crashes/TARGET/ once and tells which
+# still crash (exit 1 if any does).
+#
 # fuzz/run.sh TARGET SECONDS: builds TARGET with cargo afl (stable toolchain) and fuzzes it
 # for SECONDS from its committed seed corpus (corpus/TARGET). Prints AFL's figures
 # (executions, corpus size, edges found). Exits 1 when AFL saved a crash or a hang; the
@@ -20,6 +23,19 @@ cargo afl config --build >/dev/null 2>&1 || true
 AFL_QUIET=1 cargo afl build --release --bin "$target"
 
 mkdir -p out
+if [ "$seconds" = replay ]; then
+    failed=0
+    for input in "crashes/$target"/*; do
+        [ -e "$input" ] || continue
+        if "target/release/$target" <"$input" >/dev/null 2>&1; then
+            echo "fixed:   $input"
+        else
+            echo "crashes: $input"; failed=1
+        fi
+    done
+    exit "$failed"
+fi
+
 out="out/$target"
 rm -rf "$out"
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1

@@ -6,6 +6,7 @@
 //! that the layer encoded, the layer may go on.
 
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ async fn parsed(input: &[u8], layered: bool) -> Vec<Parsed> {
     http.max_headers(MAX_HEADERS);
     let conn = async move {
         if layered {
-            let io = LenientRequestLine::new(server, Duration::from_secs(3600));
+            let io = LenientRequestLine::new(server, Duration::from_hours(1));
             let _ = http.serve_connection(TokioIo::new(io), service).await;
         } else {
             let _ = http.serve_connection(TokioIo::new(server), service).await;
@@ -61,8 +62,7 @@ async fn parsed(input: &[u8], layered: bool) -> Vec<Parsed> {
         tokio::join!(conn, drive);
     })
     .await;
-    let requests = seen.lock().unwrap().clone();
-    requests
+    std::mem::take(&mut *seen.lock().unwrap())
 }
 
 /// The layer's encoding of a target, applied to what plain hyper saw.
@@ -74,7 +74,7 @@ fn encoded(target: &str) -> String {
             b' ' | b'\t' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
         ) || byte > 0x7f
         {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         } else {
             out.push(char::from(byte));
         }
