@@ -91,6 +91,12 @@ pub struct ServeArgs {
     /// Address to listen on for the admin page and API (keep it private).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub admin_listen: String,
+    /// Seconds a client may take to send a request body after its head.
+    #[arg(long, default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Open SCIM connections at most (beyond it, new ones get 503 and are closed).
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
     /// Days of change history each tenant keeps.
     #[arg(long, default_value_t = 365)]
     pub keep_history_days: u32,

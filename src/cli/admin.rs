@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use provisio::import::parse_import;
 use provisio::store::{HistoryRecord, LogRecord, Store, StoreError};
 
+use crate::cli::output::{Layout, complain, escape, print_block, say};
 use crate::{
     DbArgs, HistoryArgs, ImportArgs, KeyCreateArgs, KeyListArgs, KeyRevokeArgs, LogArgs,
     OverlaySetArgs, OverlayTenantArgs, TenantCreateArgs,
@@ -19,8 +20,8 @@ pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
     run("tenant create", || {
         let store = open(&args.db, true)?;
         let tenant = store.create_tenant(&args.name)?;
-        println!("created tenant `{}`", tenant.name);
-        println!(
+        say!("created tenant `{}`", tenant.name);
+        say!(
             "next: provisio key create --tenant {} --db {}",
             tenant.name,
             args.db.db.display()
@@ -38,7 +39,7 @@ pub fn tenant_list(args: DbArgs) -> ExitCode {
             .into_iter()
             .map(|t| vec![t.name.to_string(), t.created.to_string()])
             .collect();
-        print!("{}", render_table(&["TENANT", "CREATED"], rows));
+        print_block(&render_table(&["TENANT", "CREATED"], rows));
         Ok(())
     })
 }
@@ -48,14 +49,15 @@ pub fn key_create(args: KeyCreateArgs) -> ExitCode {
     run("key create", || {
         let store = open(&args.db, false)?;
         let (key_id, key) = store.create_key(&args.tenant, &args.user)?;
-        println!(
+        say!(
             "API key {key_id} for tenant `{}`, integration user `{}`.",
-            args.tenant, args.user
+            args.tenant,
+            args.user
         );
-        println!(
+        say!(
             "Paste it as the Bearer token (API token) in the identity provider; it is shown only this once."
         );
-        println!("{key}");
+        say!("{key}");
         Ok(())
     })
 }
@@ -72,10 +74,7 @@ pub fn key_list(args: KeyListArgs) -> ExitCode {
                 vec![k.key_id, k.user, k.created.to_string(), revoked.to_owned()]
             })
             .collect();
-        print!(
-            "{}",
-            render_table(&["ID", "USER", "CREATED", "REVOKED"], rows)
-        );
+        print_block(&render_table(&["ID", "USER", "CREATED", "REVOKED"], rows));
         Ok(())
     })
 }
@@ -85,7 +84,7 @@ pub fn key_revoke(args: KeyRevokeArgs) -> ExitCode {
     run("key revoke", || {
         let store = open(&args.db, false)?;
         store.revoke_key(&args.tenant, &args.id)?;
-        println!("revoked key {} of tenant `{}`", args.id, args.tenant);
+        say!("revoked key {} of tenant `{}`", args.id, args.tenant);
         Ok(())
     })
 }
@@ -98,7 +97,7 @@ pub fn entities_import(args: ImportArgs) -> ExitCode {
         let records = parse_import(&text)?;
         let store = open(&args.db, false)?;
         let summary = store.import_entities(&args.tenant, &records)?;
-        println!(
+        say!(
             "imported {} users and {} groups into tenant `{}` (unmanaged, Active)",
             summary.count("User"),
             summary.count("Group"),
@@ -113,7 +112,7 @@ pub fn history(args: HistoryArgs) -> ExitCode {
     run("history", || {
         let store = open(&args.db, false)?;
         let records = store.history(&args.tenant, args.user.as_deref())?;
-        print!("{}", render_history(&records));
+        print_block(&render_history(&records));
         Ok(())
     })
 }
@@ -123,7 +122,7 @@ pub fn log(args: LogArgs) -> ExitCode {
     run("log", || {
         let store = open(&args.db, false)?;
         let records = store.log(&args.tenant, args.failed)?;
-        print!("{}", render_log(&records));
+        print_block(&render_log(&records));
         Ok(())
     })
 }
@@ -148,7 +147,7 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
             ))
         })?;
         let version = store.save_overlay(&args.tenant, &text, &cli_user())?;
-        println!(
+        say!(
             "saved overlay v{version} for tenant `{}` (checked against {origin}: {} user mappings); it applies from the next `provisio serve`",
             args.tenant,
             rules
@@ -165,13 +164,13 @@ pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
         let store = open(&args.db, false)?;
         match store.overlay(&args.tenant)? {
             Some((version, text)) if !text.trim().is_empty() => {
-                println!("# overlay v{version} of tenant `{}`", args.tenant);
-                print!("{text}");
+                say!("# overlay v{version} of tenant `{}`", args.tenant);
+                print_block(&text);
                 if !text.ends_with('\n') {
-                    println!();
+                    say!();
                 }
             }
-            _ => println!(
+            _ => say!(
                 "tenant `{}` has no overlay: the profile's defaults apply",
                 args.tenant
             ),
@@ -185,7 +184,7 @@ pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
     run("overlay reset", || {
         let store = open(&args.db, false)?;
         let version = store.save_overlay(&args.tenant, "", &cli_user())?;
-        println!(
+        say!(
             "tenant `{}` restored to the profile's defaults (overlay v{version} is empty)",
             args.tenant
         );
@@ -197,7 +196,7 @@ fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("provisio {command}: {error}");
+            complain!("provisio {command}: {error}");
             ExitCode::FAILURE
         }
     }
@@ -286,13 +285,14 @@ fn render_log(records: &[LogRecord]) -> String {
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
-/// Newlines inside cells are shown as spaces so each row stays one line.
+/// Each cell is escaped as one line ([`Layout::Line`]), so each row stays one line and no
+/// cell can drive the terminal.
 fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| {
             row.into_iter()
-                .map(|c| c.replace(['\n', '\r'], " "))
+                .map(|cell| escape(&cell, Layout::Line).into_owned())
                 .collect()
         })
         .collect();

@@ -7,18 +7,19 @@ use provisio::pipeline::Profile;
 use provisio::store::Store;
 
 use crate::DbVerifyArgs;
+use crate::cli::output::{complain, say};
 
 /// `provisio db verify`: exit 0 when consistent, 1 naming every inconsistency.
 pub fn verify(args: DbVerifyArgs) -> ExitCode {
     let path = &args.db.db;
     if !path.exists() {
-        eprintln!("provisio db verify: no database at {}", path.display());
+        complain!("provisio db verify: no database at {}", path.display());
         return ExitCode::FAILURE;
     }
     let rules = match super::load_rules(args.rules.as_deref(), None) {
         Ok((rules, _)) => rules,
         Err(err) => {
-            eprintln!("provisio db verify: {err}");
+            complain!("provisio db verify: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -28,7 +29,7 @@ pub fn verify(args: DbVerifyArgs) -> ExitCode {
         Ok(report) => {
             let rows: usize = report.rows.values().sum();
             if report.is_consistent() {
-                println!(
+                say!(
                     "{}: consistent ({rows} rows in {} tables checked)",
                     path.display(),
                     report.rows.len()
@@ -36,9 +37,9 @@ pub fn verify(args: DbVerifyArgs) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             for problem in &report.problems {
-                println!("{problem}");
+                say!("{problem}");
             }
-            eprintln!(
+            complain!(
                 "provisio db verify: {} inconsistencies in {}",
                 report.problems.len(),
                 path.display()
@@ -46,7 +47,7 @@ pub fn verify(args: DbVerifyArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(err) => {
-            eprintln!("provisio db verify: {err}");
+            complain!("provisio db verify: {err}");
             ExitCode::FAILURE
         }
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use provisio::eval::explain::explain;
 
+use crate::cli::output::{Layout, complain, escape};
 use crate::{ExplainArgs, PlanFormat};
 
 /// Runs `provisio explain`.
@@ -12,8 +13,8 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     let rules = match super::load_rules(args.rules.as_deref(), args.overlay.as_deref()) {
         Ok((rules, _)) => rules,
         Err(err) => {
-            eprintln!("provisio explain: {err}");
-            eprintln!("(run `provisio check` for the full diagnostics)");
+            complain!("provisio explain: {err}");
+            complain!("(run `provisio check` for the full diagnostics)");
             return ExitCode::FAILURE;
         }
     };
@@ -23,14 +24,14 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     let (state, op) = match (read(&args.state), read(&args.op)) {
         (Ok(state), Ok(op)) => (state, op),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("provisio explain: {e}");
+            complain!("provisio explain: {e}");
             return ExitCode::FAILURE;
         }
     };
     let plan = match explain(&rules, &state, &op) {
         Ok(plan) => plan,
         Err(err) => {
-            eprintln!("provisio explain: {err}");
+            complain!("provisio explain: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -42,11 +43,13 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     };
     match rendered {
         Ok(text) => {
-            print!("{text}");
+            // JSON and YAML as serde writes them, with what could still drive a terminal
+            // (bidi controls, C1) as `\uXXXX` escapes.
+            print!("{}", escape(&text, Layout::Structured));
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("provisio explain: cannot render the plan: {err}");
+            complain!("provisio explain: cannot render the plan: {err}");
             ExitCode::FAILURE
         }
     }

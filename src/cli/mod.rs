@@ -4,6 +4,7 @@ pub mod admin;
 pub mod check;
 pub mod db;
 pub mod explain;
+pub mod output;
 pub mod serve;
 
 use std::path::Path;

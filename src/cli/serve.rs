@@ -10,6 +10,7 @@ use provisio::server::{App, ServerConfig, serve, shutdown_signal};
 use provisio::store::{OperatorScope, Retention, Store};
 
 use crate::ServeArgs;
+use crate::cli::output::{complain, say};
 
 /// The tenant created on first start with an empty database.
 const FIRST_TENANT: &str = "default";
@@ -28,22 +29,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let (sources, rules_origin) = match super::profile_sources(args.rules.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {
-            eprintln!("provisio serve: {err}");
+            complain!("provisio serve: {err}");
             return ExitCode::FAILURE;
         }
     };
     let rules = match super::check_with_overlay(sources.clone(), None) {
         Ok(rules) => rules,
         Err(err) => {
-            eprintln!("provisio serve: {err}");
-            eprintln!("(run `provisio check` on the profile for the full diagnostics)");
+            complain!("provisio serve: {err}");
+            complain!("(run `provisio check` on the profile for the full diagnostics)");
             return ExitCode::FAILURE;
         }
     };
     let store = match Store::open(&args.db) {
         Ok(store) => store,
         Err(err) => {
-            eprintln!("provisio serve: {err}");
+            complain!("provisio serve: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -53,7 +54,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("provisio serve: cannot start the runtime: {err}");
+            complain!("provisio serve: cannot start the runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -61,27 +62,27 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let listener = match tokio::net::TcpListener::bind(&args.listen).await {
             Ok(listener) => listener,
             Err(err) => {
-                eprintln!("provisio serve: cannot listen on {}: {err}", args.listen);
+                complain!("provisio serve: cannot listen on {}: {err}", args.listen);
                 return ExitCode::FAILURE;
             }
         };
         let addr = match listener.local_addr() {
             Ok(addr) => addr,
             Err(err) => {
-                eprintln!("provisio serve: {err}");
+                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         };
         match first_start(&store) {
             Ok(Some((key, token))) => {
-                println!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
-                println!("  {key}");
-                println!("and an operator token for the admin page (shown once):");
-                println!("  {token}");
+                say!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
+                say!("  {key}");
+                say!("and an operator token for the admin page (shown once):");
+                say!("  {token}");
             }
             Ok(None) => {}
             Err(err) => {
-                eprintln!("provisio serve: {err}");
+                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         }
@@ -89,18 +90,18 @@ pub fn run(args: ServeArgs) -> ExitCode {
         match profiles.load_overlays(&store) {
             Ok(loaded) => {
                 for (tenant, version) in loaded {
-                    println!("tenant `{tenant}` uses its overlay v{version}");
+                    say!("tenant `{tenant}` uses its overlay v{version}");
                 }
             }
             Err(message) => {
-                eprintln!("provisio serve: {message}");
+                complain!("provisio serve: {message}");
                 return ExitCode::FAILURE;
             }
         }
         let admin_listener = match tokio::net::TcpListener::bind(&args.admin_listen).await {
             Ok(listener) => listener,
             Err(err) => {
-                eprintln!(
+                complain!(
                     "provisio serve: cannot listen on {} for the admin page and API: {err} (choose another with --admin-listen)",
                     args.admin_listen
                 );
@@ -110,23 +111,23 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let admin_addr = match admin_listener.local_addr() {
             Ok(addr) => addr,
             Err(err) => {
-                eprintln!("provisio serve: {err}");
+                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         };
         let local = match LocalCredential::write(&store, &args.db, admin_addr) {
             Ok(local) => local,
             Err(err) => {
-                eprintln!("provisio serve: {err}");
+                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         };
-        println!(
+        say!(
             "provisio serving rules `{}` from {rules_origin}",
             profiles.base().rules.name
         );
-        println!("Admin page: http://{admin_addr}/");
-        println!("SCIM base URL: http://{addr}/scim/v2");
+        say!("Admin page: http://{admin_addr}/");
+        say!("SCIM base URL: http://{addr}/scim/v2");
         let admin = Arc::new(Admin {
             store: store.clone(),
             profiles: Arc::clone(&profiles),
@@ -134,7 +135,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let app = Arc::new(App {
             store: store.clone(),
             profiles,
-            config: ServerConfig::new(addr.to_string()),
+            config: ServerConfig {
+                body_read_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
+                max_connections: args.max_connections.max(1),
+                ..ServerConfig::new(addr.to_string())
+            },
         });
         // One signal stops both listeners (a watch, so neither can miss it).
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -166,7 +171,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let _ = admin_task.await;
         let _ = retention_task.await;
         local.remove(&store);
-        println!("provisio: stopped");
+        say!("provisio: stopped");
         ExitCode::SUCCESS
     })
 }

@@ -5,7 +5,8 @@
 //! (limit, JSON) -> [`ScimOp`](crate::scim::op::ScimOp) -> [`pipeline::write`]
 //! (plan on a snapshot, commit through the store's writer) -> provisioning log ->
 //! representation rebuilt from the stored resource. Every failure becomes a SCIM Error
-//! response, chosen here at the edge; no input can drop the connection.
+//! response, chosen here at the edge; a request is answered or, when its framing is
+//! ambiguous (see [`lenient`]), refused with hyper's own 400 before the connection closes.
 
 pub mod conn;
 pub mod handlers;
@@ -42,6 +43,12 @@ pub struct ServerConfig {
     pub public_host: String,
     /// How long a client may take to send a request's headers; then the connection closes.
     pub header_read_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body, from the end of its headers;
+    /// then the read fails and the connection closes.
+    pub body_read_timeout: std::time::Duration,
+    /// Most connections served at once; a connection beyond it gets a 503 and is closed at
+    /// once, while the others are served on.
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
@@ -51,6 +58,8 @@ impl ServerConfig {
             max_body_bytes: MAX_PAYLOAD_SIZE,
             public_host: public_host.into(),
             header_read_timeout: conn::HEADER_READ_TIMEOUT,
+            body_read_timeout: conn::BODY_READ_TIMEOUT,
+            max_connections: conn::MAX_CONNECTIONS,
         }
     }
 }

@@ -8,5 +8,8 @@ mod clarizen;
 mod entra;
 mod hostile;
 mod isolation;
+mod limits;
 mod okta;
+mod smuggling;
 mod surface;
+mod terminal;
