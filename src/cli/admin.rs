@@ -1,13 +1,17 @@
-//! The offline operator commands: tenants, keys, entity import, history and log.
+//! The operator commands: tenants, keys, entity import, overlays, history and log.
 //!
-//! Each opens the database itself; while a server holds it, each fails at once (exit 1)
-//! with a message saying so, and touches nothing.
+//! Each opens the database itself, or, while a server holds it, goes through that server's
+//! admin API (found from the database path: the server keeps its URL and a token beside the
+//! file, readable by its owner only), so every command works while serving. A missing
+//! database file is an error naming the path (only `tenant create` creates one).
 
 use std::path::Path;
 use std::process::ExitCode;
 
+use provisio::admin::client::{AdminClient, ClientError};
 use provisio::import::parse_import;
-use provisio::store::{HistoryRecord, LogRecord, Store, StoreError};
+use provisio::store::{HistoryRecord, KeyRecord, LogRecord, Store, StoreError, TenantRecord};
+use serde_json::{Value, json};
 
 use crate::cli::output::{Layout, complain, escape, print_block, say};
 use crate::{
@@ -18,8 +22,10 @@ use crate::{
 /// `provisio tenant create`
 pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
     run("tenant create", || {
-        let store = open(&args.db, true)?;
-        let tenant = store.create_tenant(&args.name)?;
+        let tenant: TenantRecord = match open(&args.db, true)? {
+            Db::Local(store) => store.create_tenant(&args.name)?,
+            Db::Remote(api) => api.json("POST", "/tenants", &json!({"name": args.name}))?,
+        };
         say!("created tenant `{}`", tenant.name);
         say!(
             "next: provisio key create --tenant {} --db {}",
@@ -33,9 +39,11 @@ pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
 /// `provisio tenant list`
 pub fn tenant_list(args: DbArgs) -> ExitCode {
     run("tenant list", || {
-        let store = open(&args, false)?;
-        let rows = store
-            .list_tenants()?
+        let tenants: Vec<TenantRecord> = match open(&args, false)? {
+            Db::Local(store) => store.list_tenants()?,
+            Db::Remote(api) => api.get("/tenants")?,
+        };
+        let rows = tenants
             .into_iter()
             .map(|t| vec![t.name.to_string(), t.created.to_string()])
             .collect();
@@ -47,8 +55,18 @@ pub fn tenant_list(args: DbArgs) -> ExitCode {
 /// `provisio key create`: the key alone on the last line of stdout.
 pub fn key_create(args: KeyCreateArgs) -> ExitCode {
     run("key create", || {
-        let store = open(&args.db, false)?;
-        let (key_id, key) = store.create_key(&args.tenant, &args.user)?;
+        let (key_id, key) = match open(&args.db, false)? {
+            Db::Local(store) => store.create_key(&args.tenant, &args.user)?,
+            Db::Remote(api) => {
+                let created: Value = api.json(
+                    "POST",
+                    &format!("/tenants/{}/keys", args.tenant),
+                    &json!({"user": args.user}),
+                )?;
+                let text = |k: &str| created[k].as_str().unwrap_or_default().to_owned();
+                (text("key_id"), text("key"))
+            }
+        };
         say!(
             "API key {key_id} for tenant `{}`, integration user `{}`.",
             args.tenant,
@@ -65,9 +83,11 @@ pub fn key_create(args: KeyCreateArgs) -> ExitCode {
 /// `provisio key list`
 pub fn key_list(args: KeyListArgs) -> ExitCode {
     run("key list", || {
-        let store = open(&args.db, false)?;
-        let rows = store
-            .list_keys(&args.tenant)?
+        let keys: Vec<KeyRecord> = match open(&args.db, false)? {
+            Db::Local(store) => store.list_keys(&args.tenant)?,
+            Db::Remote(api) => api.get(&format!("/tenants/{}/keys", args.tenant))?,
+        };
+        let rows = keys
             .into_iter()
             .map(|k| {
                 let revoked = if k.revoked { "yes" } else { "no" };
@@ -82,8 +102,16 @@ pub fn key_list(args: KeyListArgs) -> ExitCode {
 /// `provisio key revoke`
 pub fn key_revoke(args: KeyRevokeArgs) -> ExitCode {
     run("key revoke", || {
-        let store = open(&args.db, false)?;
-        store.revoke_key(&args.tenant, &args.id)?;
+        match open(&args.db, false)? {
+            Db::Local(store) => store.revoke_key(&args.tenant, &args.id)?,
+            Db::Remote(api) => {
+                let _: Value = api.call(
+                    "DELETE",
+                    &format!("/tenants/{}/keys/{}", args.tenant, args.id),
+                    None,
+                )?;
+            }
+        }
         say!("revoked key {} of tenant `{}`", args.id, args.tenant);
         Ok(())
     })
@@ -95,12 +123,24 @@ pub fn entities_import(args: ImportArgs) -> ExitCode {
         let text = std::fs::read_to_string(&args.file)
             .map_err(|e| format!("reading {}: {e}", args.file.display()))?;
         let records = parse_import(&text)?;
-        let store = open(&args.db, false)?;
-        let summary = store.import_entities(&args.tenant, &records)?;
+        let (users, groups) = match open(&args.db, false)? {
+            Db::Local(store) => {
+                let summary = store.import_entities(&args.tenant, &records)?;
+                (summary.count("User"), summary.count("Group"))
+            }
+            Db::Remote(api) => {
+                let summary: Value = api.call(
+                    "POST",
+                    &format!("/tenants/{}/import", args.tenant),
+                    Some(text.into_bytes()),
+                )?;
+                let count =
+                    |k: &str| usize::try_from(summary[k].as_u64().unwrap_or(0)).unwrap_or(0);
+                (count("users"), count("groups"))
+            }
+        };
         say!(
-            "imported {} users and {} groups into tenant `{}` (unmanaged, Active)",
-            summary.count("User"),
-            summary.count("Group"),
+            "imported {users} users and {groups} groups into tenant `{}` (unmanaged, Active)",
             args.tenant
         );
         Ok(())
@@ -110,8 +150,16 @@ pub fn entities_import(args: ImportArgs) -> ExitCode {
 /// `provisio history`
 pub fn history(args: HistoryArgs) -> ExitCode {
     run("history", || {
-        let store = open(&args.db, false)?;
-        let records = store.history(&args.tenant, args.user.as_deref())?;
+        let records = match open(&args.db, false)? {
+            Db::Local(store) => store.history(&args.tenant, args.user.as_deref())?,
+            Db::Remote(api) => {
+                let mut query = String::new();
+                if let Some(user) = &args.user {
+                    query = format!("user={}", encode(user));
+                }
+                api.all_pages(&format!("/tenants/{}/history", args.tenant), &query)?
+            }
+        };
         print_block(&render_history(&records));
         Ok(())
     })
@@ -120,8 +168,17 @@ pub fn history(args: HistoryArgs) -> ExitCode {
 /// `provisio log`
 pub fn log(args: LogArgs) -> ExitCode {
     run("log", || {
-        let store = open(&args.db, false)?;
-        let records = store.log(&args.tenant, args.failed)?;
+        let records = match open(&args.db, false)? {
+            Db::Local(store) => store.log(&args.tenant, args.failed)?,
+            Db::Remote(api) => {
+                let query = if args.failed {
+                    "outcome=failed,rejected"
+                } else {
+                    ""
+                };
+                api.all_pages(&format!("/tenants/{}/log", args.tenant), query)?
+            }
+        };
         print_block(&render_log(&records));
         Ok(())
     })
@@ -131,7 +188,26 @@ pub fn log(args: LogArgs) -> ExitCode {
 /// `provisio overlay set`: checked against the profile first; saved only when clean.
 pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
     run("overlay set", || {
-        let store = open(&args.db, false)?;
+        let store = match open(&args.db, false)? {
+            Db::Local(store) => store,
+            Db::Remote(api) => {
+                // The server checks it against the profile it serves, and applies it to
+                // the tenant's next operation.
+                let text = std::fs::read_to_string(&args.file)
+                    .map_err(|e| format!("reading {}: {e}", args.file.display()))?;
+                let saved: Value = api.json(
+                    "PUT",
+                    &format!("/tenants/{}/overlay", args.tenant),
+                    &json!({"text": text}),
+                )?;
+                say!(
+                    "saved overlay v{} for tenant `{}` on the running server; it applies to the tenant's next operation",
+                    saved["version"],
+                    args.tenant
+                );
+                return Ok(());
+            }
+        };
         if !store.tenant_exists(&args.tenant)? {
             return Err(StoreError::UnknownTenant(args.tenant.to_string()).into());
         }
@@ -161,8 +237,17 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
 /// `provisio overlay show`
 pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
     run("overlay show", || {
-        let store = open(&args.db, false)?;
-        match store.overlay(&args.tenant)? {
+        let overlay = match open(&args.db, false)? {
+            Db::Local(store) => store.overlay(&args.tenant)?,
+            Db::Remote(api) => {
+                let view: Value = api.get(&format!("/tenants/{}/overlay", args.tenant))?;
+                view["version"]
+                    .as_u64()
+                    .filter(|v| *v > 0)
+                    .map(|v| (v, view["text"].as_str().unwrap_or_default().to_owned()))
+            }
+        };
+        match overlay {
             Some((version, text)) if !text.trim().is_empty() => {
                 say!("# overlay v{version} of tenant `{}`", args.tenant);
                 print_block(&text);
@@ -182,8 +267,14 @@ pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
 /// `provisio overlay reset`: restore the defaults (an empty overlay, as a new version).
 pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
     run("overlay reset", || {
-        let store = open(&args.db, false)?;
-        let version = store.save_overlay(&args.tenant, "", &cli_user())?;
+        let version = match open(&args.db, false)? {
+            Db::Local(store) => store.save_overlay(&args.tenant, "", &cli_user())?,
+            Db::Remote(api) => {
+                let saved: Value =
+                    api.call("DELETE", &format!("/tenants/{}/overlay", args.tenant), None)?;
+                saved["version"].as_u64().unwrap_or_default()
+            }
+        };
         say!(
             "tenant `{}` restored to the profile's defaults (overlay v{version} is empty)",
             args.tenant
@@ -208,6 +299,8 @@ enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
     ImportFile(#[from] provisio::import::ImportFileError),
     #[error("{0}")]
     Message(String),
@@ -219,8 +312,16 @@ impl From<String> for CliError {
     }
 }
 
-/// Opens the database; only `tenant create` may create the file.
-fn open(args: &DbArgs, create: bool) -> Result<Store, CliError> {
+/// Where a command's work goes: the database file itself, or the admin API of the
+/// server that holds it.
+enum Db {
+    Local(Store),
+    Remote(Api),
+}
+
+/// Opens the database (only `tenant create` may create the file); when a running server
+/// holds it, its admin API instead.
+fn open(args: &DbArgs, create: bool) -> Result<Db, CliError> {
     let path: &Path = &args.db;
     if !create && !path.exists() {
         return Err(CliError::Message(format!(
@@ -229,7 +330,93 @@ fn open(args: &DbArgs, create: bool) -> Result<Store, CliError> {
             path.display()
         )));
     }
-    Ok(Store::open(path)?)
+    match Store::open(path) {
+        Ok(store) => Ok(Db::Local(store)),
+        Err(locked @ StoreError::Locked { .. }) => match AdminClient::discover(path)? {
+            Some(client) => Ok(Db::Remote(Api(client))),
+            None => Err(locked.into()),
+        },
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The admin API of the server holding the database, answers as the commands need them.
+struct Api(AdminClient);
+
+impl Api {
+    /// A call whose answer must be 2xx; the detail of any other answer is the error.
+    fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Result<Value, CliError> {
+        let reply = self.0.call(method, path, body)?;
+        if (200..300).contains(&reply.status) {
+            return Ok(reply.body);
+        }
+        let mut message = reply.detail();
+        if let Some(diagnostics) = reply.body.get("diagnostics").and_then(Value::as_array) {
+            for d in diagnostics {
+                message.push_str(&format!(
+                    "\n  {}:{}: {}: {}",
+                    d["file"].as_str().unwrap_or_default(),
+                    d["line"],
+                    d["code"].as_str().unwrap_or_default(),
+                    d["message"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+        Err(CliError::Message(message))
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        let value = self.call("GET", path, None)?;
+        serde_json::from_value(value)
+            .map_err(|e| CliError::Message(format!("unexpected answer from the server: {e}")))
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, CliError> {
+        let value = self.call(method, path, Some(body.to_string().into_bytes()))?;
+        serde_json::from_value(value)
+            .map_err(|e| CliError::Message(format!("unexpected answer from the server: {e}")))
+    }
+
+    /// Every record of a paged listing, oldest first (the API pages newest first).
+    fn all_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+    ) -> Result<Vec<T>, CliError> {
+        let mut records = Vec::new();
+        let mut before: Option<u64> = None;
+        loop {
+            let mut url = format!("{path}?limit=1000");
+            if !query.is_empty() {
+                url.push('&');
+                url.push_str(query);
+            }
+            if let Some(before) = before {
+                url.push_str(&format!("&before={before}"));
+            }
+            let page: Value = self.call("GET", &url, None)?;
+            let items: Vec<T> = serde_json::from_value(page["items"].clone()).map_err(|e| {
+                CliError::Message(format!("unexpected answer from the server: {e}"))
+            })?;
+            records.extend(items);
+            match page["next"].as_u64() {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        records.reverse();
+        Ok(records)
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn render_history(records: &[HistoryRecord]) -> String {

@@ -4,6 +4,7 @@ mod admin;
 mod crash;
 mod explain;
 mod http;
+mod live;
 mod ops;
 mod overlay;
 mod rules;

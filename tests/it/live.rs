@@ -1,0 +1,259 @@
+//! The command line while a server holds the database: every command goes through the
+//! server's admin API (found from the database path) and takes effect at once, with no
+//! restart; when no server runs, the same commands work on the file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::json;
+
+fn provisio(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("provisio runs")
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `provisio serve` over `db`: the child, the SCIM address and the first key.
+fn serve(db: &Path) -> (Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut key, mut addr) = (String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(found) = line.trim().strip_prefix("prv_") {
+            key = format!("prv_{found}");
+        }
+        if let Some(url) = line.strip_prefix("SCIM base URL: http://") {
+            addr = url.trim_end_matches("/scim/v2").to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr, key)
+}
+
+fn post_user(addr: &str, key: &str, body: &serde_json::Value) -> (u16, String) {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    let request = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("answer");
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+fn user(name: &str) -> serde_json::Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "userName": name,
+        "name": {"givenName": "Live", "familyName": "Cli"},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"costCenter": "fin-7"},
+        "active": true
+    })
+}
+
+#[test]
+fn every_command_works_while_serving_and_takes_effect_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("live.redb");
+    let (mut child, addr, first_key) = serve(&db);
+    let credential = dir.path().join("live.redb.admin");
+    assert!(
+        credential.exists(),
+        "the server keeps its credential beside the database"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&credential)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    // Tenants and keys, live.
+    ok(&provisio(&db, &["tenant", "create", "acme"]));
+    assert!(ok(&provisio(&db, &["tenant", "list"])).contains("acme"));
+    let out = ok(&provisio(
+        &db,
+        &["key", "create", "--tenant", "acme", "--user", "okta"],
+    ));
+    let key = out.lines().last().expect("key").trim().to_string();
+    assert!(key.starts_with("prv_"), "{out}");
+    let (status, body) = post_user(&addr, &key, &user("first@ex.com"));
+    assert_eq!(status, 201, "{body}");
+
+    // An overlay saved through the CLI is used by the next create.
+    let overlay = dir.path().join("acme.rules");
+    std::fs::write(
+        &overlay,
+        "mapping User {\n  custom CostCenter <- enterprise.costCenter | upper;\n}\n",
+    )
+    .expect("write overlay");
+    let saved = ok(&provisio(
+        &db,
+        &[
+            "overlay",
+            "set",
+            "--tenant",
+            "acme",
+            overlay.to_str().unwrap(),
+        ],
+    ));
+    assert!(saved.contains("next operation"), "{saved}");
+    assert_eq!(post_user(&addr, &key, &user("second@ex.com")).0, 201);
+    let history = ok(&provisio(
+        &db,
+        &["history", "--tenant", "acme", "--user", "second@ex.com"],
+    ));
+    assert!(
+        history.contains("CostCenter") && history.contains("FIN-7"),
+        "{history}"
+    );
+    assert!(
+        !ok(&provisio(
+            &db,
+            &["history", "--tenant", "acme", "--user", "first@ex.com"]
+        ))
+        .contains("CostCenter")
+    );
+    assert!(
+        ok(&provisio(&db, &["overlay", "show", "--tenant", "acme"])).contains("custom CostCenter")
+    );
+
+    // A broken overlay is refused with its diagnostics, and nothing changes.
+    std::fs::write(
+        &overlay,
+        "mapping User {\n  custom CostCentre <- enterprise.costCenter;\n}\n",
+    )
+    .expect("write");
+    let refused = provisio(
+        &db,
+        &[
+            "overlay",
+            "set",
+            "--tenant",
+            "acme",
+            overlay.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("rules::unknown_field"), "{stderr}");
+    ok(&provisio(&db, &["overlay", "reset", "--tenant", "acme"]));
+
+    // Import, and the log of a refused request.
+    let import = dir.path().join("users.csv");
+    std::fs::write(&import, "type,UserName\nUser,legacy@ex.com\n").expect("write");
+    assert!(
+        ok(&provisio(
+            &db,
+            &[
+                "entities",
+                "import",
+                "--tenant",
+                "acme",
+                import.to_str().unwrap()
+            ]
+        ))
+        .contains("imported 1 users")
+    );
+    assert_eq!(post_user(&addr, &key, &user("first@ex.com")).0, 409);
+    let log = ok(&provisio(&db, &["log", "--tenant", "acme", "--failed"]));
+    assert!(log.contains("409"), "{log}");
+
+    // A key revoked through the CLI is refused on its next request.
+    let listed = ok(&provisio(&db, &["key", "list", "--tenant", "acme"]));
+    let key_id = listed
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a key id")
+        .to_string();
+    ok(&provisio(
+        &db,
+        &["key", "revoke", "--tenant", "acme", &key_id],
+    ));
+    assert_eq!(post_user(&addr, &key, &user("third@ex.com")).0, 401);
+    assert_eq!(post_user(&addr, &first_key, &user("default@ex.com")).0, 201);
+
+    // Stopped: the credential is gone and the commands open the file again.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().expect("stops").success());
+    assert!(!credential.exists());
+    assert!(ok(&provisio(&db, &["tenant", "list"])).contains("acme"));
+    assert!(
+        ok(&provisio(
+            &db,
+            &["history", "--tenant", "acme", "--user", "second@ex.com"]
+        ))
+        .contains("FIN-7")
+    );
+}
+
+#[test]
+fn commands_refuse_to_create_a_database_as_a_side_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("absent.redb");
+    for args in [
+        vec!["tenant", "list"],
+        vec!["key", "list", "--tenant", "t"],
+        vec!["history", "--tenant", "t"],
+        vec!["log", "--tenant", "t"],
+        vec!["overlay", "show", "--tenant", "t"],
+        vec!["db", "verify"],
+    ] {
+        let out = provisio(&db, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no database at") && stderr.contains("absent.redb"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!db.exists(), "{args:?} created the file");
+    }
+    ok(&provisio(&db, &["tenant", "create", "acme"]));
+    assert!(db.exists());
+}
