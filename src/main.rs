@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod cli;
 
+/// mimalloc instead of glibc's malloc: in the profile of a create load a fifth of the CPU
+/// was glibc's malloc and free; in three alternating wrk runs on this machine mimalloc
+/// gave 1.01x to 1.22x the creates and 1.02x to 1.45x the GETs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A SCIM 2.0 provisioning target whose behaviour is written as rules.
 #[derive(Debug, Parser)]
 #[command(name = "provisio", version, about)]
