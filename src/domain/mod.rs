@@ -16,7 +16,8 @@ mod time;
 mod user_name;
 
 pub use entity::{
-    Entity, FieldValue, Lifecycle, Meta, PendingRef, ResourceKind, StoredResource, UniqueFields,
+    Entity, FieldValue, Lifecycle, Meta, PendingRef, ResourceBody, ResourceKind, StoredResource,
+    UniqueFields,
 };
 pub use ids::{IdSource, SequentialIds, UuidIds};
 pub use names::{EntityType, FieldName, ResourceId, TenantId};

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::attr::{AttrPath, Key, classify_key, extension_schema, resolve};
+use super::attr::{AttrPath, extension_schema, resolve};
 use super::etag::etag;
 use super::schema::ResourceKind;
 
@@ -76,19 +76,25 @@ pub fn build_resource(
         if ["schemas", "id", "meta", related_name].contains(&key.as_str()) {
             continue;
         }
-        match classify_key(kind, key, value.is_object()) {
-            Ok(Key::Attribute(resolved)) if resolved.is_secret() => {}
-            Ok(Key::Extension(ext)) => {
-                let mut inner = value.clone();
-                if let Some(map) = inner.as_object_mut() {
-                    map.retain(|name, _| ext.attribute(name).is_none_or(|a| !a.is_secret()));
-                }
-                out.insert(key.clone(), inner);
+        // Stored bodies are canonical and never hold a secret (refused at ingest); a
+        // secret found anyway is left out by its schema name, without resolving each key.
+        if let Some(ext) = kind.extensions().iter().find(|e| e.id == key.as_str()) {
+            let mut inner = value.clone();
+            if let Some(map) = inner.as_object_mut() {
+                map.retain(|name, _| ext.attribute(name).is_none_or(|a| !a.is_secret()));
             }
-            _ => {
-                out.insert(key.clone(), value.clone());
-            }
+            out.insert(key.clone(), inner);
+            continue;
         }
+        let mut names = key.rsplit(':').next().unwrap_or(key).split('.');
+        if names.any(|name| {
+            kind.core_schema()
+                .attribute(name)
+                .is_some_and(|a| a.is_secret())
+        }) {
+            continue;
+        }
+        out.insert(key.clone(), value.clone());
     }
     if let Some(related) = related {
         out.insert(related_name.into(), Value::Array(related));

@@ -4,7 +4,9 @@
 use hyper::header;
 use serde_json::Value;
 
-use crate::domain::{Meta, ResourceId, ResourceKind, StoredResource, TenantId, UserName};
+use crate::domain::{
+    Meta, ResourceBody, ResourceId, ResourceKind, StoredResource, TenantId, UserName,
+};
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
@@ -26,13 +28,11 @@ pub fn is_quick(call: &Call) -> bool {
         | Route::Schema(_)
         | Route::ResourceTypes
         | Route::ResourceType(_) => true,
-        Route::List(kind) => parse_list_query(*kind, &call.query).is_ok_and(|query| {
-            query.sort_by.is_none()
+        Route::List(_) => matches!(&call.list, Some(Ok(query)) if query.sort_by.is_none()
                 && query
                     .filter
                     .as_ref()
-                    .is_none_or(|f| equality_hint(f).is_some())
-        }),
+                    .is_none_or(|f| equality_hint(f).is_some())),
         _ => false,
     }
 }
@@ -52,9 +52,13 @@ pub fn dispatch(app: &App, call: Call) -> Reply {
         Route::ResourceType(name) => discovery::resource_type(&call.base_url, name)
             .map(|s| Reply::json(200, s))
             .ok_or_else(|| ScimError::status(404, format!("no resource type {name}"))),
-        Route::List(kind) => {
-            parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[(*kind, q)]))
-        }
+        Route::List(kind) => match &call.list {
+            Some(Ok(query)) => list(app, &call, &[(*kind, query.clone())]),
+            Some(Err(err)) => Err(err.clone()),
+            None => {
+                parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[(*kind, q)]))
+            }
+        },
         Route::Search(kind) => search(app, &call, &[*kind]),
         Route::SearchAll => search(app, &call, &[ResourceKind::User, ResourceKind::Group]),
         Route::Get(kind, id) => get(app, &call, *kind, id),
@@ -120,13 +124,27 @@ fn shown(
     meta: &Meta,
     projection: &Projection,
 ) -> Result<Value, StoreError> {
+    let plain = build_resource(kind, base_url, id.as_str(), body, &meta_of(meta), None);
+    present(read, base_url, kind, id, plain, projection)
+}
+
+/// A plain representation (as [`build_resource`] makes it, without relations) with the
+/// `groups` (User) or `members` (Group) the projection shows, projected.
+fn present(
+    read: &TenantRead,
+    base_url: &str,
+    kind: ResourceKind,
+    id: &ResourceId,
+    mut plain: Value,
+    projection: &Projection,
+) -> Result<Value, StoreError> {
     let related = match kind {
         ResourceKind::User if projection.includes("groups") => {
             let mut groups = Vec::new();
             for group in read.groups_of(id)? {
                 let display = read
-                    .get_resource(ResourceKind::Group, &group)?
-                    .and_then(|g| text(&g.body, "displayName"));
+                    .get_resource_body(ResourceKind::Group, &group)?
+                    .and_then(|(g, _)| text(&g, "displayName"));
                 groups.push(member_ref(
                     base_url,
                     ResourceKind::Group,
@@ -134,7 +152,7 @@ fn shown(
                     display.as_deref(),
                 ));
             }
-            Some(groups)
+            Some(("groups", groups))
         }
         ResourceKind::Group if projection.includes("members") => {
             let mut members = Vec::new();
@@ -147,12 +165,15 @@ fn shown(
                     None,
                 ));
             }
-            Some(members)
+            Some(("members", members))
         }
         _ => None,
     };
-    let full = build_resource(kind, base_url, id.as_str(), body, &meta_of(meta), related);
-    Ok(projection.apply(kind, full))
+    if let (Some((name, values)), Some(map)) = (related, plain.as_object_mut()) {
+        let at = map.keys().position(|k| k == "meta").unwrap_or(map.len());
+        map.shift_insert(at, name.to_owned(), Value::Array(values));
+    }
+    Ok(projection.apply(kind, plain))
 }
 
 fn text(body: &Value, key: &str) -> Option<String> {
@@ -239,18 +260,23 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     if let ([(kind, _)], None, None) = (queries, &query.filter, &query.sort_by)
         && !query.descending
     {
-        let total = read.count(*kind).map_err(storage)? as usize;
-        let page = if query.count == 0 {
-            Vec::new()
-        } else {
-            read.page(*kind, query.start_index, query.count)
-                .map_err(storage)?
-        };
+        let total = usize::try_from(read.count(*kind).map_err(storage)?).unwrap_or(usize::MAX);
+        let page = read
+            .page_bodies(*kind, query.start_index, query.count)
+            .map_err(storage)?;
         let mut resources = Vec::with_capacity(page.len());
-        for stored in &page {
+        for row in &page {
             resources.push(
-                representation(&read, &call.base_url, stored, &query.projection)
-                    .map_err(storage)?,
+                shown(
+                    &read,
+                    &call.base_url,
+                    row.kind,
+                    &row.id,
+                    &row.body,
+                    &row.meta,
+                    &query.projection,
+                )
+                .map_err(storage)?,
             );
         }
         return Ok(Reply::json(
@@ -258,15 +284,17 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
             list_response(resources, total, query.start_index),
         ));
     }
-    let mut matched: Vec<(StoredResource, Value, &ListQuery)> = Vec::new();
+    // Each candidate's plain representation is built once: the filter and the sort read
+    // it, and the page shows it.
+    let mut matched: Vec<(ResourceKind, ResourceId, Value, &ListQuery)> = Vec::new();
     for (kind, query) in queries {
-        for stored in candidates(&read, *kind, query).map_err(storage)? {
+        for row in candidates(&read, *kind, query).map_err(storage)? {
             let plain = build_resource(
                 *kind,
                 &call.base_url,
-                stored.id().as_str(),
-                &stored.body,
-                &meta_of(&stored.meta),
+                row.id.as_str(),
+                &row.body,
+                &meta_of(&row.meta),
                 None,
             );
             if query
@@ -274,23 +302,24 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
                 .as_ref()
                 .is_none_or(|f| f.matches(*kind, &plain))
             {
-                matched.push((stored, plain, query));
+                matched.push((row.kind, row.id, plain, query));
             }
         }
     }
-    matched.sort_by(|(a, ra, qa), (b, rb, _)| {
-        if a.kind == b.kind {
+    matched.sort_by(|(ka, _, ra, qa), (kb, _, rb, _)| {
+        if ka == kb {
             qa.compare(ra, rb)
         } else {
-            a.kind.cmp(&b.kind)
+            ka.cmp(kb)
         }
     });
     let total = matched.len();
     let window = query.window(total);
     let mut resources = Vec::with_capacity(window.len());
-    for (stored, _, own) in &matched[window] {
-        resources
-            .push(representation(&read, &call.base_url, stored, &own.projection).map_err(storage)?);
+    for (kind, id, plain, own) in matched.drain(window) {
+        resources.push(
+            present(&read, &call.base_url, kind, &id, plain, &own.projection).map_err(storage)?,
+        );
     }
     Ok(Reply::json(
         200,
@@ -298,26 +327,27 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     ))
 }
 
-/// The resources a filter can match: through an index when it is an equality on an
-/// indexed attribute, otherwise all of the kind.
+/// The resources a filter can match (bodies only): through an index when it is an
+/// equality on an indexed attribute, otherwise all of the kind.
 fn candidates(
     read: &TenantRead,
     kind: ResourceKind,
     query: &ListQuery,
-) -> Result<Vec<StoredResource>, StoreError> {
+) -> Result<Vec<ResourceBody>, StoreError> {
     let hint = query.filter.as_ref().and_then(equality_hint);
     match (kind, hint) {
         (ResourceKind::User, Some((IndexedAttr::UserName, value))) => match UserName::new(value) {
-            Ok(name) => Ok(read.by_user_name(&name)?.into_iter().collect()),
+            Ok(name) => Ok(read.user_body_by_name(&name)?.into_iter().collect()),
             // A text that is not a valid userName names no user.
             Err(_) => Ok(Vec::new()),
         },
-        (_, Some((IndexedAttr::ExternalId, value))) => {
-            Ok(read.by_external_id(kind, &value)?.into_iter().collect())
-        }
+        (_, Some((IndexedAttr::ExternalId, value))) => Ok(read
+            .body_by_external_id(kind, &value)?
+            .into_iter()
+            .collect()),
         (ResourceKind::Group, Some((IndexedAttr::DisplayName, value))) => {
-            Ok(read.by_group_name(&value)?.into_iter().collect())
+            Ok(read.group_body_by_name(&value)?.into_iter().collect())
         }
-        _ => read.resources(kind),
+        _ => read.page_bodies(kind, 1, usize::MAX),
     }
 }

@@ -117,6 +117,8 @@ impl Reply {
 pub struct Call {
     /// The route.
     pub route: Route,
+    /// For a list route, its query parsed (once).
+    pub list: Option<Result<crate::scim::list::ListQuery, ScimError>>,
     /// The caller's key (`None` only for open endpoints).
     pub key: Option<KeyInfo>,
     /// HTTP method, as sent.
@@ -207,7 +209,12 @@ impl App {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
+        let list = match &route {
+            Route::List(kind) => Some(crate::scim::list::parse_list_query(*kind, &query)),
+            _ => None,
+        };
         Ok(Call {
+            list,
             route,
             key,
             method: parts.method.clone(),

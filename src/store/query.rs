@@ -14,8 +14,8 @@ use super::tables::{
     RESOURCES, UNIQUE_KEYS, USER_NAMES,
 };
 use crate::domain::{
-    Entity, EntityType, FieldName, Lifecycle, Meta, PendingRef, ResourceId, ResourceKind,
-    StoredResource, UserName,
+    Entity, EntityType, FieldName, Lifecycle, Meta, PendingRef, ResourceBody, ResourceId,
+    ResourceKind, StoredResource, UserName,
 };
 
 /// A redb transaction tables can be read through: a read or a write transaction.
@@ -259,6 +259,90 @@ impl<X: Txn> Queries<'_, X> {
         Ok(self
             .user_name_owner(user_name)?
             .is_some_and(|(tenant, _)| tenant != self.tenant))
+    }
+
+    /// The body of this tenant's user holding `user_name`, without its entity.
+    pub(crate) fn user_body_by_name(
+        &self,
+        user_name: &UserName,
+    ) -> Result<Option<ResourceBody>, StoreError> {
+        match self.user_name_owner(user_name)? {
+            Some((tenant, id)) if tenant == self.tenant => {
+                self.body(ResourceKind::User, id.as_str())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The body of the resource of `kind` with this externalId, without its entity.
+    pub(crate) fn body_by_external_id(
+        &self,
+        kind: ResourceKind,
+        external_id: &str,
+    ) -> Result<Option<ResourceBody>, StoreError> {
+        let id = {
+            let table = self.txn.table(EXTERNAL_IDS)?;
+            match table.get((self.tenant, kind.as_str(), external_id))? {
+                Some(guard) => guard.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.body(kind, &id)
+    }
+
+    /// The body of the group with this displayName, without its entity.
+    pub(crate) fn group_body_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<ResourceBody>, StoreError> {
+        let id = {
+            let table = self.txn.table(GROUP_NAMES)?;
+            let folded = fold(name);
+            match table.get((self.tenant, folded.as_str()))? {
+                Some(guard) => guard.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.body(ResourceKind::Group, &id)
+    }
+
+    fn body(&self, kind: ResourceKind, id: &str) -> Result<Option<ResourceBody>, StoreError> {
+        Ok(self
+            .resource_body(kind, id)?
+            .map(|(body, meta)| ResourceBody {
+                kind,
+                id: ResourceId::new(id),
+                body,
+                meta,
+            }))
+    }
+
+    /// Bodies of a kind in id order, skipping `skip`, at most `count` (no entities).
+    pub(crate) fn bodies(
+        &self,
+        kind: ResourceKind,
+        skip: usize,
+        count: usize,
+    ) -> Result<Vec<ResourceBody>, StoreError> {
+        let mut rows = Vec::new();
+        let mut skipped = 0;
+        if count > 0 {
+            self.scan(kind, None, |id, bytes| {
+                if skipped < skip {
+                    skipped += 1;
+                    return Ok(true);
+                }
+                let row = decode::<ResourceRow>("resources", bytes)?;
+                rows.push(ResourceBody {
+                    kind,
+                    id: ResourceId::new(id),
+                    body: row.body,
+                    meta: row.meta,
+                });
+                Ok(rows.len() < count)
+            })?;
+        }
+        Ok(rows)
     }
 
     pub(crate) fn by_user_name(

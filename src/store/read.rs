@@ -7,8 +7,8 @@ use super::StoreError;
 use super::query::Queries;
 use super::write::TenantWrite;
 use crate::domain::{
-    Entity, EntityType, FieldName, PendingRef, ResourceId, ResourceKind, StateError, StateView,
-    StoredResource, TenantId, UserName,
+    Entity, EntityType, FieldName, PendingRef, ResourceBody, ResourceId, ResourceKind, StateError,
+    StateView, StoredResource, TenantId, UserName,
 };
 
 /// A consistent snapshot of one tenant's state. Never blocks writers, never sees writes
@@ -52,6 +52,42 @@ macro_rules! queries {
                 id: &ResourceId,
             ) -> Result<Option<(Value, crate::domain::Meta)>, StoreError> {
                 self.q().resource_body(kind, id.as_str())
+            }
+
+            /// This tenant's user holding `user_name`, body and meta only.
+            pub fn user_body_by_name(
+                &self,
+                user_name: &UserName,
+            ) -> Result<Option<ResourceBody>, StoreError> {
+                self.q().user_body_by_name(user_name)
+            }
+
+            /// The resource of a kind with this externalId, body and meta only.
+            pub fn body_by_external_id(
+                &self,
+                kind: ResourceKind,
+                external_id: &str,
+            ) -> Result<Option<ResourceBody>, StoreError> {
+                self.q().body_by_external_id(kind, external_id)
+            }
+
+            /// The group with this displayName (case-insensitive), body and meta only.
+            pub fn group_body_by_name(
+                &self,
+                name: &str,
+            ) -> Result<Option<ResourceBody>, StoreError> {
+                self.q().group_body_by_name(name)
+            }
+
+            /// Bodies of a kind in id order from the 1-based `start_index`, at most `count`
+            /// (`usize::MAX`: all), without their entities.
+            pub fn page_bodies(
+                &self,
+                kind: ResourceKind,
+                start_index: usize,
+                count: usize,
+            ) -> Result<Vec<ResourceBody>, StoreError> {
+                self.q().bodies(kind, start_index.saturating_sub(1), count)
             }
 
             /// The ids of every resource of a kind, in id order (the stable list order).
