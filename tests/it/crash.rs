@@ -1,11 +1,10 @@
 //! Crash consistency: a server killed with SIGKILL in the middle of a create load loses no
 //! create it acknowledged, and the database reopens with its indexes in step. (A process
 //! kill leaves the OS page cache intact; losing power is not simulated here. The fsync
-//! discipline for that is group commit: a write is answered only after a sync covers it.)
+//! discipline for that is the writer's: a write is answered only after the durable commit
+//! holding it returns.)
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -13,7 +12,9 @@ use std::time::Duration;
 
 use provisio::scim::schema::ResourceKind;
 use provisio::store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::binary::{json_of, request, serve};
 
 /// POSTs a user; the created id when the server answered 201.
 fn create(addr: &str, key: &str, n: usize) -> Option<String> {
@@ -24,61 +25,18 @@ fn create(addr: &str, key: &str, n: usize) -> Option<String> {
         "active": true
     })
     .to_string();
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let request = format!(
-        "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    if !response.starts_with("HTTP/1.1 201") {
+    let (status, response) = request(addr, key, "POST", "/Users", Some(&body))?;
+    if status != 201 {
         return None;
     }
-    let json = response.split("\r\n\r\n").nth(1)?;
-    let value: Value = serde_json::from_str(json).ok()?;
-    value["id"].as_str().map(str::to_string)
+    json_of(&response)["id"].as_str().map(str::to_string)
 }
 
-/// Starts `provisio serve` on a free loopback port over `db`; the child, its address and the
-/// first-start key.
+/// Starts `provisio serve` over `db`: the child, its address and the first-start key.
 fn start(db: &std::path::Path) -> (std::process::Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("provisio serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut key = String::new();
-    let mut addr = String::new();
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("a line of output");
-        if let Some(found) = line.trim().strip_prefix("prv_") {
-            key = format!("prv_{found}");
-        }
-        if let Some(url) = line.strip_prefix("SCIM base URL: http://") {
-            addr = url.trim_end_matches("/scim/v2").to_string();
-            break;
-        }
-    }
-    assert!(!key.is_empty() && !addr.is_empty(), "server did not start");
-    // Keep reading stdout so the server never blocks on a full pipe.
-    thread::spawn(move || for _ in lines {});
-    (child, addr, key)
+    let served = serve(db);
+    assert!(!served.first_key.is_empty(), "no first-start key");
+    (served.child, served.addr, served.first_key)
 }
 
 #[test]

@@ -2,82 +2,12 @@
 //! server's admin API (found from the database path) and takes effect at once, with no
 //! restart; when no server runs, the same commands work on the file.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-
 use serde_json::json;
 
-fn provisio(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("provisio runs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// `provisio serve` over `db`: the child, the SCIM address and the first key.
-fn serve(db: &Path) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let (mut key, mut addr) = (String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.expect("line");
-        if let Some(found) = line.trim().strip_prefix("prv_") {
-            key = format!("prv_{found}");
-        }
-        if let Some(url) = line.strip_prefix("SCIM base URL: http://") {
-            addr = url.trim_end_matches("/scim/v2").to_string();
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr, key)
-}
+use crate::binary::{ok, provisio, request, serve, stop};
 
 fn post_user(addr: &str, key: &str, body: &serde_json::Value) -> (u16, String) {
-    let body = body.to_string();
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    let request = format!(
-        "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("answer");
-    let status = response
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
+    request(addr, key, "POST", "/Users", Some(&body.to_string())).expect("the server answers")
 }
 
 fn user(name: &str) -> serde_json::Value {
@@ -95,7 +25,8 @@ fn user(name: &str) -> serde_json::Value {
 fn every_command_works_while_serving_and_takes_effect_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("live.redb");
-    let (mut child, addr, first_key) = serve(&db);
+    let served = serve(&db);
+    let (child, addr, first_key) = (served.child, served.addr, served.first_key);
     let credential = dir.path().join("live.redb.admin");
     assert!(
         credential.exists(),
@@ -218,10 +149,7 @@ fn every_command_works_while_serving_and_takes_effect_at_once() {
     assert_eq!(post_user(&addr, &first_key, &user("default@ex.com")).0, 201);
 
     // Stopped: the credential is gone and the commands open the file again.
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert!(child.wait().expect("stops").success());
+    assert!(stop(child), "a clean stop");
     assert!(!credential.exists());
     assert!(ok(&provisio(&db, &["tenant", "list"])).contains("acme"));
     assert!(

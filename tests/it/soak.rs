@@ -9,16 +9,16 @@
 //! Bounded: twenty cycles of a few hundred milliseconds of load, four clients.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+
+use crate::binary::{json_of, provisio, serve};
 
 const CYCLES: usize = 20;
 
@@ -40,45 +40,10 @@ impl Rng {
     }
 }
 
-fn provisio(db: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("provisio runs")
-}
-
 /// Starts `provisio serve` over `db`; the child and its address.
 fn start(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("provisio serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut addr = String::new();
-    for line in lines.by_ref() {
-        let line = line.expect("a line of output");
-        if let Some(url) = line.strip_prefix("SCIM base URL: http://") {
-            addr = url.trim_end_matches("/scim/v2").to_string();
-            break;
-        }
-    }
-    assert!(!addr.is_empty(), "server did not start");
-    thread::spawn(move || for _ in lines {});
-    (child, addr)
+    let served = serve(db);
+    (served.child, served.addr)
 }
 
 /// One request on its own connection: the status and JSON body, or `None` when the
@@ -90,27 +55,9 @@ fn request(
     path: &str,
     body: Option<&Value>,
 ) -> Option<(u16, Value)> {
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let head = format!(
-        "{method} /scim/v2{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status: u16 = response.get(9..12)?.parse().ok()?;
-    let json = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .filter(|b| !b.is_empty())
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    Some((status, json))
+    let body = body.map(Value::to_string);
+    let (status, response) = crate::binary::request(addr, key, method, path, body.as_deref())?;
+    Some((status, json_of(&response)))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use provisio::domain::{
@@ -973,12 +972,7 @@ fn a_held_database_is_locked() {
 // ---- the CLI, through the real binary ----
 
 fn provisio(db: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .unwrap();
+    let output = crate::binary::provisio(db, args);
     (
         output.status.code() == Some(0),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -1,9 +1,6 @@
 //! Terminal injection (issue 9, item 7): hostile text stored over SCIM or through the store
 //! API is printed by the CLI as visible escapes, never as raw control characters.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use provisio::store::{HistoryRecord, LogRecord, Outcome};
 
 use super::support::{Server, okta_user};
@@ -12,14 +9,7 @@ use super::support::{Server, okta_user};
 /// a right-to-left override, a C1 CSI, a NUL and an OSC window-title sequence.
 const HOSTILE: &str = "\u{1b}[2J\u{1b}[31mevil\rok\u{202E}moc.xe\u{9b}1m\0\u{1b}]0;pwned\u{7}";
 
-fn provisio(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .unwrap()
-}
+use crate::binary::provisio;
 
 /// Fails when `bytes` hold anything that drives a terminal; newlines end rows.
 #[track_caller]
