@@ -6,6 +6,7 @@ mod explain;
 mod http;
 mod ops;
 mod overlay;
+mod page;
 mod rules;
 mod scim;
 mod soak;
