@@ -1,6 +1,7 @@
 //! The single integration-test binary.
 
 mod admin;
+mod browser;
 mod crash;
 mod explain;
 mod http;

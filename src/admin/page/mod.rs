@@ -117,9 +117,10 @@ impl Reply {
             HeaderValue::from_static("nosniff"),
         );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        // Not `no-referrer`: under it browsers send `Origin: null` with same-site forms.
         headers.insert(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         );
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             headers.insert(header::LOCATION, location);
