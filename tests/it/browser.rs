@@ -8,7 +8,8 @@
 //! `.ci/run` does it): without them this test fails and says so.
 //!
 //! The mappings page's screenshot goes to `target/tmp/mappings.png`, or to the path in
-//! `PROVISIO_SCREENSHOT` (`PROVISIO_SCREENSHOT=docs/mappings.png` refreshes the README's).
+//! `PROVISIO_SCREENSHOT` (`PROVISIO_SCREENSHOT=docs/mappings.png` refreshes the README's);
+//! the refused table's goes to `target/tmp/refused.png`, to look at.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -342,6 +343,12 @@ async fn edit_mappings(client: &Client, served: &Served) {
         "{diagnostic}"
     );
     assert!(diagnostic.contains("Help:"), "{diagnostic}");
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("refused.png"),
+        png,
+    )
+    .unwrap();
 
     // Put it back and add a custom mapping instead: CostCenter from the enterprise extension.
     select(client, &format!("#target-{mobile}"), "MobilePhone").await;
