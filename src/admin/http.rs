@@ -1,4 +1,5 @@
-//! The admin listener: HTTP/1.1 on its own port, the API under `/admin/v1`.
+//! The admin listener: HTTP/1.1 on its own port, the API under `/admin/v1`, the page
+//! everywhere else.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,6 +16,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use super::api::{self, ApiReply, ApiRequest};
+use super::page::{self, Page};
 use super::service::Admin;
 use crate::store::OperatorRecord;
 
@@ -31,6 +33,7 @@ pub async fn serve_admin(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let page = Arc::new(Page::new());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
@@ -44,9 +47,11 @@ pub async fn serve_admin(
                     continue;
                 };
                 let admin = Arc::clone(&admin);
+                let page = Arc::clone(&page);
                 let service = service_fn(move |req: Request<Incoming>| {
                     let admin = Arc::clone(&admin);
-                    async move { Ok::<_, Infallible>(handle(admin, req).await) }
+                    let page = Arc::clone(&page);
+                    async move { Ok::<_, Infallible>(handle(admin, page, req).await) }
                 });
                 let conn = http.serve_connection(TokioIo::new(stream), service);
                 let watched = graceful.watch(conn);
@@ -62,17 +67,17 @@ pub async fn serve_admin(
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
 }
 
-async fn handle(admin: Arc<Admin>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    admin: Arc<Admin>,
+    page: Arc<Page>,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     if path == API_BASE || path.starts_with(&format!("{API_BASE}/")) {
         let reply = api_call(admin, req).await;
         return json_response(&reply);
     }
-    json_response(&ApiReply::error(
-        404,
-        "not_found",
-        format!("{path} is not an admin path; the API is under {API_BASE}"),
-    ))
+    page::handle(admin, page, req).await
 }
 
 async fn api_call(admin: Arc<Admin>, req: Request<Incoming>) -> ApiReply {

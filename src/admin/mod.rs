@@ -8,6 +8,7 @@
 pub mod api;
 pub mod client;
 pub mod http;
+pub mod page;
 pub mod service;
 
 pub use service::{Admin, AdminError};

@@ -581,6 +581,30 @@ impl Admin {
         })
     }
 
+    /// The names entities are known by (a user's `UserName`, a group's or `JobTitle`'s `Name`),
+    /// to show references by name; an id the tenant does not hold, or an entity without a
+    /// name, is left out.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::Forbidden`] for a tenant the operator does not reach; a store error.
+    pub fn names(
+        &self,
+        operator: &OperatorRecord,
+        tenant: &TenantId,
+        ids: &std::collections::BTreeSet<ResourceId>,
+    ) -> Result<BTreeMap<ResourceId, String>, AdminError> {
+        Admin::reach(operator, tenant)?;
+        let read = self.store.read(tenant)?;
+        let mut names = BTreeMap::new();
+        for id in ids {
+            if let Some(name) = read.get_entity(id)?.as_ref().and_then(name_of) {
+                names.insert(id.clone(), name);
+            }
+        }
+        Ok(names)
+    }
+
     /// Imports pre-existing entities from a JSON or CSV import file's text.
     pub fn import(
         &self,

@@ -2,12 +2,14 @@
 
 mod admin;
 mod binary;
+mod browser;
 mod crash;
 mod explain;
 mod http;
 mod live;
 mod ops;
 mod overlay;
+mod page;
 mod rules;
 mod scim;
 mod soak;

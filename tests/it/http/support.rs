@@ -49,6 +49,11 @@ impl Server {
         self.addr
     }
 
+    /// The admin listener's loopback address (the API and the page).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
     /// A server with the shipped Clarizen rules over a fresh database.
     pub fn start() -> Server {
         Server::start_with_rules(Path::new(CLARIZEN_RULES))
