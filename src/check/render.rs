@@ -219,8 +219,8 @@ fn layout(at: &At<'_>, error: &LayoutError) -> RulesDiagnostic {
             )
             .label("not allowed in an overlay")
             .help(
-                "an overlay may only change mappings (`mapping KIND { ... }`) and add hooks \
-                 (`hooks KIND { ... }`)",
+                "an overlay may only change mappings (`mapping KIND { ... }`), add hooks \
+                 (`hooks KIND { ... }`) and choose the sync scope (`scope { ... }`)",
             ),
         LayoutError::SecondDeclaration { keyword, first } => at
             .again(

@@ -204,6 +204,34 @@ fn user_targets(rules: &check::CheckedRules) -> Vec<&str> {
 }
 
 #[test]
+fn an_overlay_chooses_the_group_scope_and_only_the_first_sync_group_counts() {
+    let mut sources = shipped();
+    sources.overlay = Some(SourceFile::new(
+        "acme.rules",
+        "# acme pushes one group as its scope\nscope { sync_group \"Clarizen Users\"; }\n",
+    ));
+    let report = check::check(&sources);
+    assert!(report.diagnostics.is_empty(), "{}", render(&report));
+    let scope = report.rules.expect("rules").scope.expect("a scope");
+    assert_eq!(scope.sync_group, "Clarizen Users");
+    assert_eq!(scope.origin.to_string(), "acme.rules:2");
+
+    sources.overlay = Some(SourceFile::new(
+        "acme.rules",
+        "scope { sync_group \"A\"; sync_group \"B\"; }\nscope { sync_group \"C\"; }\n",
+    ));
+    let report = check::check(&sources);
+    let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["rules::duplicate_statement", "rules::duplicate_statement"],
+        "{}",
+        render(&report)
+    );
+    assert!(report.rules.is_none());
+}
+
+#[test]
 fn the_shipped_profile_checks_clean() {
     let report = check::check(&shipped());
     assert!(report.diagnostics.is_empty(), "{}", render(&report));
@@ -211,10 +239,8 @@ fn the_shipped_profile_checks_clean() {
     assert_eq!(rules.name, "clarizen-default");
     assert_eq!(rules.version, 1);
     assert_eq!(rules.target.name, "clarizen");
-    assert_eq!(
-        rules.scope.as_ref().map(|s| s.sync_group.as_str()),
-        Some("Clarizen Users")
-    );
+    // The users the identity provider provisions are the scope: no group defines it.
+    assert!(rules.scope.is_none(), "{:?}", rules.scope);
 
     let users = rules.mappings(ResourceKind::User);
     assert_eq!(user_targets(&rules), SHIPPED_USER_TARGETS);

@@ -74,7 +74,15 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         .as_ref()
         .map(|ast| items::sort(cx, FileId::Overlay, ast));
     let header = items::header(cx, &target, rules.header);
-    let scope = rules.scope.and_then(|block| items::scope(cx, block));
+    let base_scope = rules
+        .scope
+        .and_then(|block| items::scope(cx, FileId::Rules, block));
+    // An overlay's scope replaces the profile's (a tenant that pushes one group as its scope).
+    let overlay_scope = overlay
+        .as_ref()
+        .and_then(|o| o.scope)
+        .and_then(|block| items::scope(cx, FileId::Overlay, block));
+    let scope = overlay_scope.or(base_scope);
 
     let mut drafts = mappings::base(cx, &target, &rules.mappings);
     let removed = match &overlay {
