@@ -15,6 +15,10 @@ pub(super) struct Items<'a> {
     pub(super) header: Option<&'a ast::Header>,
     /// The first `scope` block.
     pub(super) scope: Option<&'a ast::ScopeBlock>,
+    /// The first `editions` block.
+    pub(super) editions: Option<&'a ast::EditionsBlock>,
+    /// The first `roles` block.
+    pub(super) roles: Option<&'a ast::RolesBlock>,
     /// Mapping blocks in file order.
     pub(super) mappings: Vec<&'a ast::MappingBlock>,
     /// Policy blocks in file order.
@@ -56,6 +60,8 @@ pub(super) fn sort<'a>(cx: &mut Ctx<'_>, file: FileId, ast: &'a ast::File) -> It
                 continue;
             }
             ast::Item::Header(header) => keep_first(&mut items.header, header, |h| h.keyword),
+            ast::Item::Editions(block) => keep_first(&mut items.editions, block, |b| b.keyword),
+            ast::Item::Roles(block) => keep_first(&mut items.roles, block, |b| b.keyword),
         };
         if let Some(first) = first {
             let error = LayoutError::SecondDeclaration {

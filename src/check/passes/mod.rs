@@ -7,6 +7,7 @@
 //! a finding: it leaves the offending statement out and goes on. The `CheckedRules` are
 //! returned only when no finding is an error.
 
+mod access;
 mod hooks;
 mod items;
 mod mappings;
@@ -83,6 +84,8 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         .and_then(|o| o.scope)
         .and_then(|block| items::scope(cx, FileId::Overlay, block));
     let scope = overlay_scope.or(base_scope);
+    let editions = rules.editions.and_then(|block| access::editions(cx, block));
+    let roles = rules.roles.and_then(|block| access::roles(cx, block));
 
     let mut drafts = mappings::base(cx, &target, &rules.mappings);
     let removed = match &overlay {
@@ -106,6 +109,8 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         version,
         target: target.schema,
         scope,
+        editions,
+        roles,
         mappings: mapped.sets,
         policies,
         hooks,
