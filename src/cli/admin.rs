@@ -17,9 +17,16 @@ use crate::{
 /// `provisio tenant create`
 pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
     run("tenant create", || {
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let edition = provisio::eval::access::edition_name(&rules, args.edition.as_deref())
+            .map_err(|e| e.to_string())?;
         let store = open(&args.db, true)?;
-        let tenant = store.create_tenant(&args.name)?;
-        println!("created tenant `{}`", tenant.name);
+        let tenant = store.create_tenant_with(&args.name, edition.as_deref())?;
+        println!(
+            "created tenant `{}` ({} edition)",
+            tenant.name,
+            tenant.edition.as_deref().unwrap_or("no")
+        );
         println!(
             "next: provisio key create --tenant {} --db {}",
             tenant.name,
@@ -30,15 +37,20 @@ pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
 }
 
 /// `provisio tenant list`
-pub fn tenant_list(args: DbArgs) -> ExitCode {
+pub fn tenant_list(args: crate::TenantListArgs) -> ExitCode {
     run("tenant list", || {
-        let store = open(&args, false)?;
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let default = rules.editions.as_ref().map(|e| e.default.as_str());
+        let store = open(&args.db, false)?;
         let rows = store
             .list_tenants()?
             .into_iter()
-            .map(|t| vec![t.name.to_string(), t.created.to_string()])
+            .map(|t| {
+                let edition = provisio::eval::access::shown(t.edition.as_deref(), default);
+                vec![t.name.to_string(), edition, t.created.to_string()]
+            })
             .collect();
-        print!("{}", render_table(&["TENANT", "CREATED"], rows));
+        print!("{}", render_table(&["TENANT", "EDITION", "CREATED"], rows));
         Ok(())
     })
 }
@@ -46,10 +58,15 @@ pub fn tenant_list(args: DbArgs) -> ExitCode {
 /// `provisio key create`: the key alone on the last line of stdout.
 pub fn key_create(args: KeyCreateArgs) -> ExitCode {
     run("key create", || {
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let role = provisio::eval::access::role_name(&rules, args.role.as_deref())
+            .map_err(|e| e.to_string())?;
         let store = open(&args.db, false)?;
-        let (key_id, key) = store.create_key(&args.tenant, &args.user)?;
+        let (key_id, key) =
+            store.create_key_with_role(&args.tenant, &args.user, role.as_deref())?;
+        let role = super::access::role_of(&store, &rules, &args.tenant, &args.user)?;
         println!(
-            "API key {key_id} for tenant `{}`, integration user `{}`.",
+            "API key {key_id} for tenant `{}`, integration user `{}` ({role}).",
             args.tenant, args.user
         );
         println!(
@@ -63,18 +80,30 @@ pub fn key_create(args: KeyCreateArgs) -> ExitCode {
 /// `provisio key list`
 pub fn key_list(args: KeyListArgs) -> ExitCode {
     run("key list", || {
+        let rules = super::access::profile(args.rules.as_deref())?;
         let store = open(&args.db, false)?;
+        let roles = super::access::roles_by_user(&store, &rules, &args.tenant)?;
         let rows = store
             .list_keys(&args.tenant)?
             .into_iter()
             .map(|k| {
                 let revoked = if k.revoked { "yes" } else { "no" };
-                vec![k.key_id, k.user, k.created.to_string(), revoked.to_owned()]
+                let role = roles
+                    .get(&k.user)
+                    .cloned()
+                    .unwrap_or_else(|| "-".to_owned());
+                vec![
+                    k.key_id,
+                    k.user,
+                    role,
+                    k.created.to_string(),
+                    revoked.to_owned(),
+                ]
             })
             .collect();
         print!(
             "{}",
-            render_table(&["ID", "USER", "CREATED", "REVOKED"], rows)
+            render_table(&["ID", "USER", "ROLE", "CREATED", "REVOKED"], rows)
         );
         Ok(())
     })
@@ -193,7 +222,7 @@ pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
     })
 }
 
-fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
+pub(super) fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -205,7 +234,7 @@ fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
 
 /// A command failure: a store error or a message.
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(super) enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -221,7 +250,7 @@ impl From<String> for CliError {
 }
 
 /// Opens the database; only `tenant create` may create the file.
-fn open(args: &DbArgs, create: bool) -> Result<Store, CliError> {
+pub(super) fn open(args: &DbArgs, create: bool) -> Result<Store, CliError> {
     let path: &Path = &args.db;
     if !create && !path.exists() {
         return Err(CliError::Message(format!(
@@ -287,7 +316,7 @@ fn render_log(records: &[LogRecord]) -> String {
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 /// Newlines inside cells are shown as spaces so each row stays one line.
-fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(super) fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| {

@@ -13,6 +13,7 @@
 //!
 //! Nothing here writes: applying the Plan is the store's job.
 
+pub mod access;
 pub mod explain;
 pub mod memory;
 pub mod plan;

@@ -7,6 +7,7 @@
 //! representation rebuilt from the stored resource. Every failure becomes a SCIM Error
 //! response, chosen here at the edge; no input can drop the connection.
 
+mod access;
 pub mod conn;
 pub mod handlers;
 pub mod lenient;
@@ -176,8 +177,15 @@ impl App {
         let key = if route.needs_auth() {
             Some(self.authenticate(&parts.headers)?)
         } else {
-            None
+            self.optional_key(&parts.headers)
         };
+        if let Some(key) = &key {
+            let logged = match parts.uri.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.clone(),
+            };
+            self.admit(key, parts.method.as_str(), &logged)?;
+        }
         let host = parts
             .headers
             .get(header::HOST)

@@ -79,3 +79,7 @@ pub(crate) const ADMIN_AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new
 /// `(tenant, version) -> {"author", "time"}`: who saved each overlay version, and when.
 pub(crate) const OVERLAY_META: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("overlay_meta");
+
+/// `(tenant, integration user) -> IntegrationUser`: each key's user and its role.
+pub(crate) const INTEGRATION_USERS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("integration_users");

@@ -34,15 +34,12 @@ pub(super) fn editions(cx: &mut Ctx<'_>, block: &ast::EditionsBlock) -> Option<E
 pub(super) fn roles(cx: &mut Ctx<'_>, block: &ast::RolesBlock) -> Option<Roles> {
     let declared = declarations(cx, LevelBlock::Roles, block.keyword, &block.roles)?;
     let names: Vec<String> = block.roles.iter().map(|r| r.name.node.clone()).collect();
-    let (first, extra) = match block.needs.split_first() {
-        Some(split) => split,
-        None => {
-            let error = AccessError::NoNeeds {
-                example: names.last().cloned().unwrap_or_default(),
-            };
-            cx.report(RULES, block.keyword, error);
-            return None;
-        }
+    let Some((first, extra)) = block.needs.split_first() else {
+        let error = AccessError::NoNeeds {
+            example: names.last().cloned().unwrap_or_default(),
+        };
+        cx.report(RULES, block.keyword, error);
+        return None;
     };
     for needs in extra {
         let error = AccessError::SecondNeeds { first: first.span };

@@ -3,6 +3,7 @@
 
 pub mod support;
 
+mod access;
 mod bad_input;
 mod clarizen;
 mod entra;
