@@ -29,6 +29,8 @@ pub(crate) struct Outcome {
     pub notifications: Vec<Notification>,
     pub extra_history: Vec<HistoryEntry>,
     pub groups: GroupEffects,
+    /// A password to keep as a hash, when the action writes the entity.
+    pub password: Option<crate::password::Secret>,
 }
 
 impl Outcome {
@@ -45,6 +47,7 @@ impl Outcome {
             notifications: Vec::new(),
             extra_history: Vec::new(),
             groups: GroupEffects::default(),
+            password: None,
         }
     }
 }
@@ -204,6 +207,7 @@ pub(crate) fn refused(ctx: &Ctx<'_>, subject: Subject, refusal: Refusal) -> Plan
         history: Vec::new(),
         rejection: Some(refusal.rejection),
         notes: subject.notes,
+        password: None,
     }
 }
 
@@ -230,6 +234,7 @@ pub(crate) fn finish(
         notifications,
         extra_history,
         groups,
+        password,
     } = outcome;
     let mut writes = writes.list;
     writes.extend(groups.links.writes);
@@ -287,6 +292,7 @@ pub(crate) fn finish(
         history,
         rejection: None,
         notes: subject.notes,
+        password: password.map(crate::eval::plan::PasswordWrite::Received),
     }
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct Subject {
     pub user_name_before: Option<UserName>,
     pub user_name_after: Option<UserName>,
     pub notes: Vec<Note>,
+    /// A password to keep as a hash (`password hash;`).
+    pub password: Option<crate::password::Secret>,
 }
 
 impl Subject {
@@ -62,9 +64,12 @@ pub(crate) fn prepare(
             .ok_or_else(|| EvalError::Scim(ScimError::not_found(kind.as_str(), id.as_str())))
     };
     let mut notes = Vec::new();
+    let mut received: Option<&str> = None;
+    let patched_password;
     let (id, before, after, member_ops) = match op {
         ScimOp::Create { input, ignored, .. } => {
-            note_input(input.password.is_some(), ignored, &mut notes);
+            received = input.password.as_deref();
+            notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
             let id = ids.next_id();
             let after = with_id(input.body.clone(), &id);
             let members = input
@@ -79,7 +84,8 @@ pub(crate) fn prepare(
             id, input, ignored, ..
         } => {
             let before = load(id)?;
-            note_input(input.password.is_some(), ignored, &mut notes);
+            received = input.password.as_deref();
+            notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
             let after = with_id(
                 resource::replace_preserving(&before.body, input.body.clone()),
                 id,
@@ -100,14 +106,14 @@ pub(crate) fn prepare(
         } => {
             let before = load(id)?;
             let patched = patch::apply_patch(kind, id.as_str(), &before.body, request)?;
-            if patched.password.is_some() {
-                notes.push(Note::PasswordDiscarded);
-            }
+            patched_password = patched.password;
+            received = patched_password.as_deref();
             let after = with_id(patched.resource, id);
             (id.clone(), Some(before), Some(after), members.clone())
         }
         ScimOp::Delete { id, .. } => (id.clone(), Some(load(id)?), None, Vec::new()),
     };
+    let password = received.and_then(|text| password_policy(ctx, text, &mut notes));
     let current = match &before {
         Some(before) => before.entity.clone(),
         None => Entity::new(id.clone(), ctx.entity_type.clone()),
@@ -140,7 +146,31 @@ pub(crate) fn prepare(
         user_name_before,
         user_name_after,
         notes,
+        password,
     })
+}
+
+/// What the policy's `password` line does with a received password: the note saying so,
+/// and the password when it is to be kept as a hash.
+fn password_policy(
+    ctx: &Ctx<'_>,
+    text: &str,
+    notes: &mut Vec<Note>,
+) -> Option<crate::password::Secret> {
+    let rule = ctx.policy().and_then(|p| p.password.as_ref());
+    let origin = rule.map_or(crate::domain::Origin::BuiltIn, |r| {
+        crate::domain::Origin::from(&r.origin)
+    });
+    match rule.map(|r| r.policy) {
+        Some(crate::check::PasswordPolicy::Hash) => {
+            notes.insert(0, Note::PasswordHashed(origin));
+            Some(crate::password::Secret::new(text))
+        }
+        _ => {
+            notes.insert(0, Note::PasswordDiscarded(origin));
+            None
+        }
+    }
 }
 
 /// The valid userName of a User body, if it has one.
@@ -158,13 +188,6 @@ fn user_name_in(body: &Value) -> Result<Option<UserName>, ScimError> {
             "userName must be a string",
         )),
     }
-}
-
-fn note_input(password: bool, ignored: &[String], notes: &mut Vec<Note>) {
-    if password {
-        notes.push(Note::PasswordDiscarded);
-    }
-    notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
 }
 
 /// The body with `id` first, where a reader looks for it.

@@ -15,6 +15,7 @@ mod import;
 mod query;
 mod read;
 mod records;
+mod secrets;
 mod tables;
 mod verify;
 mod write;
@@ -142,6 +143,7 @@ impl Store {
             txn.open_table(tables::ADMIN_AUDIT)?;
             txn.open_table(tables::OVERLAY_META)?;
             txn.open_table(tables::INTEGRATION_USERS)?;
+            txn.open_table(tables::PASSWORD_HASHES)?;
         }
         txn.commit()?;
         Ok(())

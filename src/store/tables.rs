@@ -83,3 +83,8 @@ pub(crate) const OVERLAY_META: TableDefinition<(&str, u64), &[u8]> =
 /// `(tenant, integration user) -> IntegrationUser`: each key's user and its role.
 pub(crate) const INTEGRATION_USERS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("integration_users");
+
+/// `(tenant, entity id) -> Argon2id hash (PHC string)` of a kept password (`password hash;`).
+/// Write-only: no read path returns it; `TenantRead::password_matches` only compares.
+pub(crate) const PASSWORD_HASHES: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("password_hashes");

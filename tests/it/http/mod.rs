@@ -10,4 +10,5 @@ mod entra;
 mod hostile;
 mod isolation;
 mod okta;
+mod password;
 mod surface;
