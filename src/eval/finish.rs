@@ -241,6 +241,16 @@ pub(crate) fn finish(
     pending.extend(groups.links.pending);
 
     let mut history = Vec::new();
+    if let MatchOutcome::PickedUp { by, rule, .. } = &matched {
+        history.push(HistoryEntry {
+            entity: own.clone(),
+            user_name: own_name.clone(),
+            field: HistoryField::Managed,
+            before: Some("unmanaged".to_owned()),
+            after: Some(format!("managed (picked up by {by})")),
+            rule: rule.clone(),
+        });
+    }
     for write in &writes {
         let user_name = if write.entity == own {
             own_name.clone()

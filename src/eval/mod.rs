@@ -17,6 +17,7 @@ pub mod access;
 pub mod explain;
 pub mod memory;
 pub mod plan;
+pub mod reverse;
 
 mod choose;
 mod classify;

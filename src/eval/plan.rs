@@ -401,6 +401,8 @@ pub enum HistoryField {
     Lifecycle,
     /// A group's membership (`Member`).
     Member,
+    /// Whether provisioning manages the entity (`Managed`): a pick-up.
+    Managed,
 }
 
 impl HistoryField {
@@ -410,6 +412,7 @@ impl HistoryField {
             HistoryField::Field(name) => name.as_str(),
             HistoryField::Lifecycle => "Lifecycle",
             HistoryField::Member => "Member",
+            HistoryField::Managed => "Managed",
         }
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct Subject {
     pub notes: Vec<Note>,
     /// A password to keep as a hash (`password hash;`).
     pub password: Option<crate::password::Secret>,
+    /// A PUT or PATCH addressed a pre-existing (unmanaged) entity by its id: a pick-up.
+    pub pick_up: bool,
 }
 
 impl Subject {
@@ -62,6 +64,34 @@ pub(crate) fn prepare(
         ctx.state
             .resource(kind, id)?
             .ok_or_else(|| EvalError::Scim(ScimError::not_found(kind.as_str(), id.as_str())))
+    };
+    // A PUT or PATCH of a pre-existing entity listed for an import: its rendered resource
+    // stands for the one before; the write picks it up.
+    let unmanaged = match op {
+        ScimOp::Replace { id, .. } | ScimOp::Patch { id, .. }
+            if ctx.state.resource(kind, id)?.is_none() =>
+        {
+            ctx.state
+                .entity(id)?
+                .filter(|e| !e.managed && e.lifecycle != crate::domain::Lifecycle::Deleted)
+                .filter(|e| e.entity_type == ctx.entity_type)
+        }
+        _ => None,
+    };
+    let load = |id: &ResourceId| -> Result<StoredResource, EvalError> {
+        match &unmanaged {
+            Some(entity) => Ok(StoredResource {
+                kind,
+                body: crate::eval::reverse::resource_of(ctx.rules, kind, entity),
+                meta: crate::domain::Meta {
+                    created: crate::domain::Timestamp::EPOCH,
+                    last_modified: crate::domain::Timestamp::EPOCH,
+                    version: 0,
+                },
+                entity: entity.clone(),
+            }),
+            None => load(id),
+        }
     };
     let mut notes = Vec::new();
     let mut received: Option<&str> = None;
@@ -118,11 +148,17 @@ pub(crate) fn prepare(
         Some(before) => before.entity.clone(),
         None => Entity::new(id.clone(), ctx.entity_type.clone()),
     };
+    let pick_up = unmanaged.is_some();
+    // The name an imported user holds (claimed at import) is given back if the write
+    // changes it.
+    let name_before = before
+        .as_ref()
+        .and_then(|b| user_name_in(&b.body).ok().flatten());
+    // A picked-up entity has no stored resource before this write.
+    let before = before.filter(|_| !pick_up);
     let (user_name_before, user_name_after) = if kind == ResourceKind::User {
         (
-            before
-                .as_ref()
-                .and_then(|b| user_name_in(&b.body).ok().flatten()),
+            name_before,
             match &after {
                 Some(body) => Some(user_name_in(body)?.ok_or_else(|| {
                     ScimError::new(
@@ -147,6 +183,7 @@ pub(crate) fn prepare(
         user_name_after,
         notes,
         password,
+        pick_up,
     })
 }
 

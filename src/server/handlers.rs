@@ -12,6 +12,7 @@ use crate::scim::filter::{IndexedAttr, equality_hint};
 use crate::scim::list::{ListQuery, list_response, parse_list_query, parse_search_request};
 use crate::scim::project::{self, Projection, build_resource, member_ref};
 use crate::scim::route::Route;
+use crate::server::unmanaged::Listed;
 use crate::server::write::{bulk_request, write_logged};
 use crate::server::{App, Call, Reply, error_reply};
 use crate::store::{StoreError, TenantRead};
@@ -189,6 +190,17 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
         call.if_none_match.as_deref(),
         true,
     )?;
+    let stored = match stored {
+        Some(found) => Some(found),
+        // A pre-existing entity, listed for an import, is read by its id too.
+        None => match Listed::of(app, tenant, kind) {
+            Some(listed) => listed
+                .get(&read, id)
+                .map_err(storage)?
+                .map(|r| (r.body, r.meta)),
+            None => None,
+        },
+    };
     let Some((body, meta)) = stored else {
         return Err(ScimError::not_found(kind.as_str(), id.as_str()));
     };
@@ -239,13 +251,27 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     if let ([(kind, _)], None, None) = (queries, &query.filter, &query.sort_by)
         && !query.descending
     {
-        let total = read.count(*kind).map_err(storage)? as usize;
-        let page = if query.count == 0 {
+        let managed = read.count(*kind).map_err(storage)? as usize;
+        let listed = Listed::of(app, tenant, *kind);
+        let unmanaged = match &listed {
+            Some(listed) => listed.count(&read).map_err(storage)?,
+            None => 0,
+        };
+        let total = managed + unmanaged;
+        let mut page = if query.count == 0 {
             Vec::new()
         } else {
             read.page(*kind, query.start_index, query.count)
                 .map_err(storage)?
         };
+        // Pre-existing entities follow the provisioned resources, in id order.
+        if let Some(listed) = listed.filter(|_| unmanaged > 0 && page.len() < query.count) {
+            let skip = query.start_index.max(1).saturating_sub(1 + managed);
+            let more = listed
+                .page(&read, skip, query.count - page.len())
+                .map_err(storage)?;
+            page.extend(more);
+        }
         let mut resources = Vec::with_capacity(page.len());
         for stored in &page {
             resources.push(
@@ -260,7 +286,11 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     }
     let mut matched: Vec<(StoredResource, Value, &ListQuery)> = Vec::new();
     for (kind, query) in queries {
-        for stored in candidates(&read, *kind, query).map_err(storage)? {
+        let mut found = candidates(&read, *kind, query).map_err(storage)?;
+        if let Some(listed) = Listed::of(app, tenant, *kind) {
+            found.extend(listed.candidates(&read, query).map_err(storage)?);
+        }
+        for stored in found {
             let plain = build_resource(
                 *kind,
                 &call.base_url,
@@ -280,7 +310,10 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     }
     matched.sort_by(|(a, ra, qa), (b, rb, _)| {
         if a.kind == b.kind {
-            qa.compare(ra, rb)
+            // Provisioned resources first, then pre-existing entities.
+            (!a.entity.managed)
+                .cmp(&!b.entity.managed)
+                .then_with(|| qa.compare(ra, rb))
         } else {
             a.kind.cmp(&b.kind)
         }

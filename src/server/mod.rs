@@ -11,6 +11,7 @@ mod access;
 pub mod conn;
 pub mod handlers;
 pub mod lenient;
+mod unmanaged;
 mod write;
 
 use std::sync::Arc;

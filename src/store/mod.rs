@@ -17,6 +17,7 @@ mod read;
 mod records;
 mod secrets;
 mod tables;
+mod unmanaged;
 mod verify;
 mod write;
 mod writer;
@@ -113,7 +114,11 @@ impl Store {
             key_cache: Arc::default(),
             writer: Arc::default(),
         };
+        let had_index = unmanaged::index_exists(&store.db)?;
         store.create_tables()?;
+        if !had_index {
+            unmanaged::backfill(&store)?;
+        }
         Ok(store)
     }
 
@@ -144,6 +149,7 @@ impl Store {
             txn.open_table(tables::OVERLAY_META)?;
             txn.open_table(tables::INTEGRATION_USERS)?;
             txn.open_table(tables::PASSWORD_HASHES)?;
+            txn.open_table(tables::UNMANAGED)?;
         }
         txn.commit()?;
         Ok(())

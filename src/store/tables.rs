@@ -88,3 +88,8 @@ pub(crate) const INTEGRATION_USERS: TableDefinition<(&str, &str), &[u8]> =
 /// Write-only: no read path returns it; `TenantRead::password_matches` only compares.
 pub(crate) const PASSWORD_HASHES: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("password_hashes");
+
+/// `(tenant, entity_type, id) -> import time (RFC 3339)`: the pre-existing entities not yet
+/// picked up (unmanaged, not deleted), which SCIM lists for an identity provider's import.
+pub(crate) const UNMANAGED: TableDefinition<(&str, &str, &str), &str> =
+    TableDefinition::new("unmanaged_entities");

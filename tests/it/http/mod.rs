@@ -10,5 +10,6 @@ mod entra;
 mod hostile;
 mod isolation;
 mod okta;
+mod okta_import;
 mod password;
 mod surface;
