@@ -39,6 +39,10 @@ impl Admin {
     }
 
     /// One tenant's record.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError`]: another tenant, no such tenant, or the store failed.
     pub fn tenant(
         &self,
         operator: &OperatorRecord,
@@ -50,6 +54,10 @@ impl Admin {
 
     /// Changes a tenant's edition (all-tenants operators only: a tenant does not choose
     /// what it may do).
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError`]: not an all-tenants operator, an edition the profile does not declare, no such tenant, or the store failed.
     pub fn set_edition(
         &self,
         operator: &OperatorRecord,
@@ -73,6 +81,10 @@ impl Admin {
     }
 
     /// A tenant's integration users and their roles.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError`]: another tenant, no such tenant, or the store failed.
     pub fn integration_users(
         &self,
         operator: &OperatorRecord,
@@ -103,6 +115,10 @@ impl Admin {
     }
 
     /// Changes an integration user's role.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError`]: another tenant, a role the profile does not declare, no such tenant or user, or the store failed.
     pub fn set_role(
         &self,
         operator: &OperatorRecord,

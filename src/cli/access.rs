@@ -48,7 +48,7 @@ pub(super) fn role_of(
 }
 
 /// `provisio tenant set NAME --edition EDITION`
-pub fn tenant_set(args: TenantSetArgs) -> ExitCode {
+pub fn tenant_set(args: &TenantSetArgs) -> ExitCode {
     run("tenant set", || {
         let rules = profile(args.rules.as_deref())?;
         let edition = edition_name(&rules, Some(&args.edition))
@@ -73,7 +73,7 @@ pub fn tenant_set(args: TenantSetArgs) -> ExitCode {
 }
 
 /// `provisio user role --tenant T USER ROLE`
-pub fn user_role(args: UserRoleArgs) -> ExitCode {
+pub fn user_role(args: &UserRoleArgs) -> ExitCode {
     run("user role", || {
         let rules = profile(args.rules.as_deref())?;
         let role = role_name(&rules, Some(&args.role))
@@ -94,7 +94,7 @@ pub fn user_role(args: UserRoleArgs) -> ExitCode {
 }
 
 /// `provisio user list --tenant T`
-pub fn user_list(args: KeyListArgs) -> ExitCode {
+pub fn user_list(args: &KeyListArgs) -> ExitCode {
     run("user list", || {
         let rules = profile(args.rules.as_deref())?;
         let store = open(&args.db, false)?;

@@ -162,10 +162,11 @@ fn describe_unknown(what: &str, name: &str, known: &[String]) -> String {
         "a"
     };
     let mut text = format!("`{name}` is not {article} {what} of this application's profile");
-    match crate::domain::suggest::did_you_mean(name, known.iter().map(String::as_str)) {
-        Some(close) => text.push_str(&format!("; did you mean `{close}`?")),
-        None => text.push_str(&format!("; {what}s: {}", known.join(", "))),
-    }
+    let rest = match crate::domain::suggest::did_you_mean(name, known.iter().map(String::as_str)) {
+        Some(close) => format!("; did you mean `{close}`?"),
+        None => format!("; {what}s: {}", known.join(", ")),
+    };
+    text.push_str(&rest);
     text
 }
 
@@ -205,16 +206,16 @@ pub fn role_name(rules: &CheckedRules, given: Option<&str>) -> Result<Option<Str
     let Some(given) = given else {
         return Ok(None);
     };
-    let Some(roles) = &rules.roles else {
+    let Some(declared) = &rules.roles else {
         return Ok(Some(given.trim().to_owned()));
     };
-    roles
+    declared
         .find(given)
         .map(|r| Some(r.name.clone()))
         .ok_or_else(|| UnknownName {
             what: "role",
             name: given.to_owned(),
-            known: roles.names().into_iter().map(str::to_owned).collect(),
+            known: declared.names().into_iter().map(str::to_owned).collect(),
         })
 }
 

@@ -86,16 +86,15 @@ fn put(object: &mut Map<String, Value>, segments: &[PathSegment], value: &str) {
         return;
     };
     let matches = |element: &Value| wanted.iter().all(|(name, v)| element.get(*name) == Some(v));
-    let index = match elements.iter().position(matches) {
-        Some(index) => index,
-        None => {
-            let element: Map<String, Value> = wanted
-                .iter()
-                .map(|(name, v)| ((*name).to_owned(), v.clone()))
-                .collect();
-            elements.push(Value::Object(element));
-            elements.len() - 1
-        }
+    let index = if let Some(index) = elements.iter().position(matches) {
+        index
+    } else {
+        let element: Map<String, Value> = wanted
+            .iter()
+            .map(|(name, v)| ((*name).to_owned(), v.clone()))
+            .collect();
+        elements.push(Value::Object(element));
+        elements.len() - 1
     };
     if let Some(Value::Object(element)) = elements.get_mut(index) {
         put(element, rest, value);

@@ -65,6 +65,10 @@ pub(super) fn edition_and_role(
 impl Store {
     /// Sets a tenant's edition (the caller checks the name against the profile); its keys
     /// carry the new edition from their next request. Returns the record before and after.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownTenant`], or a storage failure.
     pub fn set_edition(
         &self,
         tenant: &TenantId,
@@ -89,6 +93,10 @@ impl Store {
     }
 
     /// One tenant's record.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownTenant`], or a storage failure.
     pub fn tenant(&self, tenant: &TenantId) -> Result<TenantRecord, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TENANTS)?;
@@ -99,6 +107,10 @@ impl Store {
     }
 
     /// A tenant's integration users, in name order.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownTenant`], or a storage failure.
     pub fn list_users(&self, tenant: &TenantId) -> Result<Vec<IntegrationUser>, StoreError> {
         let name = tenant.as_str();
         let txn = self.db.begin_read()?;
@@ -120,6 +132,10 @@ impl Store {
     /// Sets an integration user's role (the caller checks the name against the profile);
     /// its keys carry the new role from their next request. Returns the record before and
     /// after.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownTenant`], [`StoreError::UnknownUser`], or a storage failure.
     pub fn set_role(
         &self,
         tenant: &TenantId,

@@ -29,6 +29,10 @@ impl TenantWrite {
 
 impl TenantRead {
     /// Whether entity `id` has a kept password and `candidate` is it (Argon2id verify).
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
     pub fn password_matches(&self, id: &ResourceId, candidate: &str) -> Result<bool, StoreError> {
         let table = self.txn.open_table(PASSWORD_HASHES)?;
         let Some(guard) = table.get((self.tenant.as_str(), id.as_str()))? else {
@@ -38,6 +42,10 @@ impl TenantRead {
     }
 
     /// Whether entity `id` has a kept password.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
     pub fn has_password(&self, id: &ResourceId) -> Result<bool, StoreError> {
         let table = self.txn.open_table(PASSWORD_HASHES)?;
         Ok(table.get((self.tenant.as_str(), id.as_str()))?.is_some())

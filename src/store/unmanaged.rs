@@ -43,6 +43,10 @@ impl TenantWrite {
 
 impl TenantRead {
     /// How many unmanaged entities of a type are listed.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
     pub fn unmanaged_count(&self, entity_type: &EntityType) -> Result<usize, StoreError> {
         let table = self.txn.open_table(UNMANAGED)?;
         let tenant = self.tenant.as_str();
@@ -60,6 +64,10 @@ impl TenantRead {
 
     /// At most `count` unmanaged entities of a type in id order, `skip` stepped over, each
     /// with the time it was imported.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
     pub fn unmanaged_page(
         &self,
         entity_type: &EntityType,
@@ -90,6 +98,10 @@ impl TenantRead {
     }
 
     /// The unmanaged entity of a type with this id, and when it was imported.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
     pub fn unmanaged(
         &self,
         entity_type: &EntityType,

@@ -6,7 +6,7 @@
 use provisio::import::parse_import;
 use serde_json::{Value, json};
 
-use super::support::{Server, encode, okta_user};
+use super::support::{CLARIZEN_RULES, Server, encode, okta_user};
 
 fn ids(page: &Value) -> Vec<String> {
     page["Resources"]
@@ -143,4 +143,11 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
     assert_eq!(groups["totalResults"], json!(1));
     // An unknown id is still unknown.
     okta.get("/Users/nope").expect_error(404, None);
+
+    // The index of pre-existing entities is in step with them (cy is still listed).
+    let rules = provisio::check::load_checked(std::path::Path::new(CLARIZEN_RULES), None).unwrap();
+    let unique = provisio::pipeline::Profile::new(std::sync::Arc::new(rules)).unique;
+    let report = server.store.verify(&unique).unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert_eq!(report.rows["unmanaged_entities"], 1, "{:?}", report.rows);
 }
