@@ -229,6 +229,20 @@ fn an_overlay_chooses_the_group_scope_and_only_the_first_sync_group_counts() {
         render(&report)
     );
     assert!(report.rules.is_none());
+
+    // What keys may do is the profile's, never a tenant's.
+    sources.overlay = Some(SourceFile::new(
+        "acme.rules",
+        "editions { Professional provisioning default; }\nroles { \"Email User\" default; provisioning needs \"Email User\"; }\n",
+    ));
+    let report = check::check(&sources);
+    let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["rules::overlay_forbidden", "rules::overlay_forbidden"],
+        "{}",
+        render(&report)
+    );
 }
 
 #[test]
@@ -241,6 +255,27 @@ fn the_shipped_profile_checks_clean() {
     assert_eq!(rules.target.name, "clarizen");
     // The users the identity provider provisions are the scope: no group defines it.
     assert!(rules.scope.is_none(), "{:?}", rules.scope);
+    let editions = rules.editions.as_ref().expect("editions");
+    assert_eq!(
+        editions.names(),
+        ["Professional", "Enterprise", "Unlimited"]
+    );
+    assert_eq!(editions.provisioning(), ["Enterprise", "Unlimited"]);
+    assert_eq!(editions.default, "Enterprise");
+    let roles = rules.roles.as_ref().expect("roles");
+    assert_eq!(
+        roles.names(),
+        ["Admin", "Lite Admin", "Full User", "Email User"]
+    );
+    assert_eq!(
+        (roles.default.as_str(), roles.needed.as_str()),
+        ("Lite Admin", "Lite Admin")
+    );
+    let password = rules
+        .policy(ResourceKind::User)
+        .and_then(|p| p.password.as_ref())
+        .expect("a password line");
+    assert_eq!(password.policy, check::PasswordPolicy::Discard);
 
     let users = rules.mappings(ResourceKind::User);
     assert_eq!(user_targets(&rules), SHIPPED_USER_TARGETS);
