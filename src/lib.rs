@@ -15,6 +15,7 @@ pub mod domain;
 pub mod eval;
 pub mod hooks;
 pub mod import;
+pub mod password;
 pub mod pipeline;
 pub mod scim;
 pub mod server;

@@ -35,6 +35,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage integration users (the users API keys act for).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage pre-existing application entities.
     #[command(subcommand)]
     Entities(EntitiesCommand),
@@ -162,8 +165,60 @@ pub struct ExplainArgs {
 enum TenantCommand {
     /// Create a tenant.
     Create(TenantCreateArgs),
-    /// List tenants.
-    List(DbArgs),
+    /// List tenants and their editions.
+    List(TenantListArgs),
+    /// Change a tenant's edition.
+    Set(TenantSetArgs),
+}
+
+/// `provisio tenant list`
+#[derive(Debug, clap::Args)]
+pub struct TenantListArgs {
+    /// Rules profile folder, for the default edition [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `provisio tenant set`
+#[derive(Debug, clap::Args)]
+pub struct TenantSetArgs {
+    /// Tenant name.
+    pub name: provisio::domain::TenantId,
+    /// The application edition (one of the profile's `editions`, any case).
+    #[arg(long)]
+    pub edition: String,
+    /// Rules profile folder whose editions apply [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Change an integration user's role; its keys carry it from their next request.
+    Role(UserRoleArgs),
+    /// List a tenant's integration users and their roles.
+    List(KeyListArgs),
+}
+
+/// `provisio user role`
+#[derive(Debug, clap::Args)]
+pub struct UserRoleArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub tenant: provisio::domain::TenantId,
+    /// The integration user (as given to `key create --user`).
+    pub user: String,
+    /// The role (one of the profile's `roles`, any case).
+    pub role: String,
+    /// Rules profile folder whose roles apply [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `--db PATH`
@@ -179,6 +234,12 @@ pub struct DbArgs {
 pub struct TenantCreateArgs {
     /// Tenant name.
     pub name: String,
+    /// The application edition [default: the profile's default edition, Enterprise].
+    #[arg(long)]
+    pub edition: Option<String>,
+    /// Rules profile folder whose editions apply [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -202,16 +263,26 @@ pub struct KeyCreateArgs {
     /// Integration user changes are recorded under.
     #[arg(long, default_value = "okta-integration")]
     pub user: String,
+    /// The integration user's role [default: its current role; for a new user the
+    /// profile's default role, Lite Admin].
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Rules profile folder whose roles apply [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }
 
-/// `provisio key list`
+/// `provisio key list`, `provisio user list`
 #[derive(Debug, clap::Args)]
 pub struct KeyListArgs {
     /// Tenant.
     #[arg(long)]
     pub tenant: provisio::domain::TenantId,
+    /// Rules profile folder, for the default role [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -316,6 +387,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => cli::explain::run(args),
         Command::Tenant(TenantCommand::Create(args)) => cli::admin::tenant_create(args),
         Command::Tenant(TenantCommand::List(args)) => cli::admin::tenant_list(args),
+        Command::Tenant(TenantCommand::Set(args)) => cli::access::tenant_set(&args),
+        Command::User(UserCommand::Role(args)) => cli::access::user_role(&args),
+        Command::User(UserCommand::List(args)) => cli::access::user_list(&args),
         Command::Key(KeyCommand::Create(args)) => cli::admin::key_create(args),
         Command::Key(KeyCommand::List(args)) => cli::admin::key_list(args),
         Command::Key(KeyCommand::Revoke(args)) => cli::admin::key_revoke(args),

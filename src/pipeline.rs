@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::check::CheckedRules;
 use crate::domain::{EntityType, FieldName, IdSource, Recorder, StateView, TenantId, UniqueFields};
-use crate::eval::plan::Rejection;
+use crate::eval::plan::{PasswordWrite, Rejection};
 use crate::eval::{self, EvalError};
 use crate::scim::error::ScimError;
 use crate::scim::etag::evaluate_preconditions;
@@ -87,6 +87,9 @@ pub enum WriteError {
     /// Its state kept changing under it: it was planned [`MAX_ATTEMPTS`] times.
     #[error("the resource kept changing while this write was prepared")]
     Busy,
+    /// A password to keep could not be hashed.
+    #[error("{0}")]
+    Password(crate::password::PasswordError),
 }
 
 impl From<EvalError> for WriteError {
@@ -113,15 +116,25 @@ pub fn write(
     ids: &dyn IdSource,
     request: &WriteRequest,
 ) -> Result<Applied, WriteError> {
+    // A password is hashed once (Argon2id is slow on purpose), outside any transaction.
+    let mut hashed: Option<crate::password::PasswordHash> = None;
     for attempt in 1..=MAX_ATTEMPTS {
         let span = tracing::debug_span!("write", attempt, tenant = %request.tenant);
         let _entered = span.enter();
         let snapshot = store.read(&request.tenant).map_err(WriteError::Store)?;
         let recorder = Recorder::new(&snapshot);
         preconditions(&recorder, request)?;
-        let plan = eval::plan(&profile.rules, &request.op, &recorder, ids)?;
+        let mut plan = eval::plan(&profile.rules, &request.op, &recorder, ids)?;
         if let Some(rejection) = plan.rejection.clone() {
             return Err(WriteError::Rejected(rejection));
+        }
+        if let Some(PasswordWrite::Received(secret)) = &plan.password {
+            let hash = match hashed.take() {
+                Some(hash) => hash,
+                None => crate::password::hash(secret).map_err(WriteError::Password)?,
+            };
+            hashed = Some(hash.clone());
+            plan.password = Some(PasswordWrite::Hashed(hash));
         }
         let planned = PlannedWrite {
             tenant: request.tenant.clone(),

@@ -86,12 +86,28 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiReply> {
 #[serde(deny_unknown_fields)]
 struct NewTenant {
     name: String,
+    #[serde(default)]
+    edition: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantChange {
+    edition: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleChange {
+    role: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
     user: String,
+    #[serde(default)]
+    role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -221,9 +237,11 @@ fn dispatch(
             "GET" => Ok(ApiReply::ok(to_json(&admin.tenants(operator)?))),
             "POST" => {
                 let new: NewTenant = parse(request.body)?;
-                Ok(ApiReply::created(to_json(
-                    &admin.create_tenant(operator, &new.name)?,
-                )))
+                Ok(ApiReply::created(to_json(&admin.create_tenant(
+                    operator,
+                    &new.name,
+                    new.edition.as_deref(),
+                )?)))
             }
             _ => Err(method_not_allowed(request, "GET, POST")),
         },
@@ -269,13 +287,46 @@ fn tenant_call(
 ) -> Result<ApiReply, ApiReply> {
     let method = request.method;
     match rest {
+        [] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(&admin.tenant(operator, tenant)?))),
+            "PATCH" => {
+                let change: TenantChange = parse(request.body)?;
+                Ok(ApiReply::ok(to_json(&admin.set_edition(
+                    operator,
+                    tenant,
+                    &change.edition,
+                )?)))
+            }
+            _ => Err(method_not_allowed(request, "GET, PATCH")),
+        },
+        ["integration-users"] => match method {
+            "GET" => Ok(ApiReply::ok(to_json(
+                &admin.integration_users(operator, tenant)?,
+            ))),
+            _ => Err(method_not_allowed(request, "GET")),
+        },
+        ["integration-users", user] => match method {
+            "PUT" => {
+                let change: RoleChange = parse(request.body)?;
+                Ok(ApiReply::ok(to_json(&admin.set_role(
+                    operator,
+                    tenant,
+                    user,
+                    &change.role,
+                )?)))
+            }
+            _ => Err(method_not_allowed(request, "PUT")),
+        },
         ["keys"] => match method {
             "GET" => Ok(ApiReply::ok(to_json(&admin.keys(operator, tenant)?))),
             "POST" => {
                 let new: NewKey = parse(request.body)?;
-                Ok(ApiReply::created(to_json(
-                    &admin.create_key(operator, tenant, &new.user)?,
-                )))
+                Ok(ApiReply::created(to_json(&admin.create_key(
+                    operator,
+                    tenant,
+                    &new.user,
+                    new.role.as_deref(),
+                )?)))
             }
             _ => Err(method_not_allowed(request, "GET, POST")),
         },

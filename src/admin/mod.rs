@@ -5,10 +5,12 @@
 //! Both are views over [`service::Admin`], which authorises every operation against the
 //! operator's scope and records every write in the admin audit log.
 
+mod access;
 pub mod api;
 pub mod client;
 pub mod http;
 pub mod page;
 pub mod service;
 
+pub use access::IntegrationUserView;
 pub use service::{Admin, AdminError};

@@ -55,6 +55,7 @@ impl From<StoreError> for AdminError {
                 "invalid tenant name `{name}`: use 1 to 64 letters, digits, `_` or `-`"
             )),
             StoreError::Import(detail) => AdminError::Invalid(detail),
+            err @ StoreError::UnknownUser { .. } => AdminError::NotFound(err.to_string()),
             other => AdminError::Store(other),
         }
     }
@@ -148,7 +149,7 @@ pub struct PreviewExample {
 const PREVIEW_EXAMPLES: usize = 5;
 
 impl Admin {
-    fn reach(operator: &OperatorRecord, tenant: &TenantId) -> Result<(), AdminError> {
+    pub(super) fn reach(operator: &OperatorRecord, tenant: &TenantId) -> Result<(), AdminError> {
         if operator.scope.reaches(tenant) {
             Ok(())
         } else {
@@ -159,7 +160,7 @@ impl Admin {
         }
     }
 
-    fn all_tenants(operator: &OperatorRecord, what: &str) -> Result<(), AdminError> {
+    pub(super) fn all_tenants(operator: &OperatorRecord, what: &str) -> Result<(), AdminError> {
         match operator.scope {
             OperatorScope::All => Ok(()),
             OperatorScope::Tenant(_) => Err(AdminError::Forbidden(format!(
@@ -169,7 +170,7 @@ impl Admin {
         }
     }
 
-    fn audit(
+    pub(super) fn audit(
         &self,
         operator: &OperatorRecord,
         action: &str,
@@ -203,14 +204,17 @@ impl Admin {
             .collect())
     }
 
-    /// Creates a tenant (all-tenants operators only).
+    /// Creates a tenant on `edition` (`None`: the profile's default edition; all-tenants
+    /// operators only).
     pub fn create_tenant(
         &self,
         operator: &OperatorRecord,
         name: &str,
+        edition: Option<&str>,
     ) -> Result<TenantRecord, AdminError> {
         Admin::all_tenants(operator, "creating a tenant")?;
-        let record = self.store.create_tenant(name)?;
+        let edition = self.edition_name(edition)?;
+        let record = self.store.create_tenant_with(name, edition.as_deref())?;
         self.audit(
             operator,
             "tenant.create",
@@ -232,12 +236,14 @@ impl Admin {
         Ok(self.store.list_keys(tenant)?)
     }
 
-    /// Creates a key for an integration user; the key is in the answer, once.
+    /// Creates a key for an integration user (with `role`, or keeping its role; a new user
+    /// without one gets the profile's default); the key is in the answer, once.
     pub fn create_key(
         &self,
         operator: &OperatorRecord,
         tenant: &TenantId,
         user: &str,
+        role: Option<&str>,
     ) -> Result<CreatedKey, AdminError> {
         Admin::reach(operator, tenant)?;
         let user = user.trim();
@@ -246,14 +252,17 @@ impl Admin {
                 "the integration user must be a non-empty name without control characters".into(),
             ));
         }
-        let (key_id, key) = self.store.create_key(tenant, user)?;
+        let role = self.role_name(role)?;
+        let (key_id, key) = self
+            .store
+            .create_key_with_role(tenant, user, role.as_deref())?;
         self.audit(
             operator,
             "key.create",
             Some(tenant),
             Some(key_id.clone()),
             None,
-            Some(json!({"key_id": key_id, "user": user})),
+            Some(json!({"key_id": key_id, "user": user, "role": role})),
         )?;
         Ok(CreatedKey { key_id, key })
     }

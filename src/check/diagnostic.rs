@@ -98,11 +98,17 @@ pub enum Code {
     HookArity,
     /// A hook watching a field that no mapping writes.
     HookUnmappedField,
+    /// An edition declared twice.
+    DuplicateEdition,
+    /// A role declared twice.
+    DuplicateRole,
+    /// `provisioning needs R` where R is not a declared role.
+    UnknownRole,
 }
 
 impl Code {
     /// Every code, in declaration order.
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 45] = [
         Code::Note,
         Code::Syntax,
         Code::InvalidNumber,
@@ -145,6 +151,9 @@ impl Code {
         Code::HookMissingFn,
         Code::HookArity,
         Code::HookUnmappedField,
+        Code::DuplicateEdition,
+        Code::DuplicateRole,
+        Code::UnknownRole,
     ];
 
     /// The code as shown: `rules::unknown_field`.
@@ -193,6 +202,9 @@ impl Code {
             Code::HookMissingFn => "rules::hook_missing_fn",
             Code::HookArity => "rules::hook_arity",
             Code::HookUnmappedField => "rules::hook_unmapped_field",
+            Code::DuplicateEdition => "rules::duplicate_edition",
+            Code::DuplicateRole => "rules::duplicate_role",
+            Code::UnknownRole => "rules::unknown_role",
         }
     }
 }

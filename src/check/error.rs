@@ -77,6 +77,8 @@ error_kinds! {
     Action(ActionError),
     /// Hook blocks and their scripts.
     Hook(HookError),
+    /// Editions, roles and the password policy.
+    Access(AccessError),
 }
 
 /// A field of the target schema and where target.rules declares it: the picture for
@@ -581,5 +583,76 @@ pub(crate) enum HookError {
         key: String,
         /// The script's functions.
         functions: Vec<String>,
+    },
+}
+
+/// Which block of access rules a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LevelBlock {
+    /// `editions { ... }`.
+    Editions,
+    /// `roles { ... }`.
+    Roles,
+}
+
+/// Findings about editions, roles and the password policy.
+#[derive(Debug, Clone)]
+pub(crate) enum AccessError {
+    /// A block that declares nothing.
+    Empty {
+        /// The block.
+        block: LevelBlock,
+    },
+    /// An edition or role declared twice (names compare case-insensitively).
+    Duplicate {
+        /// The block.
+        block: LevelBlock,
+        /// The name written the second time.
+        name: String,
+        /// The first declaration's name.
+        first: Span,
+    },
+    /// A flag written twice on one edition or role.
+    RepeatedFlag {
+        /// The flag.
+        flag: &'static str,
+        /// The first one.
+        first: Span,
+    },
+    /// A second `default` in one block.
+    SecondDefault {
+        /// The block.
+        block: LevelBlock,
+        /// The first one.
+        first: Span,
+    },
+    /// A block without a `default`.
+    NoDefault {
+        /// The block.
+        block: LevelBlock,
+        /// Its first name, for the help.
+        first_name: String,
+    },
+    /// `roles` without `provisioning needs`.
+    NoNeeds {
+        /// The weakest role, for the help.
+        example: String,
+    },
+    /// A second `provisioning needs`.
+    SecondNeeds {
+        /// The first one.
+        first: Span,
+    },
+    /// `provisioning needs X` where X is not a declared role.
+    UnknownRole {
+        /// The name written.
+        name: String,
+        /// The declared roles.
+        roles: Vec<String>,
+    },
+    /// `password` in the policy of a resource type without passwords.
+    PasswordWithoutPasswords {
+        /// The resource type.
+        kind: ResourceKind,
     },
 }

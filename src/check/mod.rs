@@ -6,6 +6,7 @@
 //! may add an overlay file on top. [`ProfileSources::load`] reads them, [`check`] checks
 //! them and [`load_checked`] does both.
 
+pub mod access;
 mod diagnostic;
 mod error;
 mod files;
@@ -19,6 +20,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use access::*;
 pub use diagnostic::{ByteSpan, Code, Location, Note, RulesDiagnostic, Severity};
 pub use model::*;
 

@@ -75,6 +75,10 @@ pub struct CheckedRules {
     pub target: TargetSchema,
     /// Sync scope; `None` means every provisioned user is in scope.
     pub scope: Option<Scope>,
+    /// The application's editions and which may provision; `None`: every tenant may.
+    pub editions: Option<super::Editions>,
+    /// The integration user's roles and the one provisioning needs; `None`: any user may.
+    pub roles: Option<super::Roles>,
     /// Mappings per SCIM resource kind, in file order (overlay changes applied).
     pub mappings: BTreeMap<ResourceKind, MappingSet>,
     /// Policies per SCIM resource kind.
@@ -494,6 +498,8 @@ pub struct Policy {
     pub invite: Option<Invite>,
     /// `match existing by FIELD`.
     pub match_existing: Option<MatchExisting>,
+    /// `password discard|hash` (Users only); `None`: a received password is discarded.
+    pub password: Option<super::PasswordRule>,
     /// Reactions in file order; for each situation the first true guard wins.
     pub reactions: Vec<Reaction>,
 }

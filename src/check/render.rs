@@ -1,6 +1,8 @@
 //! The wording of every finding: [`CheckError`] -> [`RulesDiagnostic`] (code, message,
 //! labels, help, related diagnostics in other files). Nothing else in the checker writes a
-//! message.
+//! message. The wording of editions, roles and the password policy is in `render/access.rs`.
+
+mod access;
 
 use super::diagnostic::{Code, RulesDiagnostic, Severity};
 use super::error::{
@@ -40,6 +42,7 @@ pub(crate) fn render(error: &CheckError, files: &Files) -> RulesDiagnostic {
         ErrorKind::Policy(error) => policy(&at, error),
         ErrorKind::Action(error) => action(&at, error),
         ErrorKind::Hook(error) => hook(&at, error),
+        ErrorKind::Access(error) => access::render(&at, error),
     }
 }
 
@@ -219,8 +222,8 @@ fn layout(at: &At<'_>, error: &LayoutError) -> RulesDiagnostic {
             )
             .label("not allowed in an overlay")
             .help(
-                "an overlay may only change mappings (`mapping KIND { ... }`) and add hooks \
-                 (`hooks KIND { ... }`)",
+                "an overlay may only change mappings (`mapping KIND { ... }`), add hooks \
+                 (`hooks KIND { ... }`) and choose the sync scope (`scope { ... }`)",
             ),
         LayoutError::SecondDeclaration { keyword, first } => at
             .again(

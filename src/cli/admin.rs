@@ -22,11 +22,22 @@ use crate::{
 /// `provisio tenant create`
 pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
     run("tenant create", || {
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let edition = provisio::eval::access::edition_name(&rules, args.edition.as_deref())
+            .map_err(|e| e.to_string())?;
         let tenant: TenantRecord = match open(&args.db, true)? {
-            Db::Local(store) => store.create_tenant(&args.name)?,
-            Db::Remote(api) => api.json("POST", "/tenants", &json!({"name": args.name}))?,
+            Db::Local(store) => store.create_tenant_with(&args.name, edition.as_deref())?,
+            Db::Remote(api) => api.json(
+                "POST",
+                "/tenants",
+                &json!({"name": args.name, "edition": edition}),
+            )?,
         };
-        say!("created tenant `{}`", tenant.name);
+        say!(
+            "created tenant `{}` ({} edition)",
+            tenant.name,
+            tenant.edition.as_deref().unwrap_or("no")
+        );
         say!(
             "next: provisio key create --tenant {} --db {}",
             tenant.name,
@@ -37,17 +48,22 @@ pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
 }
 
 /// `provisio tenant list`
-pub fn tenant_list(args: DbArgs) -> ExitCode {
+pub fn tenant_list(args: crate::TenantListArgs) -> ExitCode {
     run("tenant list", || {
-        let tenants: Vec<TenantRecord> = match open(&args, false)? {
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let default = rules.editions.as_ref().map(|e| e.default.as_str());
+        let tenants: Vec<TenantRecord> = match open(&args.db, false)? {
             Db::Local(store) => store.list_tenants()?,
             Db::Remote(api) => api.get("/tenants")?,
         };
         let rows = tenants
             .into_iter()
-            .map(|t| vec![t.name.to_string(), t.created.to_string()])
+            .map(|t| {
+                let edition = provisio::eval::access::shown(t.edition.as_deref(), default);
+                vec![t.name.to_string(), edition, t.created.to_string()]
+            })
             .collect();
-        print_block(&render_table(&["TENANT", "CREATED"], rows));
+        print_block(&render_table(&["TENANT", "EDITION", "CREATED"], rows));
         Ok(())
     })
 }
@@ -55,20 +71,33 @@ pub fn tenant_list(args: DbArgs) -> ExitCode {
 /// `provisio key create`: the key alone on the last line of stdout.
 pub fn key_create(args: KeyCreateArgs) -> ExitCode {
     run("key create", || {
-        let (key_id, key) = match open(&args.db, false)? {
-            Db::Local(store) => store.create_key(&args.tenant, &args.user)?,
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let role = provisio::eval::access::role_name(&rules, args.role.as_deref())
+            .map_err(|e| e.to_string())?;
+        let (key_id, key, role) = match open(&args.db, false)? {
+            Db::Local(store) => {
+                let (key_id, key) =
+                    store.create_key_with_role(&args.tenant, &args.user, role.as_deref())?;
+                let role = super::access::role_of(&store, &rules, &args.tenant, &args.user)?;
+                (key_id, key, role)
+            }
             Db::Remote(api) => {
                 let created: Value = api.json(
                     "POST",
                     &format!("/tenants/{}/keys", args.tenant),
-                    &json!({"user": args.user}),
+                    &json!({"user": args.user, "role": role}),
                 )?;
                 let text = |k: &str| created[k].as_str().unwrap_or_default().to_owned();
-                (text("key_id"), text("key"))
+                let roles = api.roles(&args.tenant)?;
+                let role = roles
+                    .get(&args.user)
+                    .cloned()
+                    .unwrap_or_else(|| "-".to_owned());
+                (text("key_id"), text("key"), role)
             }
         };
         say!(
-            "API key {key_id} for tenant `{}`, integration user `{}`.",
+            "API key {key_id} for tenant `{}`, integration user `{}` ({role}).",
             args.tenant,
             args.user
         );
@@ -83,18 +112,38 @@ pub fn key_create(args: KeyCreateArgs) -> ExitCode {
 /// `provisio key list`
 pub fn key_list(args: KeyListArgs) -> ExitCode {
     run("key list", || {
-        let keys: Vec<KeyRecord> = match open(&args.db, false)? {
-            Db::Local(store) => store.list_keys(&args.tenant)?,
-            Db::Remote(api) => api.get(&format!("/tenants/{}/keys", args.tenant))?,
+        let rules = super::access::profile(args.rules.as_deref())?;
+        let (keys, roles): (Vec<KeyRecord>, _) = match open(&args.db, false)? {
+            Db::Local(store) => (
+                store.list_keys(&args.tenant)?,
+                super::access::roles_by_user(&store, &rules, &args.tenant)?,
+            ),
+            Db::Remote(api) => (
+                api.get(&format!("/tenants/{}/keys", args.tenant))?,
+                api.roles(&args.tenant)?,
+            ),
         };
         let rows = keys
             .into_iter()
             .map(|k| {
                 let revoked = if k.revoked { "yes" } else { "no" };
-                vec![k.key_id, k.user, k.created.to_string(), revoked.to_owned()]
+                let role = roles
+                    .get(&k.user)
+                    .cloned()
+                    .unwrap_or_else(|| "-".to_owned());
+                vec![
+                    k.key_id,
+                    k.user,
+                    role,
+                    k.created.to_string(),
+                    revoked.to_owned(),
+                ]
             })
             .collect();
-        print_block(&render_table(&["ID", "USER", "CREATED", "REVOKED"], rows));
+        print_block(&render_table(
+            &["ID", "USER", "ROLE", "CREATED", "REVOKED"],
+            rows,
+        ));
         Ok(())
     })
 }
@@ -283,7 +332,7 @@ pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
     })
 }
 
-fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
+pub(super) fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -295,7 +344,7 @@ fn run(command: &str, body: impl FnOnce() -> Result<(), CliError>) -> ExitCode {
 
 /// A command failure: a store error or a message.
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(super) enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -314,14 +363,14 @@ impl From<String> for CliError {
 
 /// Where a command's work goes: the database file itself, or the admin API of the
 /// server that holds it.
-enum Db {
+pub(super) enum Db {
     Local(Store),
     Remote(Api),
 }
 
 /// Opens the database (only `tenant create` may create the file); when a running server
 /// holds it, its admin API instead.
-fn open(args: &DbArgs, create: bool) -> Result<Db, CliError> {
+pub(super) fn open(args: &DbArgs, create: bool) -> Result<Db, CliError> {
     let path: &Path = &args.db;
     if !create && !path.exists() {
         return Err(CliError::Message(format!(
@@ -341,11 +390,16 @@ fn open(args: &DbArgs, create: bool) -> Result<Db, CliError> {
 }
 
 /// The admin API of the server holding the database, answers as the commands need them.
-struct Api(AdminClient);
+pub(super) struct Api(AdminClient);
 
 impl Api {
     /// A call whose answer must be 2xx; the detail of any other answer is the error.
-    fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Result<Value, CliError> {
+    pub(super) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Value, CliError> {
         let reply = self.0.call(method, path, body)?;
         if (200..300).contains(&reply.status) {
             return Ok(reply.body);
@@ -365,13 +419,13 @@ impl Api {
         Err(CliError::Message(message))
     }
 
-    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+    pub(super) fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         let value = self.call("GET", path, None)?;
         serde_json::from_value(value)
             .map_err(|e| CliError::Message(format!("unexpected answer from the server: {e}")))
     }
 
-    fn json<T: serde::de::DeserializeOwned>(
+    pub(super) fn json<T: serde::de::DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
@@ -380,6 +434,32 @@ impl Api {
         let value = self.call(method, path, Some(body.to_string().into_bytes()))?;
         serde_json::from_value(value)
             .map_err(|e| CliError::Message(format!("unexpected answer from the server: {e}")))
+    }
+
+    /// Each integration user's role as shown (its own, or the profile's default).
+    pub(super) fn roles(
+        &self,
+        tenant: &provisio::domain::TenantId,
+    ) -> Result<std::collections::BTreeMap<String, String>, CliError> {
+        /// One row of `GET /tenants/T/integration-users` (the role already defaulted).
+        #[derive(serde::Deserialize)]
+        struct Row {
+            user: String,
+            role: Option<String>,
+            default_role: bool,
+        }
+        let users: Vec<Row> = self.get(&format!("/tenants/{tenant}/integration-users"))?;
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let shown = match (u.role, u.default_role) {
+                    (Some(role), true) => format!("{role} (default)"),
+                    (Some(role), false) => role,
+                    (None, _) => "-".to_owned(),
+                };
+                (u.user, shown)
+            })
+            .collect())
     }
 
     /// Every record of a paged listing, oldest first (the API pages newest first).
@@ -474,7 +554,7 @@ fn render_log(records: &[LogRecord]) -> String {
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 /// Each cell is escaped as one line ([`Layout::Line`]), so each row stays one line and no
 /// cell can drive the terminal.
-fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(super) fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| {

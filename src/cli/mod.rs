@@ -1,5 +1,6 @@
 //! One file per command family; each owns its output.
 
+pub mod access;
 pub mod admin;
 pub mod check;
 pub mod db;

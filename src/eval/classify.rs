@@ -22,6 +22,7 @@ pub(crate) enum Classified {
 pub(crate) fn classify(ctx: &Ctx<'_>, subject: &mut Subject) -> Result<Classified, EvalError> {
     match subject.method {
         Method::Post => classify_create(ctx, subject),
+        _ if subject.pick_up => classify_pick_up(ctx, subject),
         Method::Delete => Ok(Classified::Situation(
             Situation::Deleted,
             MatchOutcome::Existing,
@@ -109,6 +110,38 @@ fn classify_create(ctx: &Ctx<'_>, subject: &mut Subject) -> Result<Classified, E
         ));
     }
     Ok(Classified::Situation(Situation::Created, MatchOutcome::New))
+}
+
+/// A PUT or PATCH of a pre-existing entity by its id: picked up exactly as a create with
+/// its natural key would pick it up (`match existing by`), or refused as that create would
+/// be.
+fn classify_pick_up(ctx: &Ctx<'_>, subject: &Subject) -> Result<Classified, EvalError> {
+    let Some(rule) = ctx.policy().and_then(|p| p.match_existing.as_ref()) else {
+        let detail = format!(
+            "{} {} was not created by provisioning, and the rules do not pick existing ones up (add `match existing by ...;`).",
+            ctx.entity_type, subject.id
+        );
+        return Ok(refuse(
+            Situation::Created,
+            MatchOutcome::New,
+            ScimType::Uniqueness,
+            detail,
+        ));
+    };
+    if subject.user_name_after != subject.user_name_before && taken_elsewhere(ctx, subject)? {
+        return Ok(Classified::Situation(
+            Situation::UsernameTaken,
+            MatchOutcome::TakenElsewhere,
+        ));
+    }
+    Ok(Classified::Situation(
+        Situation::Created,
+        MatchOutcome::PickedUp {
+            entity_id: subject.id.clone(),
+            by: crate::domain::FieldName::new(rule.field.as_str()),
+            rule: Origin::from(&rule.origin),
+        },
+    ))
 }
 
 /// Whether the userName the operation claims is held by another tenant.

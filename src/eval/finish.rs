@@ -29,6 +29,8 @@ pub(crate) struct Outcome {
     pub notifications: Vec<Notification>,
     pub extra_history: Vec<HistoryEntry>,
     pub groups: GroupEffects,
+    /// A password to keep as a hash, when the action writes the entity.
+    pub password: Option<crate::password::Secret>,
 }
 
 impl Outcome {
@@ -45,6 +47,7 @@ impl Outcome {
             notifications: Vec::new(),
             extra_history: Vec::new(),
             groups: GroupEffects::default(),
+            password: None,
         }
     }
 }
@@ -217,6 +220,7 @@ pub(crate) fn refused(ctx: &Ctx<'_>, subject: Subject, refusal: Refusal) -> Plan
         history: Vec::new(),
         rejection: Some(refusal.rejection),
         notes: subject.notes,
+        password: None,
     }
 }
 
@@ -243,12 +247,23 @@ pub(crate) fn finish(
         notifications,
         extra_history,
         groups,
+        password,
     } = outcome;
     let mut writes = writes.list;
     writes.extend(groups.links.writes);
     pending.extend(groups.links.pending);
 
     let mut history = Vec::new();
+    if let MatchOutcome::PickedUp { by, rule, .. } = &matched {
+        history.push(HistoryEntry {
+            entity: own.clone(),
+            user_name: own_name.clone(),
+            field: HistoryField::Managed,
+            before: Some("unmanaged".to_owned()),
+            after: Some(format!("managed (picked up by {by})")),
+            rule: rule.clone(),
+        });
+    }
     for write in &writes {
         let user_name = if write.entity == own {
             own_name.clone()
@@ -307,6 +322,7 @@ pub(crate) fn finish(
         history,
         rejection: None,
         notes: subject.notes,
+        password: password.map(crate::eval::plan::PasswordWrite::Received),
     }
 }
 

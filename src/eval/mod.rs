@@ -13,9 +13,11 @@
 //!
 //! Nothing here writes: applying the Plan is the store's job.
 
+pub mod access;
 pub mod explain;
 pub mod memory;
 pub mod plan;
+pub mod reverse;
 
 mod choose;
 mod classify;
@@ -172,6 +174,8 @@ fn react(
         Action::Create | Action::Update | Action::Suspend | Action::Activate | Action::Skip(_) => {}
     }
     outcome.resource = finish::put_or_delete(&subject);
+    // Only an action that writes the entity keeps a password (as a hash).
+    outcome.password = subject.password.clone();
     let mapped = debug_span!("map_fields")
         .in_scope(|| map::map_fields(ctx, &subject, situation, &chosen, outcome.writes.clone()))?;
     if let Some((chosen, rejection)) = mapped.refused {

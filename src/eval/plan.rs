@@ -77,6 +77,20 @@ pub struct Plan {
     /// Notes for a human reader (password discarded, readOnly input ignored, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
+    /// A password to keep as a hash (`password hash;`), write-only: never serialised, so
+    /// never shown by `explain`; the notes say what happens to it.
+    #[serde(skip)]
+    pub password: Option<PasswordWrite>,
+}
+
+/// A password the Plan keeps: as received (the pipeline hashes it before the store sees
+/// the Plan), then hashed. Neither form prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordWrite {
+    /// As received; the store refuses a Plan still holding one.
+    Received(crate::password::Secret),
+    /// Hashed with Argon2id.
+    Hashed(crate::password::PasswordHash),
 }
 
 impl Plan {
@@ -387,6 +401,8 @@ pub enum HistoryField {
     Lifecycle,
     /// A group's membership (`Member`).
     Member,
+    /// Whether provisioning manages the entity (`Managed`): a pick-up.
+    Managed,
 }
 
 impl HistoryField {
@@ -396,6 +412,7 @@ impl HistoryField {
             HistoryField::Field(name) => name.as_str(),
             HistoryField::Lifecycle => "Lifecycle",
             HistoryField::Member => "Member",
+            HistoryField::Managed => "Managed",
         }
     }
 }
@@ -440,8 +457,10 @@ pub struct Rejection {
 /// A note for a human reader of the Plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
-    /// The request set a password, which is never stored.
-    PasswordDiscarded,
+    /// The request set a password, which is never stored (by this rule, or by default).
+    PasswordDiscarded(Origin),
+    /// The request set a password, kept only as an Argon2id hash (by this rule).
+    PasswordHashed(Origin),
     /// A read-only attribute of the request (as sent) was ignored.
     ReadOnlyIgnored(String),
 }
@@ -449,9 +468,16 @@ pub enum Note {
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Note::PasswordDiscarded => {
+            Note::PasswordDiscarded(Origin::BuiltIn) => {
                 f.write_str("password received and discarded (never stored)")
             }
+            Note::PasswordDiscarded(rule) => {
+                write!(f, "password received and discarded, never stored ({rule})")
+            }
+            Note::PasswordHashed(rule) => write!(
+                f,
+                "password received and kept as an Argon2id hash, write-only: never returned or shown ({rule})"
+            ),
             Note::ReadOnlyIgnored(name) => write!(f, "read-only input `{name}` ignored"),
         }
     }

@@ -29,6 +29,10 @@ pub(crate) struct Subject {
     pub user_name_before: Option<UserName>,
     pub user_name_after: Option<UserName>,
     pub notes: Vec<Note>,
+    /// A password to keep as a hash (`password hash;`).
+    pub password: Option<crate::password::Secret>,
+    /// A PUT or PATCH addressed a pre-existing (unmanaged) entity by its id: a pick-up.
+    pub pick_up: bool,
 }
 
 impl Subject {
@@ -61,10 +65,41 @@ pub(crate) fn prepare(
             .resource(kind, id)?
             .ok_or_else(|| EvalError::Scim(ScimError::not_found(kind.as_str(), id.as_str())))
     };
+    // A PUT or PATCH of a pre-existing entity listed for an import: its rendered resource
+    // stands for the one before; the write picks it up.
+    let unmanaged = match op {
+        ScimOp::Replace { id, .. } | ScimOp::Patch { id, .. }
+            if ctx.state.resource(kind, id)?.is_none() =>
+        {
+            ctx.state
+                .entity(id)?
+                .filter(|e| !e.managed && e.lifecycle != crate::domain::Lifecycle::Deleted)
+                .filter(|e| e.entity_type == ctx.entity_type)
+        }
+        _ => None,
+    };
+    let load = |id: &ResourceId| -> Result<StoredResource, EvalError> {
+        match &unmanaged {
+            Some(entity) => Ok(StoredResource {
+                kind,
+                body: crate::eval::reverse::resource_of(ctx.rules, kind, entity),
+                meta: crate::domain::Meta {
+                    created: crate::domain::Timestamp::EPOCH,
+                    last_modified: crate::domain::Timestamp::EPOCH,
+                    version: 0,
+                },
+                entity: entity.clone(),
+            }),
+            None => load(id),
+        }
+    };
     let mut notes = Vec::new();
+    let mut received: Option<&str> = None;
+    let patched_password;
     let (id, before, after, member_ops) = match op {
         ScimOp::Create { input, ignored, .. } => {
-            note_input(input.password.is_some(), ignored, &mut notes);
+            received = input.password.as_deref();
+            notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
             let id = ids.next_id();
             let after = with_id(input.body.clone(), &id);
             let members = input
@@ -79,7 +114,8 @@ pub(crate) fn prepare(
             id, input, ignored, ..
         } => {
             let before = load(id)?;
-            note_input(input.password.is_some(), ignored, &mut notes);
+            received = input.password.as_deref();
+            notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
             let after = with_id(
                 resource::replace_preserving(&before.body, input.body.clone()),
                 id,
@@ -100,23 +136,29 @@ pub(crate) fn prepare(
         } => {
             let before = load(id)?;
             let patched = patch::apply_patch(kind, id.as_str(), &before.body, request)?;
-            if patched.password.is_some() {
-                notes.push(Note::PasswordDiscarded);
-            }
+            patched_password = patched.password;
+            received = patched_password.as_deref();
             let after = with_id(patched.resource, id);
             (id.clone(), Some(before), Some(after), members.clone())
         }
         ScimOp::Delete { id, .. } => (id.clone(), Some(load(id)?), None, Vec::new()),
     };
+    let password = received.and_then(|text| password_policy(ctx, text, &mut notes));
     let current = match &before {
         Some(before) => before.entity.clone(),
         None => Entity::new(id.clone(), ctx.entity_type.clone()),
     };
+    let pick_up = unmanaged.is_some();
+    // The name an imported user holds (claimed at import) is given back if the write
+    // changes it.
+    let name_before = before
+        .as_ref()
+        .and_then(|b| user_name_in(&b.body).ok().flatten());
+    // A picked-up entity has no stored resource before this write.
+    let before = before.filter(|_| !pick_up);
     let (user_name_before, user_name_after) = if kind == ResourceKind::User {
         (
-            before
-                .as_ref()
-                .and_then(|b| user_name_in(&b.body).ok().flatten()),
+            name_before,
             match &after {
                 Some(body) => Some(user_name_in(body)?.ok_or_else(|| {
                     ScimError::new(
@@ -140,7 +182,32 @@ pub(crate) fn prepare(
         user_name_before,
         user_name_after,
         notes,
+        password,
+        pick_up,
     })
+}
+
+/// What the policy's `password` line does with a received password: the note saying so,
+/// and the password when it is to be kept as a hash.
+fn password_policy(
+    ctx: &Ctx<'_>,
+    text: &str,
+    notes: &mut Vec<Note>,
+) -> Option<crate::password::Secret> {
+    let rule = ctx.policy().and_then(|p| p.password.as_ref());
+    let origin = rule.map_or(crate::domain::Origin::BuiltIn, |r| {
+        crate::domain::Origin::from(&r.origin)
+    });
+    match rule.map(|r| r.policy) {
+        Some(crate::check::PasswordPolicy::Hash) => {
+            notes.insert(0, Note::PasswordHashed(origin));
+            Some(crate::password::Secret::new(text))
+        }
+        _ => {
+            notes.insert(0, Note::PasswordDiscarded(origin));
+            None
+        }
+    }
 }
 
 /// The valid userName of a User body, if it has one.
@@ -158,13 +225,6 @@ fn user_name_in(body: &Value) -> Result<Option<UserName>, ScimError> {
             "userName must be a string",
         )),
     }
-}
-
-fn note_input(password: bool, ignored: &[String], notes: &mut Vec<Note>) {
-    if password {
-        notes.push(Note::PasswordDiscarded);
-    }
-    notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
 }
 
 /// The body with `id` first, where a reader looks for it.

@@ -14,6 +14,7 @@ use crate::scim::filter::{IndexedAttr, equality_hint};
 use crate::scim::list::{ListQuery, list_response, parse_list_query, parse_search_request};
 use crate::scim::project::{self, Projection, build_resource, member_ref};
 use crate::scim::route::Route;
+use crate::server::unmanaged::Listed;
 use crate::server::write::{bulk_request, write_logged};
 use crate::server::{App, Call, Reply, error_reply};
 use crate::store::{StoreError, TenantRead};
@@ -210,6 +211,17 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
         call.if_none_match.as_deref(),
         true,
     )?;
+    let stored = match stored {
+        Some(found) => Some(found),
+        // A pre-existing entity, listed for an import, is read by its id too.
+        None => match Listed::of(app, tenant, kind) {
+            Some(listed) => listed
+                .get(&read, id)
+                .map_err(storage)?
+                .map(|r| (r.body, r.meta)),
+            None => None,
+        },
+    };
     let Some((body, meta)) = stored else {
         return Err(ScimError::not_found(kind.as_str(), id.as_str()));
     };
@@ -260,10 +272,24 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     if let ([(kind, _)], None, None) = (queries, &query.filter, &query.sort_by)
         && !query.descending
     {
-        let total = usize::try_from(read.count(*kind).map_err(storage)?).unwrap_or(usize::MAX);
-        let page = read
+        let managed = usize::try_from(read.count(*kind).map_err(storage)?).unwrap_or(usize::MAX);
+        let listed = Listed::of(app, tenant, *kind);
+        let unmanaged = match &listed {
+            Some(listed) => listed.count(&read).map_err(storage)?,
+            None => 0,
+        };
+        let total = managed + unmanaged;
+        let mut page = read
             .page_bodies(*kind, query.start_index, query.count)
             .map_err(storage)?;
+        // Pre-existing entities follow the provisioned resources, in id order.
+        if let Some(listed) = listed.filter(|_| unmanaged > 0 && page.len() < query.count) {
+            let skip = query.start_index.max(1).saturating_sub(1 + managed);
+            let more = listed
+                .page(&read, skip, query.count - page.len())
+                .map_err(storage)?;
+            page.extend(more.into_iter().map(body_of));
+        }
         let mut resources = Vec::with_capacity(page.len());
         for row in &page {
             resources.push(
@@ -288,7 +314,17 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     // it, and the page shows it.
     let mut matched: Vec<(ResourceKind, ResourceId, Value, &ListQuery)> = Vec::new();
     for (kind, query) in queries {
-        for row in candidates(&read, *kind, query).map_err(storage)? {
+        let mut found = candidates(&read, *kind, query).map_err(storage)?;
+        if let Some(listed) = Listed::of(app, tenant, *kind) {
+            found.extend(
+                listed
+                    .candidates(&read, query)
+                    .map_err(storage)?
+                    .into_iter()
+                    .map(body_of),
+            );
+        }
+        for row in found {
             let plain = build_resource(
                 *kind,
                 &call.base_url,
@@ -308,7 +344,10 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     }
     matched.sort_by(|(ka, _, ra, qa), (kb, _, rb, _)| {
         if ka == kb {
-            qa.compare(ra, rb)
+            // Provisioned resources first, then pre-existing entities (version 0).
+            (version_of(ra) == Some(0))
+                .cmp(&(version_of(rb) == Some(0)))
+                .then_with(|| qa.compare(ra, rb))
         } else {
             ka.cmp(kb)
         }
@@ -325,6 +364,23 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
         200,
         list_response(resources, total, query.start_index),
     ))
+}
+
+/// The body of a pre-existing entity listed as a resource.
+fn body_of(stored: StoredResource) -> ResourceBody {
+    ResourceBody {
+        kind: stored.kind,
+        id: stored.entity.id,
+        body: stored.body,
+        meta: stored.meta,
+    }
+}
+
+/// The `meta.version` of a plain representation (its ETag `W/"N"`).
+fn version_of(plain: &Value) -> Option<u64> {
+    plain["meta"]["version"]
+        .as_str()
+        .and_then(|tag| tag.trim_start_matches("W/").trim_matches('"').parse().ok())
 }
 
 /// The resources a filter can match (bodies only): through an index when it is an

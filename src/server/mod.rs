@@ -8,9 +8,11 @@
 //! response, chosen here at the edge; a request is answered or, when its framing is
 //! ambiguous (see [`lenient`]), refused with hyper's own 400 before the connection closes.
 
+mod access;
 pub mod conn;
 pub mod handlers;
 pub mod lenient;
+mod unmanaged;
 mod write;
 
 use std::sync::Arc;
@@ -187,8 +189,15 @@ impl App {
         let key = if route.needs_auth() {
             Some(self.authenticate(&parts.headers)?)
         } else {
-            None
+            self.optional_key(&parts.headers)
         };
+        if let Some(key) = &key {
+            let logged = match parts.uri.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.clone(),
+            };
+            self.admit(key, parts.method.as_str(), &logged)?;
+        }
         let host = parts
             .headers
             .get(header::HOST)

@@ -88,6 +88,16 @@ fn scim_error(err: &WriteError) -> (ScimError, Outcome) {
             Outcome::Failed,
         ),
         WriteError::Store(other) => (storage(clone_store_error(other)), Outcome::Failed),
+        WriteError::Password(err) => {
+            tracing::error!(%err, "password hashing failed");
+            (
+                ScimError::status(
+                    500,
+                    "the password could not be stored safely; nothing was changed, try again",
+                ),
+                Outcome::Failed,
+            )
+        }
         WriteError::Busy => (
             ScimError::status(
                 503,

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::domain::{Entity, Meta, UniqueFields};
-use crate::eval::plan::{PendingChange, Plan, ResourceWrite};
+use crate::eval::plan::{PasswordWrite, PendingChange, Plan, ResourceWrite};
 use crate::store::{HistoryRecord, StoreError, TenantWrite};
 
 /// Applies a Plan that is not a rejection (a rejection writes nothing). `unique` holds the
@@ -124,6 +124,18 @@ pub fn apply(
         for pending in txn.pending_of(id)? {
             txn.remove_pending(&pending)?;
         }
+    }
+
+    match (&plan.password, &plan.resource) {
+        (_, ResourceWrite::Delete) => txn.remove_password_hash(id)?,
+        (Some(PasswordWrite::Hashed(hash)), _) => txn.put_password_hash(id, hash)?,
+        (Some(PasswordWrite::Received(_)), _) => {
+            return Err(StoreError::Corrupt {
+                table: "plan",
+                detail: "a password reached the store unhashed; nothing was written".into(),
+            });
+        }
+        (None, _) => {}
     }
 
     for notification in &plan.notifications {

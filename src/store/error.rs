@@ -29,6 +29,14 @@ pub enum StoreError {
     /// No key with this id in this tenant.
     #[error("unknown key id `{0}`")]
     UnknownKey(String),
+    /// No key was ever created for this integration user in the tenant.
+    #[error("tenant `{tenant}` has no integration user `{user}` (create a key for it first)")]
+    UnknownUser {
+        /// The tenant.
+        tenant: String,
+        /// The user named.
+        user: String,
+    },
     /// The userName is held by another user, in this tenant or another one. The message
     /// never says which.
     #[error("userName `{0}` is already taken")]

@@ -7,6 +7,7 @@
 //! writers) or [`Store::write`] ([`TenantWrite`], one durable all-or-nothing transaction);
 //! both implement [`StateView`](crate::eval::state::StateView) for the evaluator.
 
+mod access;
 mod admin;
 mod apply;
 mod error;
@@ -15,7 +16,9 @@ mod query;
 mod read;
 mod records;
 mod retention;
+mod secrets;
 mod tables;
+mod unmanaged;
 mod verify;
 mod write;
 mod writer;
@@ -37,7 +40,8 @@ pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary};
 pub use read::TenantRead;
 pub use records::{
-    HistoryRecord, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord, mask_secrets,
+    HistoryRecord, IntegrationUser, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord,
+    mask_secrets,
 };
 pub use retention::{Retention, Trimmed};
 pub use verify::{Inconsistency, VerifyReport};
@@ -112,7 +116,11 @@ impl Store {
             key_cache: Arc::default(),
             writer: Arc::default(),
         };
+        let had_index = unmanaged::index_exists(&store.db)?;
         store.create_tables()?;
+        if !had_index {
+            unmanaged::backfill(&store)?;
+        }
         Ok(store)
     }
 
@@ -141,6 +149,9 @@ impl Store {
             txn.open_table(tables::OPERATOR_IDS)?;
             txn.open_table(tables::ADMIN_AUDIT)?;
             txn.open_table(tables::OVERLAY_META)?;
+            txn.open_table(tables::INTEGRATION_USERS)?;
+            txn.open_table(tables::PASSWORD_HASHES)?;
+            txn.open_table(tables::UNMANAGED)?;
         }
         txn.commit()?;
         Ok(())
@@ -218,14 +229,27 @@ impl Store {
 
     // ---- tenants ----
 
-    /// Creates a tenant. Names match `[A-Za-z0-9_-]{1,64}`; an existing name is an error.
+    /// Creates a tenant on the profile's default edition. Names match
+    /// `[A-Za-z0-9_-]{1,64}`; an existing name is an error.
     pub fn create_tenant(&self, name: &str) -> Result<TenantRecord, StoreError> {
+        self.create_tenant_with(name, None)
+    }
+
+    /// Creates a tenant on `edition` (`None`: the profile's default; the caller checks the
+    /// name against the profile). Names match `[A-Za-z0-9_-]{1,64}`; an existing name is an
+    /// error.
+    pub fn create_tenant_with(
+        &self,
+        name: &str,
+        edition: Option<&str>,
+    ) -> Result<TenantRecord, StoreError> {
         if !TenantId::is_valid(name) {
             return Err(StoreError::InvalidTenantName(name.to_owned()));
         }
         let record = TenantRecord {
             name: TenantId::new(name),
             created: self.now(),
+            edition: edition.map(str::to_owned),
         };
         let bytes = encode("tenants", &record)?;
         let txn = self.begin_write()?;
@@ -284,6 +308,18 @@ impl Store {
         tenant: &TenantId,
         user: &str,
     ) -> Result<(String, String), StoreError> {
+        self.create_key_with_role(tenant, user, None)
+    }
+
+    /// [`create_key`](Self::create_key) for a user with `role` (the caller checks the name
+    /// against the profile): a new user gets it (`None`: the profile's default role); an
+    /// existing user's role changes to it when given, and is kept otherwise.
+    pub fn create_key_with_role(
+        &self,
+        tenant: &TenantId,
+        user: &str,
+        role: Option<&str>,
+    ) -> Result<(String, String), StoreError> {
         let tenant = tenant.as_str();
         let secret = random_hex::<32>()?;
         let key = format!("{KEY_PREFIX}{secret}");
@@ -312,9 +348,14 @@ impl Store {
             let bytes = encode("api_keys", &StoredKey { hash, record })?;
             txn.open_table(KEYS)?
                 .insert(hash.as_slice(), bytes.as_slice())?;
+            access::upsert_user(&txn, tenant, user, role, self.now())?;
             key_id
         };
         txn.commit()?;
+        if role.is_some() {
+            // What the user's other keys identify has changed.
+            self.forget_keys();
+        }
         Ok((key_id, key))
     }
 
@@ -341,10 +382,13 @@ impl Store {
         if !matches || stored.record.revoked {
             return Ok(None);
         }
+        let (edition, role) = access::edition_and_role(&txn, &stored.record)?;
         let info = KeyInfo {
             key_id: stored.record.key_id,
             tenant: stored.record.tenant,
             user: stored.record.user,
+            edition,
+            role,
         };
         let mut cache = self
             .key_cache

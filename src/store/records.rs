@@ -12,6 +12,24 @@ pub struct TenantRecord {
     pub name: TenantId,
     /// Creation time.
     pub created: Timestamp,
+    /// The application edition (`Enterprise`), as the profile spells it; `None`: the
+    /// profile's default edition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<String>,
+}
+
+/// The integration user a tenant's keys act for, and its role in the application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationUser {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// The user's name, as given to `key create --user`.
+    pub user: String,
+    /// Its role (`Lite Admin`), as the profile spells it; `None`: the profile's default role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// When its first key was created.
+    pub created: Timestamp,
 }
 
 /// What an authenticated API key identifies.
@@ -23,6 +41,10 @@ pub struct KeyInfo {
     pub tenant: TenantId,
     /// The integration user changes are recorded under.
     pub user: String,
+    /// The tenant's edition (`None`: the profile's default).
+    pub edition: Option<String>,
+    /// The integration user's role (`None`: the profile's default).
+    pub role: Option<String>,
 }
 
 /// A stored API key, as listed: never the key, never its hash.

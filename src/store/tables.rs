@@ -79,3 +79,17 @@ pub(crate) const ADMIN_AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new
 /// `(tenant, version) -> {"author", "time"}`: who saved each overlay version, and when.
 pub(crate) const OVERLAY_META: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("overlay_meta");
+
+/// `(tenant, integration user) -> IntegrationUser`: each key's user and its role.
+pub(crate) const INTEGRATION_USERS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("integration_users");
+
+/// `(tenant, entity id) -> Argon2id hash (PHC string)` of a kept password (`password hash;`).
+/// Write-only: no read path returns it; `TenantRead::password_matches` only compares.
+pub(crate) const PASSWORD_HASHES: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("password_hashes");
+
+/// `(tenant, entity_type, id) -> import time (RFC 3339)`: the pre-existing entities not yet
+/// picked up (unmanaged, not deleted), which SCIM lists for an identity provider's import.
+pub(crate) const UNMANAGED: TableDefinition<(&str, &str, &str), &str> =
+    TableDefinition::new("unmanaged_entities");

@@ -81,6 +81,7 @@ impl Store {
         unique_keys(&txn, &mut checker, &entities, unique)?;
         memberships(&txn, &mut checker, &resources)?;
         references(&txn, &mut checker, &entities)?;
+        unmanaged(&txn, &mut checker, &entities)?;
         keys_and_logs(&txn, &mut checker, &tenants)?;
         Ok(checker.report)
     }
@@ -102,6 +103,46 @@ fn tenants(txn: &ReadTransaction, c: &mut Checker) -> Result<BTreeSet<String>, S
         names.insert(key.value().to_owned());
     }
     Ok(names)
+}
+
+/// The index of unmanaged entities: exactly the unmanaged, live ones, under their type.
+fn unmanaged(
+    txn: &ReadTransaction,
+    c: &mut Checker,
+    entities: &BTreeMap<(String, String), Entity>,
+) -> Result<(), StoreError> {
+    let mut indexed = BTreeSet::new();
+    for item in txn.open_table(super::tables::UNMANAGED)?.iter()? {
+        let (key, _) = item?;
+        let (tenant, entity_type, id) = key.value();
+        c.counted("unmanaged_entities");
+        match entities.get(&(tenant.to_owned(), id.to_owned())) {
+            Some(e)
+                if !e.managed
+                    && e.lifecycle != Lifecycle::Deleted
+                    && e.entity_type == entity_type => {}
+            _ => c.problem(
+                "unmanaged_entities",
+                format!("{tenant}/{entity_type}/{id} is not an unmanaged, live {entity_type}"),
+            ),
+        }
+        indexed.insert((tenant.to_owned(), id.to_owned()));
+    }
+    for ((tenant, id), entity) in entities {
+        if !entity.managed
+            && entity.lifecycle != Lifecycle::Deleted
+            && !indexed.contains(&(tenant.clone(), id.clone()))
+        {
+            c.problem(
+                "unmanaged_entities",
+                format!(
+                    "unmanaged {} {tenant}/{id} is not listed",
+                    entity.entity_type
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `(tenant, id) -> Entity`.

@@ -232,6 +232,7 @@ impl TenantWrite {
                 None => None,
             }
         };
+        self.index_unmanaged(old.as_ref(), entity)?;
         let wanted: Vec<(&str, String)> = if entity.lifecycle == Lifecycle::Deleted {
             Vec::new()
         } else {

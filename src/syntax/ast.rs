@@ -72,6 +72,10 @@ pub enum Item {
     Header(Header),
     /// `scope { sync_group "NAME"; }`
     Scope(ScopeBlock),
+    /// `editions { NAME [provisioning] [default]; ... }`
+    Editions(EditionsBlock),
+    /// `roles { NAME [default]; ... provisioning needs NAME; }`
+    Roles(RolesBlock),
     /// `mapping KIND { ... }`
     Mapping(MappingBlock),
     /// `policy KIND { ... }`
@@ -88,6 +92,8 @@ impl Item {
             Item::Target(t) => t.span,
             Item::Header(h) => h.span,
             Item::Scope(s) => s.span,
+            Item::Editions(e) => e.span,
+            Item::Roles(r) => r.span,
             Item::Mapping(m) => m.span,
             Item::Policy(p) => p.span,
             Item::Hooks(h) => h.span,
@@ -101,6 +107,8 @@ impl Item {
             Item::Target(t) => t.keyword,
             Item::Header(h) => h.keyword,
             Item::Scope(s) => s.keyword,
+            Item::Editions(e) => e.keyword,
+            Item::Roles(r) => r.keyword,
             Item::Mapping(m) => m.keyword,
             Item::Policy(p) => p.keyword,
             Item::Hooks(h) => h.keyword,
@@ -114,6 +122,8 @@ impl Item {
             Item::Target(_) => "target",
             Item::Header(_) => "rules",
             Item::Scope(_) => "scope",
+            Item::Editions(_) => "editions",
+            Item::Roles(_) => "roles",
             Item::Mapping(_) => "mapping",
             Item::Policy(_) => "policy",
             Item::Hooks(_) => "hooks",
@@ -209,6 +219,59 @@ pub struct ScopeBlock {
 pub struct SyncGroup {
     /// Group display name.
     pub group: Spanned<String>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `editions { NAME [provisioning] [default]; ... }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditionsBlock {
+    /// The `editions` keyword.
+    pub keyword: Span,
+    /// Editions in file order.
+    pub editions: Vec<LevelDecl>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// `roles { NAME [default]; ... provisioning needs NAME; }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolesBlock {
+    /// The `roles` keyword.
+    pub keyword: Span,
+    /// Roles in file order (strongest first).
+    pub roles: Vec<LevelDecl>,
+    /// `provisioning needs NAME;` statements in file order.
+    pub needs: Vec<NeedsStmt>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One edition or role: `"Lite Admin" default;`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelDecl {
+    /// The name, as written (quotes and escapes removed).
+    pub name: Spanned<String>,
+    /// Flags in file order.
+    pub flags: Vec<Spanned<LevelFlag>>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// Flags of an edition or role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelFlag {
+    /// `provisioning` (editions): this edition may use SCIM provisioning.
+    Provisioning,
+    /// `default`: new tenants (editions) or integration users (roles) get this one.
+    Default,
+}
+
+/// `provisioning needs NAME;`
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeedsStmt {
+    /// The role named.
+    pub role: Spanned<String>,
     /// The whole statement.
     pub span: Span,
 }
@@ -365,6 +428,8 @@ pub enum PolicyStmt {
     Invite(InviteStmt),
     /// `match existing by FIELD;`
     Match(MatchStmt),
+    /// `password discard;` / `password hash;`
+    Password(PasswordStmt),
     /// `on SITUATION [when GUARD] => ACTION;`
     Reaction(ReactionStmt),
 }
@@ -376,6 +441,24 @@ pub struct InviteStmt {
     pub send: bool,
     /// The whole statement.
     pub span: Span,
+}
+
+/// `password discard;` / `password hash;`
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordStmt {
+    /// What a received password does.
+    pub mode: PasswordMode,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// What a received password does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordMode {
+    /// `discard`: never stored.
+    Discard,
+    /// `hash`: stored as an Argon2id hash, write-only.
+    Hash,
 }
 
 /// `match existing by FIELD;`

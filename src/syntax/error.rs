@@ -205,6 +205,12 @@ pub enum Expected {
     TransformArgument,
     /// `never` or `always`.
     InviteMode,
+    /// `provisioning` or `default` after an edition.
+    EditionFlag,
+    /// `discard` or `hash`.
+    PasswordMode,
+    /// An edition or role name, bare or quoted.
+    LevelName,
     /// `PATH == VALUE` in a guard.
     GuardComparison,
     /// An action after `=>`.
@@ -251,6 +257,9 @@ impl fmt::Display for Expected {
             Expected::Transform => "a transform",
             Expected::TransformArgument => "a transform argument",
             Expected::InviteMode => "`never` or `always`",
+            Expected::EditionFlag => "`provisioning` or `default`",
+            Expected::PasswordMode => "`discard` or `hash`",
+            Expected::LevelName => "a name (quoted when it has spaces: `\"Lite Admin\"`)",
             Expected::GuardComparison => "a comparison `PATH == VALUE`",
             Expected::Action => "an action",
             Expected::ScimPath => "a SCIM path",

@@ -8,10 +8,11 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::ast::{
-    ActionExpr, AllOf, ArgumentExpr, Block, CompareExpr, EntityDecl, FieldDecl, FieldFlag, File,
-    FilterExpr, GuardExpr, Header, HookStmt, Ident, InviteStmt, Item, LiteralExpr, MappingRule,
-    MappingStmt, MatchStmt, Modifier, PathExpr, PathSegmentExpr, PolicyStmt, ReactionStmt,
-    RemoveStmt, ScopeBlock, Span, Spanned, SyncGroup, TargetDecl, TransformCall, TypeExpr,
+    ActionExpr, AllOf, ArgumentExpr, Block, CompareExpr, EditionsBlock, EntityDecl, FieldDecl,
+    FieldFlag, File, FilterExpr, GuardExpr, Header, HookStmt, Ident, InviteStmt, Item, LevelDecl,
+    LevelFlag, LiteralExpr, MappingRule, MappingStmt, MatchStmt, Modifier, NeedsStmt, PasswordMode,
+    PasswordStmt, PathExpr, PathSegmentExpr, PolicyStmt, ReactionStmt, RemoveStmt, RolesBlock,
+    ScopeBlock, Span, Spanned, SyncGroup, TargetDecl, TransformCall, TypeExpr,
 };
 use super::error::{Expected, Found, Punct, SyntaxError};
 
@@ -134,6 +135,22 @@ fn lower_file(node: &Node<'_>) -> Lowered<File> {
             Rule::target_decl => Item::Target(lower_target(&inner)?),
             Rule::header => Item::Header(lower_header(&inner)?),
             Rule::scope_block => Item::Scope(lower_scope(&inner)?),
+            Rule::editions_block => Item::Editions(EditionsBlock {
+                keyword: inner.span_of(Rule::kw_editions)?,
+                editions: inner.lower_each(Rule::edition_decl, lower_level)?,
+                span: inner.span,
+            }),
+            Rule::roles_block => Item::Roles(RolesBlock {
+                keyword: inner.span_of(Rule::kw_roles)?,
+                roles: inner.lower_each(Rule::role_decl, lower_level)?,
+                needs: inner.lower_each(Rule::needs_stmt, |needs| {
+                    Ok(NeedsStmt {
+                        role: lower_level_name(&needs.child(Rule::level_name)?)?,
+                        span: needs.span,
+                    })
+                })?,
+                span: inner.span,
+            }),
             Rule::mapping_block => {
                 Item::Mapping(lower_block(&inner, Rule::kw_mapping, mapping_statement)?)
             }
@@ -215,6 +232,40 @@ fn lower_scope(node: &Node<'_>) -> Lowered<ScopeBlock> {
             })
         })?,
         span: node.span,
+    })
+}
+
+/// An edition or role: its name and flags (`edition_flag` and `role_flag` alike).
+fn lower_level(node: &Node<'_>) -> Lowered<LevelDecl> {
+    let mut flags = Vec::new();
+    for pair in node
+        .all(Rule::edition_flag)
+        .chain(node.all(Rule::role_flag))
+    {
+        let flag = Node::new(pair.clone());
+        let kind = match flag.rule_of_single()? {
+            Rule::kw_provisioning => LevelFlag::Provisioning,
+            _ => LevelFlag::Default,
+        };
+        flags.push(Spanned {
+            node: kind,
+            span: flag.span,
+        });
+    }
+    flags.sort_by_key(|flag| flag.span.start);
+    Ok(LevelDecl {
+        name: lower_level_name(&node.child(Rule::level_name)?)?,
+        flags,
+        span: node.span,
+    })
+}
+
+/// A name written bare (`Admin`) or quoted (`"Lite Admin"`).
+fn lower_level_name(node: &Node<'_>) -> Lowered<Spanned<String>> {
+    let inner = node.children.first().ok_or_else(|| node.malformed())?;
+    Ok(match inner.as_rule() {
+        Rule::string => lower_string(inner),
+        _ => spanned_str(inner),
     })
 }
 
@@ -419,6 +470,15 @@ fn policy_statement(rule: Rule, node: &Node<'_>) -> Option<Lowered<PolicyStmt>> 
                 span: node.span,
             }))
         }),
+        Rule::password_stmt => node.child(Rule::password_mode).and_then(|mode| {
+            Ok(PolicyStmt::Password(PasswordStmt {
+                mode: match mode.rule_of_single()? {
+                    Rule::kw_hash => PasswordMode::Hash,
+                    _ => PasswordMode::Discard,
+                },
+                span: node.span,
+            }))
+        }),
         Rule::match_stmt => node.ident(0).map(|field| {
             PolicyStmt::Match(MatchStmt {
                 field,
@@ -557,6 +617,18 @@ fn describe(rule: Rule) -> Expected {
         Rule::mapping_block | Rule::kw_mapping => Expected::Keyword("mapping"),
         Rule::policy_block | Rule::kw_policy => Expected::Keyword("policy"),
         Rule::hooks_block | Rule::kw_hooks => Expected::Keyword("hooks"),
+        Rule::editions_block | Rule::kw_editions => Expected::Keyword("editions"),
+        Rule::roles_block | Rule::kw_roles => Expected::Keyword("roles"),
+        Rule::kw_provisioning => Expected::Keyword("provisioning"),
+        Rule::role_flag | Rule::kw_default => Expected::Keyword("default"),
+        Rule::kw_needs => Expected::Keyword("needs"),
+        Rule::password_stmt | Rule::kw_password => Expected::Keyword("password"),
+        Rule::kw_discard => Expected::Keyword("discard"),
+        Rule::kw_hash => Expected::Keyword("hash"),
+        Rule::edition_flag => Expected::EditionFlag,
+        Rule::password_mode => Expected::PasswordMode,
+        Rule::edition_decl | Rule::role_decl | Rule::level_name => Expected::LevelName,
+        Rule::needs_stmt => Expected::Keyword("provisioning"),
         Rule::entity_decl | Rule::kw_entity => Expected::Keyword("entity"),
         Rule::kw_unique => Expected::Keyword("unique"),
         Rule::kw_readonly => Expected::Keyword("readonly"),

@@ -513,3 +513,151 @@ fn bad_admin_requests_get_a_clear_error_and_change_nothing() {
     assert!(server.store.list_tenants().unwrap().is_empty());
     assert!(server.store.audit(None, None, 10).unwrap().items.is_empty());
 }
+
+#[test]
+fn editions_and_integration_user_roles_are_managed_and_audited() {
+    let server = Server::start();
+    let admin = server.admin();
+    let created = post(
+        &admin,
+        "/tenants",
+        &json!({"name": "acme", "edition": "PROFESSIONAL"}),
+    )
+    .expect(201)
+    .json();
+    assert_eq!(created["edition"], json!("Professional"));
+    let default = post(&admin, "/tenants", &json!({"name": "beta"}))
+        .expect(201)
+        .json();
+    assert_eq!(default["edition"], json!("Enterprise"));
+    let misspelt = error_of(
+        post(
+            &admin,
+            "/tenants",
+            &json!({"name": "gamma", "edition": "Unlimted"}),
+        ),
+        400,
+    );
+    assert!(
+        misspelt["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `Unlimited`?"),
+        "{misspelt}"
+    );
+    error_of(admin.get("/tenants/gamma"), 404);
+
+    let patch = |client: &Client, path: &str, body: &Value| {
+        client.send("PATCH", path, &[], Some(body.to_string().as_bytes()))
+    };
+    let changed = patch(&admin, "/tenants/acme", &json!({"edition": "enterprise"}))
+        .expect(200)
+        .json();
+    assert_eq!(changed["edition"], json!("Enterprise"));
+    assert_eq!(
+        admin.get("/tenants/acme").expect(200).json()["edition"],
+        json!("Enterprise")
+    );
+
+    let key = post(
+        &admin,
+        "/tenants/acme/keys",
+        &json!({"user": "okta", "role": "full user"}),
+    )
+    .expect(201)
+    .json();
+    assert!(key["key"].as_str().unwrap().starts_with("prv_"));
+    post(&admin, "/tenants/acme/keys", &json!({"user": "entra"})).expect(201);
+    let users = admin
+        .get("/tenants/acme/integration-users")
+        .expect(200)
+        .json();
+    assert_eq!(
+        users,
+        json!([
+            {"user": "entra", "role": "Lite Admin", "default_role": true, "may_provision": true, "created": users[0]["created"]},
+            {"user": "okta", "role": "Full User", "default_role": false, "may_provision": false, "created": users[1]["created"]},
+        ])
+    );
+    let raised = put(
+        &admin,
+        "/tenants/acme/integration-users/okta",
+        &json!({"role": "Admin"}),
+    )
+    .expect(200)
+    .json();
+    assert_eq!(raised["role"], json!("Admin"));
+    assert_eq!(raised["may_provision"], json!(true));
+    error_of(
+        put(
+            &admin,
+            "/tenants/acme/integration-users/nobody",
+            &json!({"role": "Admin"}),
+        ),
+        404,
+    );
+    error_of(
+        put(
+            &admin,
+            "/tenants/acme/integration-users/okta",
+            &json!({"role": "Owner"}),
+        ),
+        400,
+    );
+    error_of(
+        put(
+            &admin,
+            "/tenants/acme/integration-users/okta",
+            &json!({"rank": 1}),
+        ),
+        400,
+    );
+
+    // A tenant's operator may manage its users' roles, never its own edition.
+    let (_, token) = server
+        .store
+        .create_operator(
+            "acme admin",
+            provisio::store::OperatorScope::Tenant("acme".into()),
+        )
+        .unwrap();
+    let scoped = server.admin_as(Some(&token));
+    error_of(
+        patch(&scoped, "/tenants/acme", &json!({"edition": "Unlimited"})),
+        403,
+    );
+    put(
+        &scoped,
+        "/tenants/acme/integration-users/okta",
+        &json!({"role": "Lite Admin"}),
+    )
+    .expect(200);
+    error_of(scoped.get("/tenants/beta/integration-users"), 403);
+
+    let audit = admin.get("/audit").expect(200).json();
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.set_role",
+            "user.set_role",
+            "key.create",
+            "key.create",
+            "tenant.set_edition",
+            "tenant.create",
+            "tenant.create",
+        ]
+    );
+    let set_edition = &audit["items"][4];
+    assert_eq!(set_edition["before"], json!({"edition": "Professional"}));
+    assert_eq!(set_edition["after"], json!({"edition": "Enterprise"}));
+    let set_role = &audit["items"][1];
+    assert_eq!(set_role["target"], json!("okta"));
+    assert_eq!(set_role["before"], json!({"role": "Full User"}));
+    assert_eq!(set_role["after"], json!({"role": "Admin"}));
+}

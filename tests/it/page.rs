@@ -981,3 +981,48 @@ fn keys_are_created_shown_once_and_revoked() {
         .expect(404)
         .contains("has no key");
 }
+
+#[test]
+fn tenants_and_keys_get_the_edition_and_role_chosen_on_the_page() {
+    let server = Server::start();
+    let browser = Browser::signed_in(&server, &server.admin_token);
+    browser
+        .get("/")
+        .expect(200)
+        .contains("<option value=\"Enterprise\" selected>Enterprise</option>")
+        .contains("<option value=\"Professional\">Professional</option>");
+    browser
+        .submit("/tenants", &[("name", "pro"), ("edition", "professional")])
+        .redirects_to("/t/pro/mappings");
+    let record = server.store.tenant(&"pro".into()).unwrap();
+    assert_eq!(record.edition.as_deref(), Some("Professional"));
+
+    browser
+        .submit("/tenants", &[("name", "odd"), ("edition", "Platinum")])
+        .redirects_to("/");
+    browser
+        .get("/")
+        .expect(200)
+        .contains("`Platinum` is not an edition of this application")
+        .contains("Nothing was created.");
+    assert!(server.store.tenant(&"odd".into()).is_err());
+
+    browser
+        .get("/t/pro/keys")
+        .expect(200)
+        .contains("<option value=\"Full User\">Full User</option>")
+        .contains("new users: Lite Admin");
+    browser
+        .submit("/t/pro/keys", &[("user", "okta"), ("role", "full user")])
+        .redirects_to("/t/pro/keys");
+    let users = server.store.list_users(&"pro".into()).unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].role.as_deref(), Some("Full User"));
+
+    browser
+        .submit("/t/pro/keys", &[("user", "okta2"), ("role", "Janitor")])
+        .expect(400)
+        .contains("`Janitor` is not a role")
+        .contains("No key was created.");
+    assert_eq!(key_count(&server, "pro"), 1);
+}

@@ -204,6 +204,48 @@ fn user_targets(rules: &check::CheckedRules) -> Vec<&str> {
 }
 
 #[test]
+fn an_overlay_chooses_the_group_scope_and_only_the_first_sync_group_counts() {
+    let mut sources = shipped();
+    sources.overlay = Some(SourceFile::new(
+        "acme.rules",
+        "# acme pushes one group as its scope\nscope { sync_group \"Clarizen Users\"; }\n",
+    ));
+    let report = check::check(&sources);
+    assert!(report.diagnostics.is_empty(), "{}", render(&report));
+    let scope = report.rules.expect("rules").scope.expect("a scope");
+    assert_eq!(scope.sync_group, "Clarizen Users");
+    assert_eq!(scope.origin.to_string(), "acme.rules:2");
+
+    sources.overlay = Some(SourceFile::new(
+        "acme.rules",
+        "scope { sync_group \"A\"; sync_group \"B\"; }\nscope { sync_group \"C\"; }\n",
+    ));
+    let report = check::check(&sources);
+    let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["rules::duplicate_statement", "rules::duplicate_statement"],
+        "{}",
+        render(&report)
+    );
+    assert!(report.rules.is_none());
+
+    // What keys may do is the profile's, never a tenant's.
+    sources.overlay = Some(SourceFile::new(
+        "acme.rules",
+        "editions { Professional provisioning default; }\nroles { \"Email User\" default; provisioning needs \"Email User\"; }\n",
+    ));
+    let report = check::check(&sources);
+    let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["rules::overlay_forbidden", "rules::overlay_forbidden"],
+        "{}",
+        render(&report)
+    );
+}
+
+#[test]
 fn the_shipped_profile_checks_clean() {
     let report = check::check(&shipped());
     assert!(report.diagnostics.is_empty(), "{}", render(&report));
@@ -211,10 +253,29 @@ fn the_shipped_profile_checks_clean() {
     assert_eq!(rules.name, "clarizen-default");
     assert_eq!(rules.version, 1);
     assert_eq!(rules.target.name, "clarizen");
+    // The users the identity provider provisions are the scope: no group defines it.
+    assert!(rules.scope.is_none(), "{:?}", rules.scope);
+    let editions = rules.editions.as_ref().expect("editions");
     assert_eq!(
-        rules.scope.as_ref().map(|s| s.sync_group.as_str()),
-        Some("Clarizen Users")
+        editions.names(),
+        ["Professional", "Enterprise", "Unlimited"]
     );
+    assert_eq!(editions.provisioning(), ["Enterprise", "Unlimited"]);
+    assert_eq!(editions.default, "Enterprise");
+    let roles = rules.roles.as_ref().expect("roles");
+    assert_eq!(
+        roles.names(),
+        ["Admin", "Lite Admin", "Full User", "Email User"]
+    );
+    assert_eq!(
+        (roles.default.as_str(), roles.needed.as_str()),
+        ("Lite Admin", "Lite Admin")
+    );
+    let password = rules
+        .policy(ResourceKind::User)
+        .and_then(|p| p.password.as_ref())
+        .expect("a password line");
+    assert_eq!(password.policy, check::PasswordPolicy::Discard);
 
     let users = rules.mappings(ResourceKind::User);
     assert_eq!(user_targets(&rules), SHIPPED_USER_TARGETS);

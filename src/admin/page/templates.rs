@@ -107,6 +107,10 @@ pub struct Tenants {
     pub list: Vec<(String, String)>,
     /// Whether the operator may create tenants.
     pub can_create: bool,
+    /// The editions a new tenant may get (empty: the profile declares none).
+    pub editions: Vec<String>,
+    /// The edition chosen when none is.
+    pub default_edition: String,
 }
 
 /// A locked mapping, read-only.
@@ -417,4 +421,8 @@ pub struct Keys {
     pub user: String,
     /// Why the create failed.
     pub error: Option<String>,
+    /// The roles a key's integration user may get (empty: the profile declares none).
+    pub roles: Vec<String>,
+    /// The role a new integration user gets when none is chosen.
+    pub default_role: String,
 }

@@ -30,6 +30,7 @@ fn html(status: u16, page: &impl Template) -> Result<Reply, PageError> {
 /// The tenants list, and for an all-tenants operator the form that creates one.
 pub(super) fn tenants(ctx: &Ctx<'_>) -> Result<Reply, PageError> {
     let tenants = ctx.admin.tenants(&ctx.operator)?;
+    let choices = ctx.admin.access_choices();
     let page = Tenants {
         l: ctx.layout("Tenants", None, "tenants"),
         list: tenants
@@ -37,6 +38,8 @@ pub(super) fn tenants(ctx: &Ctx<'_>) -> Result<Reply, PageError> {
             .map(|t| (t.name.to_string(), when(&t.created)))
             .collect(),
         can_create: matches!(ctx.operator.scope, OperatorScope::All),
+        default_edition: choices.default_edition.unwrap_or_default(),
+        editions: choices.editions,
     };
     html(200, &page)
 }
@@ -44,7 +47,8 @@ pub(super) fn tenants(ctx: &Ctx<'_>) -> Result<Reply, PageError> {
 /// Creates a tenant and goes to its mappings.
 pub(super) fn create_tenant(ctx: &Ctx<'_>) -> Result<Reply, PageError> {
     let name = ctx.form.text("name").unwrap_or_default();
-    match ctx.admin.create_tenant(&ctx.operator, name) {
+    let edition = ctx.form.text("edition");
+    match ctx.admin.create_tenant(&ctx.operator, name, edition) {
         Ok(record) => {
             ctx.flash(
                 true,
@@ -470,6 +474,7 @@ pub(super) fn keys(
     failed: Option<(String, String)>,
 ) -> Result<Reply, PageError> {
     let keys = ctx.admin.keys(&ctx.operator, tenant)?;
+    let choices = ctx.admin.access_choices();
     let (l, shown) = ctx.layout_and_key("Keys", tenant, "keys");
     let status = if failed.is_some() { 400 } else { 200 };
     let (user, error) = match failed {
@@ -491,6 +496,8 @@ pub(super) fn keys(
         shown,
         user,
         error,
+        default_role: choices.default_role.unwrap_or_default(),
+        roles: choices.roles,
     };
     html(status, &page)
 }
@@ -498,7 +505,8 @@ pub(super) fn keys(
 /// Creates a key; the next page shows it once.
 pub(super) fn create_key(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageError> {
     let user = ctx.form.get("user").unwrap_or_default();
-    match ctx.admin.create_key(&ctx.operator, tenant, user) {
+    let role = ctx.form.text("role");
+    match ctx.admin.create_key(&ctx.operator, tenant, user, role) {
         Ok(created) => {
             ctx.page.sessions.show_key(
                 &ctx.session_id,

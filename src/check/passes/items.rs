@@ -15,6 +15,10 @@ pub(super) struct Items<'a> {
     pub(super) header: Option<&'a ast::Header>,
     /// The first `scope` block.
     pub(super) scope: Option<&'a ast::ScopeBlock>,
+    /// The first `editions` block.
+    pub(super) editions: Option<&'a ast::EditionsBlock>,
+    /// The first `roles` block.
+    pub(super) roles: Option<&'a ast::RolesBlock>,
     /// Mapping blocks in file order.
     pub(super) mappings: Vec<&'a ast::MappingBlock>,
     /// Policy blocks in file order.
@@ -24,7 +28,8 @@ pub(super) struct Items<'a> {
 }
 
 /// Sorts a rules or overlay file's items. Reported and left out: a `target` (it belongs in
-/// target.rules), anything but mappings and hooks in an overlay, a second header or scope.
+/// target.rules), anything but mappings, hooks and a scope in an overlay, a second header or
+/// scope.
 pub(super) fn sort<'a>(cx: &mut Ctx<'_>, file: FileId, ast: &'a ast::File) -> Items<'a> {
     let mut items = Items::default();
     for item in &ast.items {
@@ -37,6 +42,8 @@ pub(super) fn sort<'a>(cx: &mut Ctx<'_>, file: FileId, ast: &'a ast::File) -> It
                 items.hooks.push(block);
                 continue;
             }
+            // A tenant chooses its own scope: the group it pushes, if any.
+            ast::Item::Scope(scope) => keep_first(&mut items.scope, scope, |s| s.keyword),
             _ if file == FileId::Overlay => {
                 let error = LayoutError::ItemInOverlay {
                     keyword: item.keyword(),
@@ -53,7 +60,8 @@ pub(super) fn sort<'a>(cx: &mut Ctx<'_>, file: FileId, ast: &'a ast::File) -> It
                 continue;
             }
             ast::Item::Header(header) => keep_first(&mut items.header, header, |h| h.keyword),
-            ast::Item::Scope(scope) => keep_first(&mut items.scope, scope, |s| s.keyword),
+            ast::Item::Editions(block) => keep_first(&mut items.editions, block, |b| b.keyword),
+            ast::Item::Roles(block) => keep_first(&mut items.roles, block, |b| b.keyword),
         };
         if let Some(first) = first {
             let error = LayoutError::SecondDeclaration {
@@ -110,15 +118,15 @@ pub(super) fn header(
     names_target.then(|| (header.name.node.clone(), version))
 }
 
-/// The sync scope: the first `sync_group`; any other is reported.
-pub(super) fn scope(cx: &mut Ctx<'_>, block: &ast::ScopeBlock) -> Option<Scope> {
+/// The sync scope of `file`'s `scope` block: the first `sync_group`; any other is reported.
+pub(super) fn scope(cx: &mut Ctx<'_>, file: FileId, block: &ast::ScopeBlock) -> Option<Scope> {
     let (first, extra) = block.sync_groups.split_first()?;
     for group in extra {
         let error = HeaderError::SecondSyncGroup { first: first.span };
-        cx.report(FileId::Rules, group.span, error);
+        cx.report(file, group.span, error);
     }
     Some(Scope {
         sync_group: first.group.node.clone(),
-        origin: cx.origin(FileId::Rules, first.span),
+        origin: cx.origin(file, first.span),
     })
 }

@@ -7,6 +7,7 @@
 //! a finding: it leaves the offending statement out and goes on. The `CheckedRules` are
 //! returned only when no finding is an error.
 
+mod access;
 mod hooks;
 mod items;
 mod mappings;
@@ -74,7 +75,17 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         .as_ref()
         .map(|ast| items::sort(cx, FileId::Overlay, ast));
     let header = items::header(cx, &target, rules.header);
-    let scope = rules.scope.and_then(|block| items::scope(cx, block));
+    let base_scope = rules
+        .scope
+        .and_then(|block| items::scope(cx, FileId::Rules, block));
+    // An overlay's scope replaces the profile's (a tenant that pushes one group as its scope).
+    let overlay_scope = overlay
+        .as_ref()
+        .and_then(|o| o.scope)
+        .and_then(|block| items::scope(cx, FileId::Overlay, block));
+    let scope = overlay_scope.or(base_scope);
+    let editions = rules.editions.and_then(|block| access::editions(cx, block));
+    let roles = rules.roles.and_then(|block| access::roles(cx, block));
 
     let mut drafts = mappings::base(cx, &target, &rules.mappings);
     let removed = match &overlay {
@@ -98,6 +109,8 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         version,
         target: target.schema,
         scope,
+        editions,
+        roles,
         mappings: mapped.sets,
         policies,
         hooks,

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use super::mappings::Mapped;
 use super::target::Target;
 use super::{Ctx, paths};
-use crate::check::error::{ActionError, PolicyError};
+use crate::check::access::{PasswordPolicy, PasswordRule};
+use crate::check::error::{AccessError, ActionError, PolicyError};
 use crate::check::files::FileId;
 use crate::check::model::{
     Action, ActionKind, FieldDef, FieldType, Invite, Mapping, MatchExisting, Policy, Reaction,
@@ -64,6 +65,7 @@ impl Subject<'_> {
     fn policy(&self, cx: &mut Ctx<'_>, block: &ast::PolicyBlock) -> Policy {
         let mut invite: Option<(Invite, Span)> = None;
         let mut match_existing: Option<(MatchExisting, Span)> = None;
+        let mut password: Option<(PasswordRule, Span)> = None;
         let mut reactions = Vec::new();
         for statement in &block.statements {
             match statement {
@@ -86,12 +88,33 @@ impl Subject<'_> {
                     }
                     match_existing = self.match_existing(cx, stmt).map(|m| (m, stmt.span));
                 }
+                ast::PolicyStmt::Password(stmt) => {
+                    if let Some((_, first)) = password {
+                        second_statement(cx, stmt.span, first, "password");
+                        continue;
+                    }
+                    if self.kind != ResourceKind::User {
+                        let error = AccessError::PasswordWithoutPasswords { kind: self.kind };
+                        cx.report(RULES, stmt.span, error);
+                        continue;
+                    }
+                    let policy = match stmt.mode {
+                        ast::PasswordMode::Discard => PasswordPolicy::Discard,
+                        ast::PasswordMode::Hash => PasswordPolicy::Hash,
+                    };
+                    let rule = PasswordRule {
+                        policy,
+                        origin: cx.origin(RULES, stmt.span),
+                    };
+                    password = Some((rule, stmt.span));
+                }
                 ast::PolicyStmt::Reaction(stmt) => reactions.push((self.reaction(cx, stmt), stmt)),
             }
         }
         Policy {
             invite: invite.map(|(invite, _)| invite),
             match_existing: match_existing.map(|(found, _)| found),
+            password: password.map(|(rule, _)| rule),
             reactions: arms(cx, reactions),
         }
     }

@@ -107,10 +107,104 @@ fn deactivate_suspends_with_a_history_entry() {
     assert!(stdout.contains(&last.2), "{stdout}");
 }
 
+/// The optional group scope, chosen by the tenant's overlay (live, through the admin API).
+fn push_group_scope(server: &Server, tenant: &str) {
+    let text = format!("scope {{ sync_group \"{SYNC_GROUP}\"; }}\n");
+    server
+        .admin()
+        .put(
+            &format!("/tenants/{tenant}/overlay"),
+            &json!({ "text": text }),
+        )
+        .expect(200);
+}
+
+/// Creates a user whose manager is `manager` (an id or a userName); returns its id.
+fn create_with_manager(okta: &Client, user_name: &str, manager: &str) -> String {
+    let mut body = okta_user(user_name);
+    body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);
+    body[ENTERPRISE] = json!({"manager": {"value": manager}});
+    okta.post("/Users", &body).expect(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn pending_count(store: &Store, id: &str) -> usize {
+    store
+        .read(&"acme".into())
+        .unwrap()
+        .pending_of(&id.into())
+        .unwrap()
+        .len()
+}
+
 #[test]
-fn leaving_the_sync_group_suspends() {
+fn a_manager_provisioned_later_is_linked_with_no_group_pushed() {
     let server = Server::start();
     let okta = server.tenant("acme");
+    // Okta assigns people directly and pushes no group at all.
+    let worker = create_with_manager(&okta, "worker@ex.com", "boss@ex.com");
+    assert_eq!(field(&server.store, &worker, "DirectManager"), None);
+    assert_eq!(pending_count(&server.store, &worker), 1);
+
+    let boss = okta.create_user("boss@ex.com");
+    assert_eq!(
+        field(&server.store, &worker, "DirectManager"),
+        Some(user_ref(&boss))
+    );
+    assert_eq!(pending_count(&server.store, &worker), 0);
+    let linked = server
+        .store
+        .history(&"acme".into(), Some("worker@ex.com"))
+        .unwrap()
+        .into_iter()
+        .find(|r| r.field == "DirectManager")
+        .expect("the link is in the history");
+    assert_eq!(
+        linked.after.as_deref(),
+        Some(format!("User:{boss}").as_str())
+    );
+    assert_eq!(linked.actor, "okta-integration");
+}
+
+#[test]
+fn a_manager_never_provisioned_stays_unlinked_and_is_never_created() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let worker = create_with_manager(&okta, "worker@ex.com", "ghost@ex.com");
+    okta.create_user("someone-else@ex.com");
+    assert_eq!(field(&server.store, &worker, "DirectManager"), None);
+    assert_eq!(pending_count(&server.store, &worker), 1);
+    let users = server
+        .store
+        .read(&"acme".into())
+        .unwrap()
+        .entities_of_type(&"User".into())
+        .unwrap();
+    assert_eq!(users.len(), 2, "the manager is not created: {users:?}");
+    assert_eq!(okta.user_count("userName eq \"ghost@ex.com\""), 0);
+}
+
+#[test]
+fn without_a_group_scope_leaving_a_pushed_group_suspends_no_one() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    let id = okta.create_user("mover@ex.com");
+    let group = okta.create_group(SYNC_GROUP, &[&id]);
+    let response = okta.patch_ops(
+        &format!("/Groups/{group}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]),
+    );
+    assert_eq!(response.status, 204, "{response:?}");
+    assert_eq!(lifecycle(&server.store, "acme", &id), "Active");
+}
+
+#[test]
+fn leaving_the_sync_group_suspends_with_the_group_scope() {
+    let server = Server::start();
+    let okta = server.tenant("acme");
+    push_group_scope(&server, "acme");
     let id = okta.create_user("mover@ex.com");
     let sync = okta.create_group(SYNC_GROUP, &[&id]);
     assert_eq!(lifecycle(&server.store, "acme", &id), "Active");
@@ -176,9 +270,10 @@ fn imported_unmanaged_user_and_group_are_picked_up() {
 }
 
 #[test]
-fn manager_out_of_scope_is_linked_when_it_joins_the_sync_group() {
+fn with_the_group_scope_a_manager_is_linked_when_it_joins_the_sync_group() {
     let server = Server::start();
     let okta = server.tenant("acme");
+    push_group_scope(&server, "acme");
     let boss = okta.create_user("boss@ex.com");
     let sync = okta.create_group(SYNC_GROUP, &[]);
     let mut body = okta_user("worker@ex.com");

@@ -3,6 +3,7 @@
 
 pub mod support;
 
+mod access;
 mod bad_input;
 mod clarizen;
 mod entra;
@@ -10,6 +11,8 @@ mod hostile;
 mod isolation;
 mod limits;
 mod okta;
+mod okta_import;
+mod password;
 mod smuggling;
 mod surface;
 mod terminal;

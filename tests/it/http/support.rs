@@ -73,6 +73,12 @@ impl Server {
         server
     }
 
+    /// A server with the shipped Clarizen rules over the database at `db_path` (made by
+    /// the offline CLI, or kept from an earlier server); the caller keeps its folder.
+    pub fn start_on(db_path: &Path) -> Server {
+        Server::start_at(Path::new(CLARIZEN_RULES), db_path, |_| {})
+    }
+
     fn start_at(rules: &Path, db_path: &Path, configure: fn(&mut ServerConfig)) -> Server {
         let rules = provisio::pipeline::Profiles::check(
             provisio::check::ProfileSources::load(rules, None).unwrap(),
