@@ -629,6 +629,12 @@ fn main() {
     let (toggle_big, get_big, _) = group_membership(server.addr, &token, &big_members, 400);
     server.stop();
     let db_bytes = std::fs::metadata(&db).map_or(0, |m| m.len());
+    let stats = Command::new(binary())
+        .args(["db", "stats", "--db"])
+        .arg(&db)
+        .output()
+        .expect("provisio db stats");
+    let stats = String::from_utf8_lossy(&stats.stdout).into_owned();
 
     let (server, startup) = Server::start(&db);
     println!(
@@ -679,5 +685,8 @@ fn main() {
         provisioned,
         db_bytes as f64 / provisioned as f64
     );
+    for line in stats.lines() {
+        println!("  {line}");
+    }
     runtime.shutdown_timeout(Duration::from_secs(1));
 }

@@ -58,6 +58,8 @@ enum DbCommand {
     /// Check every index, userName claim, count, membership direction and reference
     /// against the rows (offline); exit 1 naming each inconsistency.
     Verify(DbVerifyArgs),
+    /// Rows and bytes per table, and bytes per stored resource (offline).
+    Stats(DbArgs),
 }
 
 /// `provisio db verify`
@@ -118,6 +120,9 @@ pub struct ServeArgs {
     /// Provisioning-log records each tenant keeps at most (the newest).
     #[arg(long, default_value_t = 200_000)]
     pub keep_log: u64,
+    /// MiB of redb page cache (pages beyond it come from the OS file cache).
+    #[arg(long, default_value_t = 64)]
+    pub cache_mib: usize,
     /// Seconds between two retention passes.
     #[arg(long, default_value_t = 600)]
     pub retention_every: u64,
@@ -400,5 +405,6 @@ fn main() -> ExitCode {
         Command::History(args) => cli::admin::history(args),
         Command::Log(args) => cli::admin::log(args),
         Command::Db(DbCommand::Verify(args)) => cli::db::verify(args),
+        Command::Db(DbCommand::Stats(args)) => cli::db::stats(&args),
     }
 }

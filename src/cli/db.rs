@@ -1,4 +1,4 @@
-//! `provisio db verify`.
+//! `provisio db verify` and `provisio db stats`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -6,8 +6,8 @@ use std::sync::Arc;
 use provisio::pipeline::Profile;
 use provisio::store::Store;
 
-use crate::DbVerifyArgs;
 use crate::cli::output::{complain, say};
+use crate::{DbArgs, DbVerifyArgs};
 
 /// `provisio db verify`: exit 0 when consistent, 1 naming every inconsistency.
 pub fn verify(args: DbVerifyArgs) -> ExitCode {
@@ -51,4 +51,57 @@ pub fn verify(args: DbVerifyArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `provisio db stats`: each table's rows and bytes, largest first, then the bytes per
+/// stored resource (user or group, with its entity, indexes, history and log).
+pub fn stats(args: &DbArgs) -> ExitCode {
+    let path = &args.db;
+    let file_bytes = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(err) => {
+            complain!(
+                "provisio db stats: no database at {}: {err}",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let usage = match Store::open(path).and_then(|store| store.usage(file_bytes)) {
+        Ok(usage) => usage,
+        Err(err) => {
+            complain!("provisio db stats: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    say!(
+        "{:<22} {:>10} {:>12} {:>12} {:>10}",
+        "table",
+        "rows",
+        "stored",
+        "total",
+        "bytes/row"
+    );
+    for table in usage.tables.iter().filter(|t| t.rows > 0) {
+        say!(
+            "{:<22} {:>10} {:>12} {:>12} {:>10}",
+            table.name,
+            table.rows,
+            table.stored,
+            table.total(),
+            table.total() / table.rows
+        );
+    }
+    let resources = usage.table("resources").map_or(0, |t| t.rows);
+    let per_resource = usage
+        .file_bytes
+        .checked_div(resources)
+        .map(|bytes| format!("; {bytes} bytes of the file per stored resource ({resources})"))
+        .unwrap_or_default();
+    say!(
+        "{} bytes in tables, {} in the file{per_resource}",
+        usage.in_tables(),
+        usage.file_bytes
+    );
+    ExitCode::SUCCESS
 }

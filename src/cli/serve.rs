@@ -7,7 +7,7 @@ use provisio::admin::Admin;
 use provisio::admin::http::serve_admin;
 use provisio::pipeline::Profiles;
 use provisio::server::{App, ServerConfig, serve, shutdown_signal};
-use provisio::store::{OperatorScope, Retention, Store};
+use provisio::store::{OperatorScope, Retention, Store, StoreConfig};
 
 use crate::ServeArgs;
 use crate::cli::output::{complain, say};
@@ -41,7 +41,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let store = match Store::open(&args.db) {
+    let config = StoreConfig {
+        cache_bytes: args.cache_mib.saturating_mul(1024 * 1024),
+        ..StoreConfig::default()
+    };
+    let store = match Store::open_with(&args.db, config) {
         Ok(store) => store,
         Err(err) => {
             complain!("provisio serve: {err}");

@@ -384,10 +384,12 @@ impl<X: Txn> Queries<'_, X> {
         self.resource(ResourceKind::Group, &id)
     }
 
+    /// Whether `user` is a member of `group`, read from the user's side (its groups, a
+    /// handful) so that the cost does not grow with the group.
     pub(crate) fn is_member(&self, group: &str, user: &str) -> Result<bool, StoreError> {
-        let table = self.txn.multimap(MEMBERS)?;
-        for value in table.get((self.tenant, group))? {
-            if value?.value() == user {
+        let table = self.txn.multimap(MEMBER_OF)?;
+        for value in table.get((self.tenant, user))? {
+            if value?.value() == group {
                 return Ok(true);
             }
         }

@@ -25,6 +25,7 @@ fn store_at(path: &Path) -> Store {
         StoreConfig {
             clock: Arc::new(FixedClock::at(NOW)),
             ids: Arc::new(SequentialIds::default()),
+            ..StoreConfig::default()
         },
     )
     .unwrap()
@@ -1450,4 +1451,40 @@ fn retention_trims_by_count_and_age_and_the_file_stops_growing() {
     assert_eq!(outbox[0].1["status"], json!("queued"));
     let report = store.verify(&shipped_unique()).unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
+}
+
+#[test]
+fn stats_count_every_table_row_and_the_bytes_per_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stats.redb");
+    {
+        let store = store_at(&path);
+        store.create_tenant("a").unwrap();
+        for name in ["ann@ex.com", "bob@ex.com", "cy@ex.com"] {
+            store
+                .commit(planned_create(&store, "a", name, false))
+                .unwrap();
+        }
+        let file = std::fs::metadata(&path).unwrap().len();
+        let usage = store.usage(file).unwrap();
+        assert_eq!(usage.table("resources").map(|t| t.rows), Some(3));
+        assert_eq!(usage.table("user_names").map(|t| t.rows), Some(3));
+        assert_eq!(usage.table("tenants").map(|t| t.rows), Some(1));
+        let resources = usage.table("resources").unwrap();
+        assert!(resources.stored > 0 && resources.total() >= resources.stored);
+        assert!(usage.in_tables() <= usage.file_bytes, "{usage:?}");
+        let totals: Vec<u64> = usage.tables.iter().map(|t| t.total()).collect();
+        assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    }
+    let (ok, stdout, stderr) = provisio(&path, &["db", "stats"]);
+    assert!(ok, "{stdout}{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("resources "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(row.split_whitespace().nth(1), Some("3"), "{row}");
+    assert!(stdout.contains("per stored resource (3)"), "{stdout}");
+    let (ok, _, stderr) = provisio(&dir.path().join("absent.redb"), &["db", "stats"]);
+    assert!(!ok && stderr.contains("no database"), "{stderr}");
+    assert!(!dir.path().join("absent.redb").exists());
 }
