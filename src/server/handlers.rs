@@ -96,27 +96,9 @@ fn meta_of(meta: &Meta) -> project::Meta {
     }
 }
 
-/// The full representation of a stored resource, with `groups` (User) or `members`
-/// (Group) loaded only when the projection shows them.
-pub(super) fn representation(
-    read: &TenantRead,
-    base_url: &str,
-    stored: &StoredResource,
-    projection: &Projection,
-) -> Result<Value, StoreError> {
-    shown(
-        read,
-        base_url,
-        stored.kind,
-        stored.id(),
-        &stored.body,
-        &stored.meta,
-        projection,
-    )
-}
-
-/// The representation of a resource from its parts (no entity needed).
-fn shown(
+/// The representation of a resource from its parts (no entity needed), with `groups`
+/// (User) or `members` (Group) loaded only when the projection shows them.
+pub(super) fn shown(
     read: &TenantRead,
     base_url: &str,
     kind: ResourceKind,

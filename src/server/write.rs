@@ -14,9 +14,7 @@ use crate::scim::op::ScimOp;
 use crate::scim::project;
 use crate::scim::redact;
 use crate::scim::route::{Method, Route, route};
-use crate::server::handlers::{
-    asks_for_attributes, projection_of, representation, storage, tenant,
-};
+use crate::server::handlers::{asks_for_attributes, projection_of, shown, storage, tenant};
 use crate::server::{App, Call, Reply, error_reply};
 use crate::store::{LogRecord, Outcome, StoreError};
 
@@ -193,13 +191,15 @@ pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
         };
     }
     let body = app.store.read(tenant).and_then(|read| {
-        let stored = read.get_resource(kind, &id)?;
-        stored
-            .map(|stored| {
-                representation(
+        read.get_resource_body(kind, &id)?
+            .map(|(body, meta)| {
+                shown(
                     &read,
                     &call.base_url,
-                    &stored,
+                    kind,
+                    &id,
+                    &body,
+                    &meta,
                     &projection_of(kind, &call.query),
                 )
             })

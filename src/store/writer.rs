@@ -249,10 +249,17 @@ fn run(db: &Database, clock: &dyn Clock, receiver: &Receiver<Vec<Job>>) {
             }
         }
         let now = clock.now();
+        let started = std::time::Instant::now();
+        let jobs = batch.len();
         // A job that spoils the transaction (or a failed commit) sends each job alone.
         if batch.len() > 1
             && let Ok(results) = run_together(db, now, &batch)
         {
+            tracing::debug!(
+                jobs,
+                micros = started.elapsed().as_micros(),
+                "batch committed"
+            );
             for (job, result) in batch.into_iter().zip(results) {
                 job.finish(result);
             }

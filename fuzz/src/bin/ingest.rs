@@ -1,10 +1,9 @@
 //! JSON ingest through to a stored row: a body that parses and normalises is written to a
 //! real store (a temp redb file) and must read back exactly as written.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use provisio::eval::state::{Entity, Lifecycle, Meta, StoredResource};
+use provisio::domain::{Entity, EntityType, Meta, ResourceId, StoredResource, TenantId, Timestamp};
 use provisio::scim::resource::{normalize_input, parse_json};
 use provisio::scim::schema::ResourceKind;
 use provisio::store::Store;
@@ -13,7 +12,7 @@ use serde_json::Value;
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("fuzz.redb")).unwrap();
-    store.create_tenant("fuzz").unwrap();
+    let tenant = store.create_tenant("fuzz").unwrap().name;
     let ids = AtomicU64::new(0);
     // A panic aborts the process (that is the crash AFL records): no state outlives it.
     let store = std::panic::AssertUnwindSafe(store);
@@ -23,42 +22,43 @@ fn main() {
         };
         for kind in [ResourceKind::User, ResourceKind::Group] {
             if let Ok(normalized) = normalize_input(kind, body.clone()) {
-                let id = format!("r{}", ids.fetch_add(1, Ordering::Relaxed));
-                store_and_read_back(&store, kind, &id, normalized.body);
+                let id = ResourceId::new(format!("r{}", ids.fetch_add(1, Ordering::Relaxed)));
+                store_and_read_back(&store, &tenant, kind, &id, normalized.body);
             }
         }
     });
 }
 
 /// Writes the resource (as the handlers do, with its id) and reads it back.
-fn store_and_read_back(store: &Store, kind: ResourceKind, id: &str, mut body: Value) {
+fn store_and_read_back(
+    store: &Store,
+    tenant: &TenantId,
+    kind: ResourceKind,
+    id: &ResourceId,
+    mut body: Value,
+) {
     if let Value::Object(map) = &mut body {
-        map.insert("id".into(), Value::String(id.to_owned()));
+        map.insert("id".into(), Value::String(id.to_string()));
     }
+    let at = Timestamp::from_unix_seconds(1_767_225_600);
     let resource = StoredResource {
         kind,
         body,
         meta: Meta {
-            created: "2026-01-01T00:00:00Z".into(),
-            last_modified: "2026-01-01T00:00:00Z".into(),
+            created: at,
+            last_modified: at,
             version: 1,
         },
-        entity: Entity {
-            id: id.to_owned(),
-            entity_type: kind.as_str().to_owned(),
-            fields: BTreeMap::new(),
-            lifecycle: Lifecycle::Active,
-            managed: true,
-        },
+        entity: Entity::new(id.clone(), EntityType::new(kind.as_str())),
     };
-    let mut write = store.write("fuzz").unwrap();
+    let mut write = store.write(tenant).unwrap();
     if write.put_resource(&resource, &[]).is_err() {
         // Refused (an index conflict): nothing to read back.
         let _ = write.abort();
         return;
     }
-    write.commit_unsynced().unwrap();
-    let read = store.read("fuzz").unwrap();
+    write.commit().unwrap();
+    let read = store.read(tenant).unwrap();
     let back = read
         .get_resource(kind, id)
         .unwrap_or_else(|err| panic!("a stored row does not read back: {err}"));
