@@ -1,6 +1,13 @@
 //! Times `check` of the default profile (`rules/clarizen`): parse, check, compile the hook
 //! script. Run with `cargo run --release --example check_bench [ITERATIONS]`.
 
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "statistics over request counts and durations, far below 2^52"
+)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -5,8 +5,8 @@
 //! - the raw durable single-commit rate: one fsync'd redb write transaction per SCIM-sized
 //!   record (~1 KiB) plus its userName index entry, on the same disk;
 //! - a bare hyper server answering a fixed body: the HTTP ceiling of this machine;
-//! - creates and PATCHes at 16 and 64 connections against the first; GET by id and Okta's
-//!   userName lookup at 16 connections against the second; p99 of each;
+//! - creates and `PATCH`es at 16 and 64 connections against the first; GET by id and Okta's
+//!   `userName` lookup at 16 connections against the second; p99 of each;
 //! - a tenant of `--users` users (seeded through SCIM, concurrently), then the same at
 //!   `--big` users: each rate as a ratio to its rate at the smaller size; RSS; start-up time;
 //! - adding and removing one member of a group of `--group` members against a group of 10;
@@ -16,6 +16,13 @@
 //! `cargo build --release && cargo run --release --example loadgen -- [--users N] [--big N]
 //! [--group N] [--requests N]`. Request counts are bounded; client and server share the
 //! machine's cores.
+
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "statistics over request counts and durations, far below 2^52"
+)]
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -134,6 +141,10 @@ impl std::fmt::Display for Rate {
 
 /// Runs `total` requests over `connections` keep-alive connections; every answer must have
 /// status `expect`.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "the caller hands the request maker over; every connection thread clones it"
+)]
 fn run(
     addr: SocketAddr,
     token: &str,
@@ -220,7 +231,7 @@ fn durable_commit_rate(dir: &Path, commits: usize) -> f64 {
     commits as f64 / start.elapsed().as_secs_f64()
 }
 
-/// A bare hyper server answering every request with a fixed ListResponse: the HTTP limit.
+/// A bare hyper server answering every request with a fixed `ListResponse`: the HTTP limit.
 fn bare_server(runtime: &tokio::runtime::Runtime) -> SocketAddr {
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -582,39 +593,7 @@ fn main() {
         s.users, seeding.per_second
     );
     let small = workloads(server.addr, &token, &ids, s.users, s.requests, 10_000_000);
-    let report = |w: &Workloads| {
-        println!(
-            "  GET /Users/{{id}}          16 conns {}   {:.2}x the bare server (target >= 0.5)",
-            w.get,
-            w.get.per_second / bare.per_second
-        );
-        println!(
-            "  Okta userName lookup     16 conns {}   {:.2}x the bare server (target >= 0.4)",
-            w.lookup,
-            w.lookup.per_second / bare.per_second
-        );
-        println!(
-            "  PATCH active             16 conns {}   {:.2}x the raw commit rate (target >= 1)",
-            w.patch16,
-            w.patch16.per_second / commit_rate
-        );
-        println!(
-            "  PATCH active             64 conns {}   {:.2}x the raw commit rate (target >= 2)",
-            w.patch64,
-            w.patch64.per_second / commit_rate
-        );
-        println!(
-            "  POST /Users              16 conns {}   {:.2}x the raw commit rate (target >= 1)",
-            w.create16,
-            w.create16.per_second / commit_rate
-        );
-        println!(
-            "  POST /Users              64 conns {}   {:.2}x the raw commit rate (target >= 2)",
-            w.create64,
-            w.create64.per_second / commit_rate
-        );
-    };
-    report(&small);
+    report(&small, bare, commit_rate);
     let rss_small = server.rss_mib();
 
     println!("\ngrowing the tenant to {} users...", s.big);
@@ -646,7 +625,7 @@ fn main() {
         startup.as_secs_f64() * 1e3
     );
     let big = workloads(server.addr, &token, &all, s.big, s.requests, 20_000_000);
-    report(&big);
+    report(&big, bare, commit_rate);
     let ratio = |a: Rate, b: Rate| a.per_second / b.per_second;
     println!(
         "  at {} vs {} users (target >= 0.8 each): GET {:.2}x, lookup {:.2}x, PATCH {:.2}x, POST {:.2}x",
@@ -664,24 +643,12 @@ fn main() {
     );
     server.stop();
 
-    println!("\nlarge groups:");
-    println!("  add/remove one member, group of 10:        {toggle_small}");
-    println!(
-        "  add/remove one member, group of {:<9} {toggle_big}   {:.2}x the cost at 10 (target <= 1.5)",
-        s.group,
-        toggle_small.per_second / toggle_big.per_second
-    );
-    println!("  GET excludedAttributes=members, 10:        {get_small}");
-    println!(
-        "  GET excludedAttributes=members, {:<9} {get_big}   {:.2}x the cost at 10",
-        s.group,
-        get_small.per_second / get_big.per_second
-    );
+    report_groups(s.group, [toggle_small, toggle_big], [get_small, get_big]);
 
     let provisioned = s.big + 2 * (s.requests / 4);
     println!(
         "\nstorage: {:.1} MiB for ~{} users with their history and log: {:.0} bytes per provisioned user",
-        db_bytes as f64 / 1048576.0,
+        db_bytes as f64 / 1_048_576.0,
         provisioned,
         db_bytes as f64 / provisioned as f64
     );
@@ -689,4 +656,59 @@ fn main() {
         println!("  {line}");
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// One tenant size's rates, each against its limit from the same run.
+fn report(w: &Workloads, bare: Rate, commit_rate: f64) {
+    println!(
+        "  GET /Users/{{id}}          16 conns {}   {:.2}x the bare server (target >= 0.5)",
+        w.get,
+        w.get.per_second / bare.per_second
+    );
+    println!(
+        "  Okta userName lookup     16 conns {}   {:.2}x the bare server (target >= 0.4)",
+        w.lookup,
+        w.lookup.per_second / bare.per_second
+    );
+    println!(
+        "  PATCH active             16 conns {}   {:.2}x the raw commit rate (target >= 1)",
+        w.patch16,
+        w.patch16.per_second / commit_rate
+    );
+    println!(
+        "  PATCH active             64 conns {}   {:.2}x the raw commit rate (target >= 2)",
+        w.patch64,
+        w.patch64.per_second / commit_rate
+    );
+    println!(
+        "  POST /Users              16 conns {}   {:.2}x the raw commit rate (target >= 1)",
+        w.create16,
+        w.create16.per_second / commit_rate
+    );
+    println!(
+        "  POST /Users              64 conns {}   {:.2}x the raw commit rate (target >= 2)",
+        w.create64,
+        w.create64.per_second / commit_rate
+    );
+}
+
+/// Adding/removing one member and reading a group, at 10 members and at `group`.
+fn report_groups(
+    group: usize,
+    [toggle_small, toggle_big]: [Rate; 2],
+    [get_small, get_big]: [Rate; 2],
+) {
+    println!("\nlarge groups:");
+    println!("  add/remove one member, group of 10:        {toggle_small}");
+    println!(
+        "  add/remove one member, group of {:<9} {toggle_big}   {:.2}x the cost at 10 (target <= 1.5)",
+        group,
+        toggle_small.per_second / toggle_big.per_second
+    );
+    println!("  GET excludedAttributes=members, 10:        {get_small}");
+    println!(
+        "  GET excludedAttributes=members, {:<9} {get_big}   {:.2}x the cost at 10",
+        group,
+        get_small.per_second / get_big.per_second
+    );
 }

@@ -6,6 +6,13 @@
 //! is what the server does per request: the body parsed into a `ScimOp` (normalised at
 //! the edge) and planned.
 
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "statistics over request counts and durations, far below 2^52"
+)]
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;

@@ -2,6 +2,13 @@
 //! `cargo run --release --example store_bench -- [USERS]`. (Writes through the writer
 //! thread, which commits concurrent writes together, are measured by `loadgen`.)
 
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "statistics over request counts and durations, far below 2^52"
+)]
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 

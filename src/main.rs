@@ -75,7 +75,7 @@ pub struct DbVerifyArgs {
 /// Output format of `check`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum CheckFormat {
-    /// miette's report: graphical on a terminal, plain when NO_COLOR is set or not a tty.
+    /// miette's report: graphical on a terminal, plain when `NO_COLOR` is set or not a tty.
     Human,
     /// One JSON document with every diagnostic.
     Json,
@@ -389,22 +389,22 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => cli::serve::run(args),
         Command::Check(args) => cli::check::run(args),
-        Command::Explain(args) => cli::explain::run(args),
-        Command::Tenant(TenantCommand::Create(args)) => cli::admin::tenant_create(args),
-        Command::Tenant(TenantCommand::List(args)) => cli::admin::tenant_list(args),
+        Command::Explain(args) => cli::explain::run(&args),
+        Command::Tenant(TenantCommand::Create(args)) => cli::admin::tenant_create(&args),
+        Command::Tenant(TenantCommand::List(args)) => cli::admin::tenant_list(&args),
         Command::Tenant(TenantCommand::Set(args)) => cli::access::tenant_set(&args),
         Command::User(UserCommand::Role(args)) => cli::access::user_role(&args),
         Command::User(UserCommand::List(args)) => cli::access::user_list(&args),
-        Command::Key(KeyCommand::Create(args)) => cli::admin::key_create(args),
-        Command::Key(KeyCommand::List(args)) => cli::admin::key_list(args),
-        Command::Key(KeyCommand::Revoke(args)) => cli::admin::key_revoke(args),
-        Command::Entities(EntitiesCommand::Import(args)) => cli::admin::entities_import(args),
-        Command::Overlay(OverlayCommand::Set(args)) => cli::admin::overlay_set(args),
-        Command::Overlay(OverlayCommand::Show(args)) => cli::admin::overlay_show(args),
-        Command::Overlay(OverlayCommand::Reset(args)) => cli::admin::overlay_reset(args),
-        Command::History(args) => cli::admin::history(args),
-        Command::Log(args) => cli::admin::log(args),
-        Command::Db(DbCommand::Verify(args)) => cli::db::verify(args),
+        Command::Key(KeyCommand::Create(args)) => cli::admin::key_create(&args),
+        Command::Key(KeyCommand::List(args)) => cli::admin::key_list(&args),
+        Command::Key(KeyCommand::Revoke(args)) => cli::admin::key_revoke(&args),
+        Command::Entities(EntitiesCommand::Import(args)) => cli::admin::entities_import(&args),
+        Command::Overlay(OverlayCommand::Set(args)) => cli::admin::overlay_set(&args),
+        Command::Overlay(OverlayCommand::Show(args)) => cli::admin::overlay_show(&args),
+        Command::Overlay(OverlayCommand::Reset(args)) => cli::admin::overlay_reset(&args),
+        Command::History(args) => cli::admin::history(&args),
+        Command::Log(args) => cli::admin::log(&args),
+        Command::Db(DbCommand::Verify(args)) => cli::db::verify(&args),
         Command::Db(DbCommand::Stats(args)) => cli::db::stats(&args),
     }
 }

@@ -337,7 +337,24 @@ fn tenant_call(
             }
             _ => Err(method_not_allowed(request, "DELETE")),
         },
-        ["overlay"] => match method {
+        ["overlay", overlay_rest @ ..] => {
+            overlay_call(admin, operator, request, tenant, overlay_rest)
+        }
+        _ => records_call(admin, operator, request, tenant, rest),
+    }
+}
+
+/// `/tenants/NAME/overlay/...`: the tenant's rules overlay, its check, preview and versions.
+fn overlay_call(
+    admin: &Admin,
+    operator: &OperatorRecord,
+    request: &ApiRequest<'_>,
+    tenant: &TenantId,
+    rest: &[&str],
+) -> Result<ApiReply, ApiReply> {
+    let method = request.method;
+    match rest {
+        [] => match method {
             "GET" => Ok(ApiReply::ok(to_json(&admin.overlay(operator, tenant)?))),
             "PUT" => {
                 let overlay: OverlayText = parse(request.body)?;
@@ -350,7 +367,7 @@ fn tenant_call(
             }
             _ => Err(method_not_allowed(request, "GET, PUT, DELETE")),
         },
-        ["overlay", "check"] => match method {
+        ["check"] => match method {
             "POST" => {
                 let overlay: OverlayText = parse(request.body)?;
                 let diagnostics = admin.check_overlay(operator, tenant, &overlay.text)?;
@@ -361,7 +378,7 @@ fn tenant_call(
             }
             _ => Err(method_not_allowed(request, "POST")),
         },
-        ["overlay", "preview"] => match method {
+        ["preview"] => match method {
             "POST" => {
                 let overlay: OverlayText = parse(request.body)?;
                 Ok(ApiReply::ok(to_json(&admin.preview(
@@ -372,7 +389,7 @@ fn tenant_call(
             }
             _ => Err(method_not_allowed(request, "POST")),
         },
-        ["overlay", "versions", version, "restore"] => match method {
+        ["versions", version, "restore"] => match method {
             "POST" => {
                 let version: u64 = version.parse().map_err(|_| {
                     ApiReply::error(
@@ -388,6 +405,20 @@ fn tenant_call(
             }
             _ => Err(method_not_allowed(request, "POST")),
         },
+        _ => Err(not_found(request)),
+    }
+}
+
+/// `/tenants/NAME/{history,log,users,groups,entities,import,explain}`: what the tenant holds.
+fn records_call(
+    admin: &Admin,
+    operator: &OperatorRecord,
+    request: &ApiRequest<'_>,
+    tenant: &TenantId,
+    rest: &[&str],
+) -> Result<ApiReply, ApiReply> {
+    let method = request.method;
+    match rest {
         ["history"] => match method {
             "GET" => Ok(ApiReply::ok(to_json(&admin.history(
                 operator,

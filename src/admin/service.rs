@@ -749,7 +749,7 @@ impl Admin {
     }
 }
 
-/// The name an entity is known by (its UserName or Name field).
+/// The name an entity is known by (its `UserName` or Name field).
 fn name_of(entity: &Entity) -> Option<String> {
     ["UserName", "Name"]
         .iter()

@@ -5,6 +5,7 @@
 //! file, readable by its owner only), so every command works while serving. A missing
 //! database file is an error naming the path (only `tenant create` creates one).
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,7 +21,7 @@ use crate::{
 };
 
 /// `provisio tenant create`
-pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
+pub fn tenant_create(args: &TenantCreateArgs) -> ExitCode {
     run("tenant create", || {
         let rules = super::access::profile(args.rules.as_deref())?;
         let edition = provisio::eval::access::edition_name(&rules, args.edition.as_deref())
@@ -48,7 +49,7 @@ pub fn tenant_create(args: TenantCreateArgs) -> ExitCode {
 }
 
 /// `provisio tenant list`
-pub fn tenant_list(args: crate::TenantListArgs) -> ExitCode {
+pub fn tenant_list(args: &crate::TenantListArgs) -> ExitCode {
     run("tenant list", || {
         let rules = super::access::profile(args.rules.as_deref())?;
         let default = rules.editions.as_ref().map(|e| e.default.as_str());
@@ -69,7 +70,7 @@ pub fn tenant_list(args: crate::TenantListArgs) -> ExitCode {
 }
 
 /// `provisio key create`: the key alone on the last line of stdout.
-pub fn key_create(args: KeyCreateArgs) -> ExitCode {
+pub fn key_create(args: &KeyCreateArgs) -> ExitCode {
     run("key create", || {
         let rules = super::access::profile(args.rules.as_deref())?;
         let role = provisio::eval::access::role_name(&rules, args.role.as_deref())
@@ -88,8 +89,8 @@ pub fn key_create(args: KeyCreateArgs) -> ExitCode {
                     &json!({"user": args.user, "role": role}),
                 )?;
                 let text = |k: &str| created[k].as_str().unwrap_or_default().to_owned();
-                let roles = api.roles(&args.tenant)?;
-                let role = roles
+                let role_of_user = api.roles(&args.tenant)?;
+                let role = role_of_user
                     .get(&args.user)
                     .cloned()
                     .unwrap_or_else(|| "-".to_owned());
@@ -110,10 +111,10 @@ pub fn key_create(args: KeyCreateArgs) -> ExitCode {
 }
 
 /// `provisio key list`
-pub fn key_list(args: KeyListArgs) -> ExitCode {
+pub fn key_list(args: &KeyListArgs) -> ExitCode {
     run("key list", || {
         let rules = super::access::profile(args.rules.as_deref())?;
-        let (keys, roles): (Vec<KeyRecord>, _) = match open(&args.db, false)? {
+        let (keys, role_of_user): (Vec<KeyRecord>, _) = match open(&args.db, false)? {
             Db::Local(store) => (
                 store.list_keys(&args.tenant)?,
                 super::access::roles_by_user(&store, &rules, &args.tenant)?,
@@ -127,7 +128,7 @@ pub fn key_list(args: KeyListArgs) -> ExitCode {
             .into_iter()
             .map(|k| {
                 let revoked = if k.revoked { "yes" } else { "no" };
-                let role = roles
+                let role = role_of_user
                     .get(&k.user)
                     .cloned()
                     .unwrap_or_else(|| "-".to_owned());
@@ -149,7 +150,7 @@ pub fn key_list(args: KeyListArgs) -> ExitCode {
 }
 
 /// `provisio key revoke`
-pub fn key_revoke(args: KeyRevokeArgs) -> ExitCode {
+pub fn key_revoke(args: &KeyRevokeArgs) -> ExitCode {
     run("key revoke", || {
         match open(&args.db, false)? {
             Db::Local(store) => store.revoke_key(&args.tenant, &args.id)?,
@@ -167,7 +168,7 @@ pub fn key_revoke(args: KeyRevokeArgs) -> ExitCode {
 }
 
 /// `provisio entities import`
-pub fn entities_import(args: ImportArgs) -> ExitCode {
+pub fn entities_import(args: &ImportArgs) -> ExitCode {
     run("entities import", || {
         let text = std::fs::read_to_string(&args.file)
             .map_err(|e| format!("reading {}: {e}", args.file.display()))?;
@@ -197,7 +198,7 @@ pub fn entities_import(args: ImportArgs) -> ExitCode {
 }
 
 /// `provisio history`
-pub fn history(args: HistoryArgs) -> ExitCode {
+pub fn history(args: &HistoryArgs) -> ExitCode {
     run("history", || {
         let records = match open(&args.db, false)? {
             Db::Local(store) => store.history(&args.tenant, args.user.as_deref())?,
@@ -215,7 +216,7 @@ pub fn history(args: HistoryArgs) -> ExitCode {
 }
 
 /// `provisio log`
-pub fn log(args: LogArgs) -> ExitCode {
+pub fn log(args: &LogArgs) -> ExitCode {
     run("log", || {
         let records = match open(&args.db, false)? {
             Db::Local(store) => store.log(&args.tenant, args.failed)?,
@@ -235,7 +236,7 @@ pub fn log(args: LogArgs) -> ExitCode {
 
 /// Runs a command body; any error is printed as `provisio CMD: message` with exit 1.
 /// `provisio overlay set`: checked against the profile first; saved only when clean.
-pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
+pub fn overlay_set(args: &OverlaySetArgs) -> ExitCode {
     run("overlay set", || {
         let store = match open(&args.db, false)? {
             Db::Local(store) => store,
@@ -284,7 +285,7 @@ pub fn overlay_set(args: OverlaySetArgs) -> ExitCode {
 }
 
 /// `provisio overlay show`
-pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
+pub fn overlay_show(args: &OverlayTenantArgs) -> ExitCode {
     run("overlay show", || {
         let overlay = match open(&args.db, false)? {
             Db::Local(store) => store.overlay(&args.tenant)?,
@@ -314,7 +315,7 @@ pub fn overlay_show(args: OverlayTenantArgs) -> ExitCode {
 }
 
 /// `provisio overlay reset`: restore the defaults (an empty overlay, as a new version).
-pub fn overlay_reset(args: OverlayTenantArgs) -> ExitCode {
+pub fn overlay_reset(args: &OverlayTenantArgs) -> ExitCode {
     run("overlay reset", || {
         let version = match open(&args.db, false)? {
             Db::Local(store) => store.save_overlay(&args.tenant, "", &cli_user())?,
@@ -407,13 +408,14 @@ impl Api {
         let mut message = reply.detail();
         if let Some(diagnostics) = reply.body.get("diagnostics").and_then(Value::as_array) {
             for d in diagnostics {
-                message.push_str(&format!(
+                let _ = write!(
+                    message,
                     "\n  {}:{}: {}: {}",
                     d["file"].as_str().unwrap_or_default(),
                     d["line"],
                     d["code"].as_str().unwrap_or_default(),
                     d["message"].as_str().unwrap_or_default()
-                ));
+                );
             }
         }
         Err(CliError::Message(message))
@@ -477,7 +479,7 @@ impl Api {
                 url.push_str(query);
             }
             if let Some(before) = before {
-                url.push_str(&format!("&before={before}"));
+                let _ = write!(url, "&before={before}");
             }
             let page: Value = self.call("GET", &url, None)?;
             let items: Vec<T> = serde_json::from_value(page["items"].clone()).map_err(|e| {

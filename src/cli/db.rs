@@ -10,7 +10,7 @@ use crate::cli::output::{complain, say};
 use crate::{DbArgs, DbVerifyArgs};
 
 /// `provisio db verify`: exit 0 when consistent, 1 naming every inconsistency.
-pub fn verify(args: DbVerifyArgs) -> ExitCode {
+pub fn verify(args: &DbVerifyArgs) -> ExitCode {
     let path = &args.db.db;
     if !path.exists() {
         complain!("provisio db verify: no database at {}", path.display());

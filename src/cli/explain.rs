@@ -9,7 +9,7 @@ use crate::cli::output::{Layout, complain, escape};
 use crate::{ExplainArgs, PlanFormat};
 
 /// Runs `provisio explain`.
-pub fn run(args: ExplainArgs) -> ExitCode {
+pub fn run(args: &ExplainArgs) -> ExitCode {
     let rules = match super::load_rules(args.rules.as_deref(), args.overlay.as_deref()) {
         Ok((rules, _)) => rules,
         Err(err) => {

@@ -89,7 +89,7 @@ pub enum FieldValue {
         /// Its id.
         id: ResourceId,
     },
-    /// Text (also DateTime, as RFC 3339 text).
+    /// Text (also `DateTime`, as RFC 3339 text).
     String(String),
     /// Boolean.
     Bool(bool),
@@ -170,7 +170,7 @@ impl FieldValue {
     }
 }
 
-/// An application entity (Clarizen's User, Group, JobTitle).
+/// An application entity (Clarizen's User, Group, `JobTitle`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
     /// Entity id. For a managed User or Group it is also the SCIM resource id.
@@ -249,7 +249,7 @@ pub struct Meta {
     pub created: Timestamp,
     /// Last modification time.
     pub last_modified: Timestamp,
-    /// Version counter; the ETag is `W/"<version>"`.
+    /// Version counter; the `ETag` is `W/"<version>"`.
     pub version: u64,
 }
 

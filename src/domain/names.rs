@@ -101,7 +101,7 @@ name_type!(
 );
 name_type!(
     /// The id of a SCIM resource and of the entity it feeds (they share it), or of an
-    /// entity with no resource (a JobTitle). Unique within a tenant.
+    /// entity with no resource (a `JobTitle`). Unique within a tenant.
     ResourceId
 );
 name_type!(

@@ -40,6 +40,7 @@ impl Timestamp {
     }
 
     /// This instant moved by `seconds` (negative: earlier), clamped to the range.
+    #[must_use]
     pub fn plus_seconds(self, seconds: i64) -> Timestamp {
         Timestamp::from_unix_seconds(self.unix_seconds().saturating_add(seconds))
     }

@@ -16,7 +16,7 @@ use crate::hooks::{self, HookValue, Intent};
 pub(crate) struct Hooked {
     pub writes: Writes,
     pub runs: Vec<HookRun>,
-    /// Entities the intents created (a new JobTitle).
+    /// Entities the intents created (a new `JobTitle`).
     pub created: Vec<Entity>,
     /// History of the created entities.
     pub history: Vec<HistoryEntry>,

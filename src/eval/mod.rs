@@ -175,7 +175,7 @@ fn react(
     }
     outcome.resource = finish::put_or_delete(&subject);
     // Only an action that writes the entity keeps a password (as a hash).
-    outcome.password = subject.password.clone();
+    outcome.password.clone_from(&subject.password);
     let mapped = debug_span!("map_fields")
         .in_scope(|| map::map_fields(ctx, &subject, situation, &chosen, outcome.writes.clone()))?;
     if let Some((chosen, rejection)) = mapped.refused {

@@ -53,7 +53,7 @@ pub struct Plan {
     /// Pending references created or resolved.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingChange>,
-    /// Entities created by hook intents (a new JobTitle).
+    /// Entities created by hook intents (a new `JobTitle`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub created_entities: Vec<Entity>,
     /// Hook runs with the intents they recorded.

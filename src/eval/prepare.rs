@@ -60,39 +60,8 @@ pub(crate) fn prepare(
     ids: &dyn IdSource,
 ) -> Result<Subject, EvalError> {
     let kind = op.kind();
-    let load = |id: &ResourceId| -> Result<StoredResource, EvalError> {
-        ctx.state
-            .resource(kind, id)?
-            .ok_or_else(|| EvalError::Scim(ScimError::not_found(kind.as_str(), id.as_str())))
-    };
-    // A PUT or PATCH of a pre-existing entity listed for an import: its rendered resource
-    // stands for the one before; the write picks it up.
-    let unmanaged = match op {
-        ScimOp::Replace { id, .. } | ScimOp::Patch { id, .. }
-            if ctx.state.resource(kind, id)?.is_none() =>
-        {
-            ctx.state
-                .entity(id)?
-                .filter(|e| !e.managed && e.lifecycle != crate::domain::Lifecycle::Deleted)
-                .filter(|e| e.entity_type == ctx.entity_type)
-        }
-        _ => None,
-    };
-    let load = |id: &ResourceId| -> Result<StoredResource, EvalError> {
-        match &unmanaged {
-            Some(entity) => Ok(StoredResource {
-                kind,
-                body: crate::eval::reverse::resource_of(ctx.rules, kind, entity),
-                meta: crate::domain::Meta {
-                    created: crate::domain::Timestamp::EPOCH,
-                    last_modified: crate::domain::Timestamp::EPOCH,
-                    version: 0,
-                },
-                entity: entity.clone(),
-            }),
-            None => load(id),
-        }
-    };
+    let unmanaged = unmanaged_subject(ctx, op)?;
+    let load = |id: &ResourceId| load_before(ctx, kind, unmanaged.as_ref(), id);
     let mut notes = Vec::new();
     let mut received: Option<&str> = None;
     let patched_password;
@@ -187,6 +156,48 @@ pub(crate) fn prepare(
     })
 }
 
+/// A PUT or PATCH of a pre-existing entity listed for an import (no SCIM resource yet,
+/// not managed, not deleted, of the operation's entity type): the write picks it up.
+fn unmanaged_subject(ctx: &Ctx<'_>, op: &ScimOp) -> Result<Option<Entity>, EvalError> {
+    Ok(match op {
+        ScimOp::Replace { id, .. } | ScimOp::Patch { id, .. }
+            if ctx.state.resource(op.kind(), id)?.is_none() =>
+        {
+            ctx.state
+                .entity(id)?
+                .filter(|e| !e.managed && e.lifecycle != crate::domain::Lifecycle::Deleted)
+                .filter(|e| e.entity_type == ctx.entity_type)
+        }
+        _ => None,
+    })
+}
+
+/// The resource before the write: the stored one, or for a picked-up entity its rendered
+/// resource (which stands for the one before). An unknown id is a SCIM 404.
+fn load_before(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    unmanaged: Option<&Entity>,
+    id: &ResourceId,
+) -> Result<StoredResource, EvalError> {
+    match unmanaged {
+        Some(entity) => Ok(StoredResource {
+            kind,
+            body: crate::eval::reverse::resource_of(ctx.rules, kind, entity),
+            meta: crate::domain::Meta {
+                created: crate::domain::Timestamp::EPOCH,
+                last_modified: crate::domain::Timestamp::EPOCH,
+                version: 0,
+            },
+            entity: entity.clone(),
+        }),
+        None => ctx
+            .state
+            .resource(kind, id)?
+            .ok_or_else(|| EvalError::Scim(ScimError::not_found(kind.as_str(), id.as_str()))),
+    }
+}
+
 /// What the policy's `password` line does with a received password: the note saying so,
 /// and the password when it is to be kept as a hash.
 fn password_policy(
@@ -198,15 +209,12 @@ fn password_policy(
     let origin = rule.map_or(crate::domain::Origin::BuiltIn, |r| {
         crate::domain::Origin::from(&r.origin)
     });
-    match rule.map(|r| r.policy) {
-        Some(crate::check::PasswordPolicy::Hash) => {
-            notes.insert(0, Note::PasswordHashed(origin));
-            Some(crate::password::Secret::new(text))
-        }
-        _ => {
-            notes.insert(0, Note::PasswordDiscarded(origin));
-            None
-        }
+    if let Some(crate::check::PasswordPolicy::Hash) = rule.map(|r| r.policy) {
+        notes.insert(0, Note::PasswordHashed(origin));
+        Some(crate::password::Secret::new(text))
+    } else {
+        notes.insert(0, Note::PasswordDiscarded(origin));
+        None
     }
 }
 

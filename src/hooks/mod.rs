@@ -121,7 +121,7 @@ pub enum Intent {
     Link {
         /// Entity type (`JobTitle`).
         entity: String,
-        /// Natural key value (the JobTitle's Name).
+        /// Natural key value (the `JobTitle`'s Name).
         key: String,
     },
     /// Set a field of the user.

@@ -90,7 +90,7 @@ pub fn build_resource(
         if names.any(|name| {
             kind.core_schema()
                 .attribute(name)
-                .is_some_and(|a| a.is_secret())
+                .is_some_and(super::schema::AttributeDef::is_secret)
         }) {
             continue;
         }

@@ -39,7 +39,7 @@ pub fn is_quick(call: &Call) -> bool {
 }
 
 /// Runs the handler for a routed, authenticated call.
-pub fn dispatch(app: &App, call: Call) -> Reply {
+pub fn dispatch(app: &App, call: &Call) -> Reply {
     let result = match &call.route {
         Route::ServiceProviderConfig => Ok(Reply::json(
             200,
@@ -54,19 +54,19 @@ pub fn dispatch(app: &App, call: Call) -> Reply {
             .map(|s| Reply::json(200, s))
             .ok_or_else(|| ScimError::status(404, format!("no resource type {name}"))),
         Route::List(kind) => match &call.list {
-            Some(Ok(query)) => list(app, &call, &[(*kind, query.clone())]),
+            Some(Ok(query)) => list(app, call, &[(*kind, query.clone())]),
             Some(Err(err)) => Err(err.clone()),
             None => {
-                parse_list_query(*kind, &call.query).and_then(|q| list(app, &call, &[(*kind, q)]))
+                parse_list_query(*kind, &call.query).and_then(|q| list(app, call, &[(*kind, q)]))
             }
         },
-        Route::Search(kind) => search(app, &call, &[*kind]),
-        Route::SearchAll => search(app, &call, &[ResourceKind::User, ResourceKind::Group]),
-        Route::Get(kind, id) => get(app, &call, *kind, id),
+        Route::Search(kind) => search(app, call, &[*kind]),
+        Route::SearchAll => search(app, call, &[ResourceKind::User, ResourceKind::Group]),
+        Route::Get(kind, id) => get(app, call, *kind, id),
         Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..) => {
-            return write_logged(app, &call);
+            return write_logged(app, call);
         }
-        Route::Bulk => bulk_request(app, &call),
+        Route::Bulk => bulk_request(app, call),
     };
     result.unwrap_or_else(|err| error_reply(&err))
 }
@@ -80,6 +80,10 @@ pub(super) fn tenant(call: &Call) -> Result<(&TenantId, &str), ScimError> {
 }
 
 /// The SCIM error of a storage failure (logged; its text is not for the client).
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "by value, it is what `map_err(storage)` passes"
+)]
 pub(super) fn storage(err: StoreError) -> ScimError {
     tracing::error!(%err, "storage error");
     ScimError::status(
@@ -358,7 +362,7 @@ fn body_of(stored: StoredResource) -> ResourceBody {
     }
 }
 
-/// The `meta.version` of a plain representation (its ETag `W/"N"`).
+/// The `meta.version` of a plain representation (its `ETag` `W/"N"`).
 fn version_of(plain: &Value) -> Option<u64> {
     plain["meta"]["version"]
         .as_str()

@@ -81,6 +81,18 @@ pub fn apply(
         }
     }
 
+    apply_relations(txn, plan, unique)?;
+    apply_records(txn, plan, actor)
+}
+
+/// The Plan's writes beyond its own entity: other entities' fields, memberships, cascaded
+/// lifecycles and pending references.
+fn apply_relations(
+    txn: &mut TenantWrite,
+    plan: &Plan,
+    unique: &UniqueFields,
+) -> Result<(), StoreError> {
+    let id = &plan.entity.id;
     // Writes to other entities (users linked to a manager who just arrived).
     for write in plan.writes.iter().filter(|w| w.entity != plan.entity) {
         let Some(mut other) = txn.get_entity(&write.entity.id)? else {
@@ -125,7 +137,13 @@ pub fn apply(
             txn.remove_pending(&pending)?;
         }
     }
+    Ok(())
+}
 
+/// The Plan's records: the password hash, notifications (to the outbox) and history.
+fn apply_records(txn: &mut TenantWrite, plan: &Plan, actor: &str) -> Result<(), StoreError> {
+    let id = &plan.entity.id;
+    let now = txn.now();
     match (&plan.password, &plan.resource) {
         (_, ResourceWrite::Delete) => txn.remove_password_hash(id)?,
         (Some(PasswordWrite::Hashed(hash)), _) => txn.put_password_hash(id, hash)?,

@@ -210,7 +210,7 @@ impl Store {
     /// (unless one spoils it, see [`PlannedWrite`]), in order; one result each, in order.
     pub fn commit_all(&self, writes: Vec<PlannedWrite>) -> Vec<Result<Written, StoreError>> {
         match self.writer() {
-            Ok(writer) => writer.commit_all(writes),
+            Ok(batcher) => batcher.commit_all(writes),
             Err(_) => writes
                 .iter()
                 .map(|_| Err(StoreError::WriterStopped))
@@ -656,7 +656,13 @@ fn key_hash(key: &str) -> [u8; 32] {
 fn random_hex<const N: usize>() -> Result<String, StoreError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(bytes
+        .iter()
+        .fold(String::with_capacity(2 * N), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }))
 }
 
 #[cfg(test)]

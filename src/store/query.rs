@@ -105,7 +105,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
-/// The deepest nesting a stored row may have: [`decode`] (serde_json) reads up to 128
+/// The deepest nesting a stored row may have: [`decode`] (`serde_json`) reads up to 128
 /// levels, so a row is refused at write time well before that, never at read time.
 pub(crate) const MAX_ROW_DEPTH: usize = 100;
 

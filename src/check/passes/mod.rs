@@ -85,7 +85,7 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         .and_then(|block| items::scope(cx, FileId::Overlay, block));
     let scope = overlay_scope.or(base_scope);
     let editions = rules.editions.and_then(|block| access::editions(cx, block));
-    let roles = rules.roles.and_then(|block| access::roles(cx, block));
+    let role_table = rules.roles.and_then(|block| access::roles(cx, block));
 
     let mut drafts = mappings::base(cx, &target, &rules.mappings);
     let removed = match &overlay {
@@ -110,7 +110,7 @@ fn run(sources: &ProfileSources, cx: &mut Ctx<'_>) -> Option<CheckedRules> {
         target: target.schema,
         scope,
         editions,
-        roles,
+        roles: role_table,
         mappings: mapped.sets,
         policies,
         hooks,
