@@ -246,7 +246,14 @@ fn dispatch(
             _ => Err(method_not_allowed(request, "GET, POST")),
         },
         ["tenants", tenant, rest @ ..] => {
-            tenant_call(admin, operator, request, &TenantId::new(*tenant), rest)
+            let tenant = TenantId::new(*tenant);
+            let cx = TenantCall {
+                admin,
+                operator,
+                request,
+                tenant: &tenant,
+            };
+            tenant_call(&cx, rest)
         }
         ["operators"] => match method {
             "GET" => Ok(ApiReply::ok(to_json(&admin.operators(operator)?))),
@@ -278,13 +285,22 @@ fn dispatch(
     }
 }
 
-fn tenant_call(
-    admin: &Admin,
-    operator: &OperatorRecord,
-    request: &ApiRequest<'_>,
-    tenant: &TenantId,
-    rest: &[&str],
-) -> Result<ApiReply, ApiReply> {
+/// One call on a tenant's part of the API: who asks, the request, the tenant.
+#[derive(Clone, Copy)]
+struct TenantCall<'a, 'r> {
+    admin: &'a Admin,
+    operator: &'a OperatorRecord,
+    request: &'a ApiRequest<'r>,
+    tenant: &'a TenantId,
+}
+
+fn tenant_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiReply> {
+    let TenantCall {
+        admin,
+        operator,
+        request,
+        tenant,
+    } = *cx;
     let method = request.method;
     match rest {
         [] => match method {
@@ -337,21 +353,19 @@ fn tenant_call(
             }
             _ => Err(method_not_allowed(request, "DELETE")),
         },
-        ["overlay", overlay_rest @ ..] => {
-            overlay_call(admin, operator, request, tenant, overlay_rest)
-        }
-        _ => records_call(admin, operator, request, tenant, rest),
+        ["overlay", overlay_rest @ ..] => overlay_call(cx, overlay_rest),
+        _ => records_call(cx, rest),
     }
 }
 
 /// `/tenants/NAME/overlay/...`: the tenant's rules overlay, its check, preview and versions.
-fn overlay_call(
-    admin: &Admin,
-    operator: &OperatorRecord,
-    request: &ApiRequest<'_>,
-    tenant: &TenantId,
-    rest: &[&str],
-) -> Result<ApiReply, ApiReply> {
+fn overlay_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiReply> {
+    let TenantCall {
+        admin,
+        operator,
+        request,
+        tenant,
+    } = *cx;
     let method = request.method;
     match rest {
         [] => match method {
@@ -410,13 +424,13 @@ fn overlay_call(
 }
 
 /// `/tenants/NAME/{history,log,users,groups,entities,import,explain}`: what the tenant holds.
-fn records_call(
-    admin: &Admin,
-    operator: &OperatorRecord,
-    request: &ApiRequest<'_>,
-    tenant: &TenantId,
-    rest: &[&str],
-) -> Result<ApiReply, ApiReply> {
+fn records_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiReply> {
+    let TenantCall {
+        admin,
+        operator,
+        request,
+        tenant,
+    } = *cx;
     let method = request.method;
     match rest {
         ["history"] => match method {

@@ -9,6 +9,7 @@
 mod entity;
 mod ids;
 mod names;
+mod nesting;
 mod origin;
 mod state;
 pub mod suggest;
@@ -21,6 +22,7 @@ pub use entity::{
 };
 pub use ids::{IdSource, SequentialIds, UuidIds};
 pub use names::{EntityType, FieldName, ResourceId, TenantId};
+pub use nesting::nests_deeper;
 pub use origin::{Origin, RuleOrigin};
 pub use state::{Read, ReadSet, Recorder, StateError, StateView};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};

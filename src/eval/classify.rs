@@ -2,7 +2,7 @@
 //! overrule (a duplicate natural key in this tenant).
 
 use crate::check::{Action, Situation};
-use crate::domain::{Entity, FieldValue, Origin};
+use crate::domain::{Entity, FieldValue, Origin, ResourceId};
 use crate::eval::EvalError;
 use crate::eval::context::Ctx;
 use crate::eval::plan::{ChosenAction, MatchOutcome, Rejection};
@@ -29,6 +29,16 @@ pub(crate) fn classify(ctx: &Ctx<'_>, subject: &mut Subject) -> Result<Classifie
         )),
         _ => classify_change(ctx, subject),
     }
+}
+
+/// A refusal because another resource already holds the key (a SCIM `uniqueness` 409).
+fn duplicate(situation: Situation, existing_id: ResourceId, detail: String) -> Classified {
+    refuse(
+        situation,
+        MatchOutcome::Duplicate { existing_id },
+        ScimType::Uniqueness,
+        detail,
+    )
 }
 
 fn refuse(
@@ -73,15 +83,7 @@ fn classify_create(ctx: &Ctx<'_>, subject: &mut Subject) -> Result<Classified, E
                 ctx.scim_key_name(),
                 existing.id
             );
-            let matched = MatchOutcome::Duplicate {
-                existing_id: existing.id,
-            };
-            return Ok(refuse(
-                Situation::Created,
-                matched,
-                ScimType::Uniqueness,
-                detail,
-            ));
+            return Ok(duplicate(Situation::Created, existing.id, detail));
         }
         let Some(rule) = match_rule else {
             let detail = format!(
@@ -185,15 +187,7 @@ fn classify_change(ctx: &Ctx<'_>, subject: &Subject) -> Result<Classified, EvalE
                         ctx.kind.as_str(),
                         other.id
                     );
-                    let matched = MatchOutcome::Duplicate {
-                        existing_id: other.id,
-                    };
-                    return Ok(refuse(
-                        Situation::Updated,
-                        matched,
-                        ScimType::Uniqueness,
-                        detail,
-                    ));
+                    return Ok(duplicate(Situation::Updated, other.id, detail));
                 }
             } else if taken_elsewhere(ctx, subject)? {
                 return Ok(Classified::Situation(

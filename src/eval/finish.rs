@@ -61,6 +61,24 @@ pub(crate) struct Refusal {
     pub rejection: Rejection,
 }
 
+impl Refusal {
+    /// A refusal in one situation only.
+    pub(crate) fn new(
+        situation: Situation,
+        matched: MatchOutcome,
+        chosen: ChosenAction,
+        rejection: Rejection,
+    ) -> Refusal {
+        Refusal {
+            situation,
+            also: Vec::new(),
+            matched,
+            chosen,
+            rejection,
+        }
+    }
+}
+
 pub(crate) fn own_ref(ctx: &Ctx<'_>, subject: &Subject) -> EntityRef {
     EntityRef {
         entity_type: ctx.entity_type.clone(),

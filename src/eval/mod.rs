@@ -112,13 +112,7 @@ pub fn plan(
             return Ok(finish::refused(
                 &ctx,
                 subject,
-                Refusal {
-                    situation,
-                    also: Vec::new(),
-                    matched,
-                    chosen,
-                    rejection,
-                },
+                Refusal::new(situation, matched, chosen, rejection),
             ));
         }
         Classified::Situation(situation, matched) => (situation, matched),
@@ -146,13 +140,7 @@ fn react(
             return Ok(finish::refused(
                 ctx,
                 subject,
-                Refusal {
-                    situation,
-                    also: Vec::new(),
-                    matched,
-                    chosen,
-                    rejection,
-                },
+                Refusal::new(situation, matched, chosen, rejection),
             ));
         }
         Action::Delete => {

@@ -46,32 +46,7 @@ fn check_depth(bytes: &[u8]) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// Whether `bytes` opens more than `limit` levels at once, counting `openers` up and
-/// `closers` down outside double-quoted strings (with `\` escapes, as in JSON and filters).
-/// One pass, no recursion: safe on any input.
-pub(crate) fn nests_deeper(bytes: &[u8], openers: &[u8], closers: &[u8], limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &byte in bytes {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else if byte == b'"' {
-            in_string = true;
-        } else if openers.contains(&byte) {
-            depth += 1;
-            if depth > limit {
-                return true;
-            }
-        } else if closers.contains(&byte) {
-            depth = depth.saturating_sub(1);
-        }
-    }
-    false
-}
+pub(crate) use crate::domain::nests_deeper;
 
 fn json_error(error: &serde_json::Error) -> ScimError {
     let text = error.to_string();

@@ -330,6 +330,20 @@ pub static COMMON_ATTRIBUTES: &[AttributeDef] = &[
         ]),
 ];
 
+/// A multi-valued complex attribute of RFC 7643's common shape (§2.4):
+/// `plural!(name, description, value, type, primary's description)` gives it the
+/// sub-attributes `value`, `display` (a human-readable name), `type` (a label) and `primary`.
+macro_rules! plural {
+    ($name:literal, $description:literal, $value:expr, $label:expr, $primary:literal $(,)?) => {
+        attr($name, AttrType::Complex, $description).multi().sub(&[
+            $value,
+            attr("display", AttrType::String, "A human-readable name."),
+            $label,
+            attr("primary", AttrType::Boolean, $primary),
+        ])
+    };
+}
+
 /// Core User schema (RFC 7643 §4.1).
 pub static USER: SchemaDef = SchemaDef {
     id: USER_SCHEMA,
@@ -429,69 +443,41 @@ pub static USER: SchemaDef = SchemaDef {
             "The user's cleartext password; write-only, never stored in clear.",
         )
         .write_only(),
-        attr("emails", AttrType::Complex, "Email addresses for the user.")
-            .multi()
-            .sub(&[
-                attr("value", AttrType::String, "The email address."),
-                attr("display", AttrType::String, "A human-readable name."),
-                attr("type", AttrType::String, "A label: work, home or other.")
-                    .canonical(&["work", "home", "other"]),
-                attr(
-                    "primary",
-                    AttrType::Boolean,
-                    "Whether this is the primary address.",
-                ),
-            ]),
-        attr(
+        plural!(
+            "emails",
+            "Email addresses for the user.",
+            attr("value", AttrType::String, "The email address."),
+            attr("type", AttrType::String, "A label: work, home or other.")
+                .canonical(&["work", "home", "other"]),
+            "Whether this is the primary address."
+        ),
+        plural!(
             "phoneNumbers",
-            AttrType::Complex,
             "Phone numbers for the user.",
-        )
-        .multi()
-        .sub(&[
             attr("value", AttrType::String, "The phone number."),
-            attr("display", AttrType::String, "A human-readable name."),
             attr(
                 "type",
                 AttrType::String,
                 "A label: work, home, mobile, fax, pager or other.",
             )
             .canonical(&["work", "home", "mobile", "fax", "pager", "other"]),
-            attr(
-                "primary",
-                AttrType::Boolean,
-                "Whether this is the primary number.",
-            ),
-        ]),
-        attr(
+            "Whether this is the primary number."
+        ),
+        plural!(
             "ims",
-            AttrType::Complex,
             "Instant messaging addresses for the user.",
-        )
-        .multi()
-        .sub(&[
             attr("value", AttrType::String, "The instant messaging address."),
-            attr("display", AttrType::String, "A human-readable name."),
             attr("type", AttrType::String, "A label for the address."),
-            attr(
-                "primary",
-                AttrType::Boolean,
-                "Whether this is the primary address.",
-            ),
-        ]),
-        attr("photos", AttrType::Complex, "URLs of photos of the user.")
-            .multi()
-            .sub(&[
-                attr("value", AttrType::Reference, "The URL of a photo.").refs(&["external"]),
-                attr("display", AttrType::String, "A human-readable name."),
-                attr("type", AttrType::String, "A label: photo or thumbnail.")
-                    .canonical(&["photo", "thumbnail"]),
-                attr(
-                    "primary",
-                    AttrType::Boolean,
-                    "Whether this is the primary photo.",
-                ),
-            ]),
+            "Whether this is the primary address."
+        ),
+        plural!(
+            "photos",
+            "URLs of photos of the user.",
+            attr("value", AttrType::Reference, "The URL of a photo.").refs(&["external"]),
+            attr("type", AttrType::String, "A label: photo or thumbnail.")
+                .canonical(&["photo", "thumbnail"]),
+            "Whether this is the primary photo."
+        ),
         attr(
             "addresses",
             AttrType::Complex,
@@ -534,50 +520,27 @@ pub static USER: SchemaDef = SchemaDef {
                 .canonical(&["direct", "indirect"])
                 .read_only(),
         ]),
-        attr(
+        plural!(
             "entitlements",
-            AttrType::Complex,
             "Entitlements of the user.",
-        )
-        .multi()
-        .sub(&[
             attr("value", AttrType::String, "The entitlement."),
-            attr("display", AttrType::String, "A human-readable name."),
             attr("type", AttrType::String, "A label for the entitlement."),
-            attr(
-                "primary",
-                AttrType::Boolean,
-                "Whether this is the primary entitlement.",
-            ),
-        ]),
-        attr("roles", AttrType::Complex, "Roles of the user.")
-            .multi()
-            .sub(&[
-                attr("value", AttrType::String, "The role."),
-                attr("display", AttrType::String, "A human-readable name."),
-                attr("type", AttrType::String, "A label for the role."),
-                attr(
-                    "primary",
-                    AttrType::Boolean,
-                    "Whether this is the primary role.",
-                ),
-            ]),
-        attr(
+            "Whether this is the primary entitlement."
+        ),
+        plural!(
+            "roles",
+            "Roles of the user.",
+            attr("value", AttrType::String, "The role."),
+            attr("type", AttrType::String, "A label for the role."),
+            "Whether this is the primary role."
+        ),
+        plural!(
             "x509Certificates",
-            AttrType::Complex,
             "Certificates of the user.",
-        )
-        .multi()
-        .sub(&[
             attr("value", AttrType::Binary, "The DER certificate, base64."),
-            attr("display", AttrType::String, "A human-readable name."),
             attr("type", AttrType::String, "A label for the certificate."),
-            attr(
-                "primary",
-                AttrType::Boolean,
-                "Whether this is the primary certificate.",
-            ),
-        ]),
+            "Whether this is the primary certificate."
+        ),
     ],
 };
 

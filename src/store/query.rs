@@ -116,39 +116,13 @@ pub(crate) fn encode<T: Serialize>(table: &'static str, value: &T) -> Result<Vec
         table,
         detail: e.to_string(),
     })?;
-    if json_depth(&bytes) > MAX_ROW_DEPTH {
+    if crate::domain::nests_deeper(&bytes, b"{[", b"}]", MAX_ROW_DEPTH) {
         return Err(StoreError::TooDeep {
             table,
             limit: MAX_ROW_DEPTH,
         });
     }
     Ok(bytes)
-}
-
-/// The nesting depth of serialised JSON (arrays and objects), in one pass.
-fn json_depth(bytes: &[u8]) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &byte in bytes {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
 }
 
 /// The case-folded form every case-insensitive index is keyed by (the one fold).
@@ -261,16 +235,43 @@ impl<X: Txn> Queries<'_, X> {
             .is_some_and(|(tenant, _)| tenant != self.tenant))
     }
 
+    /// The id of this tenant's user holding `user_name` (the claim is global: another
+    /// tenant's holder is not this tenant's user).
+    fn own_user_id(&self, user_name: &UserName) -> Result<Option<ResourceId>, StoreError> {
+        Ok(self
+            .user_name_owner(user_name)?
+            .and_then(|(tenant, id)| (tenant == self.tenant).then_some(id)))
+    }
+
+    /// The id of this tenant's resource of `kind` with this externalId.
+    fn id_by_external_id(
+        &self,
+        kind: ResourceKind,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let table = self.txn.table(EXTERNAL_IDS)?;
+        Ok(table
+            .get((self.tenant, kind.as_str(), external_id))?
+            .map(|guard| guard.value().to_owned()))
+    }
+
+    /// The id of this tenant's group with this displayName (matched case-insensitively).
+    fn group_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let table = self.txn.table(GROUP_NAMES)?;
+        let folded = fold(name);
+        Ok(table
+            .get((self.tenant, folded.as_str()))?
+            .map(|guard| guard.value().to_owned()))
+    }
+
     /// The body of this tenant's user holding `user_name`, without its entity.
     pub(crate) fn user_body_by_name(
         &self,
         user_name: &UserName,
     ) -> Result<Option<ResourceBody>, StoreError> {
-        match self.user_name_owner(user_name)? {
-            Some((tenant, id)) if tenant == self.tenant => {
-                self.body(ResourceKind::User, id.as_str())
-            }
-            _ => Ok(None),
+        match self.own_user_id(user_name)? {
+            Some(id) => self.body(ResourceKind::User, id.as_str()),
+            None => Ok(None),
         }
     }
 
@@ -280,14 +281,10 @@ impl<X: Txn> Queries<'_, X> {
         kind: ResourceKind,
         external_id: &str,
     ) -> Result<Option<ResourceBody>, StoreError> {
-        let id = {
-            let table = self.txn.table(EXTERNAL_IDS)?;
-            match table.get((self.tenant, kind.as_str(), external_id))? {
-                Some(guard) => guard.value().to_owned(),
-                None => return Ok(None),
-            }
-        };
-        self.body(kind, &id)
+        match self.id_by_external_id(kind, external_id)? {
+            Some(id) => self.body(kind, &id),
+            None => Ok(None),
+        }
     }
 
     /// The body of the group with this displayName, without its entity.
@@ -295,15 +292,10 @@ impl<X: Txn> Queries<'_, X> {
         &self,
         name: &str,
     ) -> Result<Option<ResourceBody>, StoreError> {
-        let id = {
-            let table = self.txn.table(GROUP_NAMES)?;
-            let folded = fold(name);
-            match table.get((self.tenant, folded.as_str()))? {
-                Some(guard) => guard.value().to_owned(),
-                None => return Ok(None),
-            }
-        };
-        self.body(ResourceKind::Group, &id)
+        match self.group_id_by_name(name)? {
+            Some(id) => self.body(ResourceKind::Group, &id),
+            None => Ok(None),
+        }
     }
 
     fn body(&self, kind: ResourceKind, id: &str) -> Result<Option<ResourceBody>, StoreError> {
@@ -349,11 +341,9 @@ impl<X: Txn> Queries<'_, X> {
         &self,
         user_name: &UserName,
     ) -> Result<Option<StoredResource>, StoreError> {
-        match self.user_name_owner(user_name)? {
-            Some((tenant, id)) if tenant == self.tenant => {
-                self.resource(ResourceKind::User, id.as_str())
-            }
-            _ => Ok(None),
+        match self.own_user_id(user_name)? {
+            Some(id) => self.resource(ResourceKind::User, id.as_str()),
+            None => Ok(None),
         }
     }
 
@@ -362,26 +352,17 @@ impl<X: Txn> Queries<'_, X> {
         kind: ResourceKind,
         external_id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let id = {
-            let table = self.txn.table(EXTERNAL_IDS)?;
-            match table.get((self.tenant, kind.as_str(), external_id))? {
-                Some(guard) => guard.value().to_owned(),
-                None => return Ok(None),
-            }
-        };
-        self.resource(kind, &id)
+        match self.id_by_external_id(kind, external_id)? {
+            Some(id) => self.resource(kind, &id),
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn by_group_name(&self, name: &str) -> Result<Option<StoredResource>, StoreError> {
-        let id = {
-            let table = self.txn.table(GROUP_NAMES)?;
-            let folded = fold(name);
-            match table.get((self.tenant, folded.as_str()))? {
-                Some(guard) => guard.value().to_owned(),
-                None => return Ok(None),
-            }
-        };
-        self.resource(ResourceKind::Group, &id)
+        match self.group_id_by_name(name)? {
+            Some(id) => self.resource(ResourceKind::Group, &id),
+            None => Ok(None),
+        }
     }
 
     /// Whether `user` is a member of `group`, read from the user's side (its groups, a
@@ -600,13 +581,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn depth_counts_nesting_outside_strings() {
-        assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[{{"}]}"#), 3);
-        assert_eq!(json_depth(br#""\"[""#), 0);
-        assert_eq!(json_depth(b"1"), 0);
-    }
 
     #[test]
     fn a_row_too_deep_to_read_back_is_refused_at_write() {

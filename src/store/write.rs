@@ -329,15 +329,7 @@ impl TenantWrite {
         group: &ResourceId,
         user: &ResourceId,
     ) -> Result<bool, StoreError> {
-        let tenant = self.tenant.as_str();
-        let (group, user) = (group.as_str(), user.as_str());
-        let existed = {
-            let mut table = self.txn.open_multimap_table(MEMBERS)?;
-            table.insert((tenant, group), user)?
-        };
-        let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
-        table.insert((tenant, user), group)?;
-        Ok(!existed)
+        self.set_member(group, user, true).map(|existed| !existed)
     }
 
     /// Removes `user` from `group` (both directions). Returns whether it was a member.
@@ -346,14 +338,33 @@ impl TenantWrite {
         group: &ResourceId,
         user: &ResourceId,
     ) -> Result<bool, StoreError> {
+        self.set_member(group, user, false)
+    }
+
+    /// Inserts (`member`) or removes the pair in `MEMBERS` and its mirror in `MEMBER_OF`;
+    /// returns whether the pair existed before.
+    fn set_member(
+        &mut self,
+        group: &ResourceId,
+        user: &ResourceId,
+        member: bool,
+    ) -> Result<bool, StoreError> {
         let tenant = self.tenant.as_str();
         let (group, user) = (group.as_str(), user.as_str());
         let existed = {
             let mut table = self.txn.open_multimap_table(MEMBERS)?;
-            table.remove((tenant, group), user)?
+            if member {
+                table.insert((tenant, group), user)?
+            } else {
+                table.remove((tenant, group), user)?
+            }
         };
         let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
-        table.remove((tenant, user), group)?;
+        if member {
+            table.insert((tenant, user), group)?;
+        } else {
+            table.remove((tenant, user), group)?;
+        }
         Ok(existed)
     }
 
@@ -384,19 +395,9 @@ impl TenantWrite {
     /// Records a reference waiting for an entity (keyed by `entity` and the folded `key`).
     pub fn add_pending(&mut self, pending: &PendingRef) -> Result<(), StoreError> {
         let folded = fold(&pending.key);
+        let (key, value) = pending_row(self.tenant.as_str(), pending, &folded);
         let mut table = self.txn.open_multimap_table(PENDING)?;
-        table.insert(
-            (
-                self.tenant.as_str(),
-                pending.entity.as_str(),
-                folded.as_str(),
-            ),
-            (
-                pending.user_id.as_str(),
-                pending.field.as_str(),
-                pending.key.as_str(),
-            ),
-        )?;
+        table.insert(key, value)?;
         Ok(())
     }
 
@@ -404,19 +405,9 @@ impl TenantWrite {
     /// existed.
     pub fn remove_pending(&mut self, pending: &PendingRef) -> Result<bool, StoreError> {
         let folded = fold(&pending.key);
+        let (key, value) = pending_row(self.tenant.as_str(), pending, &folded);
         let mut table = self.txn.open_multimap_table(PENDING)?;
-        Ok(table.remove(
-            (
-                self.tenant.as_str(),
-                pending.entity.as_str(),
-                folded.as_str(),
-            ),
-            (
-                pending.user_id.as_str(),
-                pending.field.as_str(),
-                pending.key.as_str(),
-            ),
-        )?)
+        Ok(table.remove(key, value)?)
     }
 
     /// The next sequence number of `table` for this tenant.
@@ -485,4 +476,18 @@ impl TenantWrite {
         self.txn.abort()?;
         Ok(())
     }
+}
+
+/// A `PENDING` row: (tenant, entity type, folded key) -> (waiting user, field, key as sent).
+type PendingRow<'a> = ((&'a str, &'a str, &'a str), (&'a str, &'a str, &'a str));
+
+fn pending_row<'a>(tenant: &'a str, pending: &'a PendingRef, folded: &'a str) -> PendingRow<'a> {
+    (
+        (tenant, pending.entity.as_str(), folded),
+        (
+            pending.user_id.as_str(),
+            pending.field.as_str(),
+            pending.key.as_str(),
+        ),
+    )
 }

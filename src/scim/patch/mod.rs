@@ -313,6 +313,66 @@ mod tests {
     }
 
     #[test]
+    fn refusals_carry_their_scim_type() {
+        let cases = [
+            (
+                "wrong type for active is invalid value",
+                json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+                ScimType::InvalidValue,
+            ),
+            (
+                "wrong type for active is invalid value",
+                json!([{"op": "replace", "value": {"active": 1}}]),
+                ScimType::InvalidValue,
+            ),
+            (
+                "replace on unmatched non eq filter is no target",
+                json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "work"}]),
+                ScimType::NoTarget,
+            ),
+            (
+                "remove without path is no target",
+                json!([{"op": "remove"}]),
+                ScimType::NoTarget,
+            ),
+            (
+                "unknown path is invalid path",
+                json!([{"op": "replace", "path": "favouriteColour", "value": "red"}]),
+                ScimType::InvalidPath,
+            ),
+            (
+                "unknown pathless key is invalid path",
+                json!([{"op": "replace", "value": {"favouriteColour": "red"}}]),
+                ScimType::InvalidPath,
+            ),
+            (
+                "read only path is mutability",
+                json!([{"op": "replace", "path": "meta.created", "value": "x"}]),
+                ScimType::Mutability,
+            ),
+            (
+                "read only path is mutability",
+                json!([{"op": "replace", "path": "id", "value": "x"}]),
+                ScimType::Mutability,
+            ),
+            (
+                "pathless id mismatch is mutability",
+                json!([{"op": "replace", "value": {"id": "other"}}]),
+                ScimType::Mutability,
+            ),
+            (
+                "operations are atomic",
+                json!([{"op": "replace", "path": "active", "value": false},
+                   {"op": "replace", "path": "nope", "value": 1}]),
+                ScimType::InvalidPath,
+            ),
+        ];
+        for (case, operations, expected) in cases {
+            assert_eq!(error(&user(), operations), Some(expected), "{case}");
+        }
+    }
+
+    #[test]
     fn okta_pathless_deactivate() {
         let u = patched(
             &user(),
@@ -328,17 +388,6 @@ mod tests {
             json!([{"op": "Replace", "path": "active", "value": "False"}]),
         );
         assert_eq!(u["active"], json!(false));
-    }
-
-    #[test]
-    fn wrong_type_for_active_is_invalid_value() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "path": "active", "value": "maybe"}]),
-        );
-        assert_eq!(e, Some(ScimType::InvalidValue));
-        let e = error(&user(), json!([{"op": "replace", "value": {"active": 1}}]));
-        assert_eq!(e, Some(ScimType::InvalidValue));
     }
 
     #[test]
@@ -407,70 +456,12 @@ mod tests {
     }
 
     #[test]
-    fn replace_on_unmatched_non_eq_filter_is_no_target() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "work"}]),
-        );
-        assert_eq!(e, Some(ScimType::NoTarget));
-    }
-
-    #[test]
-    fn remove_without_path_is_no_target() {
-        assert_eq!(
-            error(&user(), json!([{"op": "remove"}])),
-            Some(ScimType::NoTarget)
-        );
-    }
-
-    #[test]
-    fn unknown_path_is_invalid_path() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "path": "favouriteColour", "value": "red"}]),
-        );
-        assert_eq!(e, Some(ScimType::InvalidPath));
-    }
-
-    #[test]
-    fn unknown_pathless_key_is_invalid_path() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "value": {"favouriteColour": "red"}}]),
-        );
-        assert_eq!(e, Some(ScimType::InvalidPath));
-    }
-
-    #[test]
-    fn read_only_path_is_mutability() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "path": "meta.created", "value": "x"}]),
-        );
-        assert_eq!(e, Some(ScimType::Mutability));
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "path": "id", "value": "x"}]),
-        );
-        assert_eq!(e, Some(ScimType::Mutability));
-    }
-
-    #[test]
     fn read_only_pathless_keys_ignored() {
         let u = patched(
             &user(),
             json!([{"op": "replace", "value": {"meta": {"created": "x"}, "groups": [], "id": "u1"}}]),
         );
         assert_eq!(u, user());
-    }
-
-    #[test]
-    fn pathless_id_mismatch_is_mutability() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "value": {"id": "other"}}]),
-        );
-        assert_eq!(e, Some(ScimType::Mutability));
     }
 
     #[test]
@@ -575,16 +566,6 @@ mod tests {
         assert_eq!(u[custom], json!({"Badge": "8", "desk": "1"}));
         let u = patched(&u, json!([{"op": "remove", "path": custom}]));
         assert_eq!(u, json!({"userName": "a"}));
-    }
-
-    #[test]
-    fn operations_are_atomic() {
-        let e = error(
-            &user(),
-            json!([{"op": "replace", "path": "active", "value": false},
-                   {"op": "replace", "path": "nope", "value": 1}]),
-        );
-        assert_eq!(e, Some(ScimType::InvalidPath));
     }
 
     #[test]
