@@ -17,6 +17,30 @@ const FIRST_TENANT: &str = "default";
 /// The integration user of the first key.
 const FIRST_USER: &str = "okta-integration";
 
+/// `--public-url`, checked: `http://` or `https://`, a host, an optional path, no query,
+/// fragment or user info; without its trailing `/`.
+fn public_url(text: &str) -> Result<String, String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "--public-url {text:?} {why}; give the URL clients reach the server at, like https://scim.example.com"
+        ))
+    };
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return refuse("does not start with http:// or https://");
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return refuse("has no host");
+    }
+    if rest.contains(['?', '#', '@']) || !rest.chars().all(|c| c.is_ascii_graphic()) {
+        return refuse("may hold only a host and a path (no query, fragment, user or spaces)");
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
 /// Runs `provisio serve`.
 pub fn run(args: ServeArgs) -> ExitCode {
     tracing_subscriber::fmt()
@@ -26,6 +50,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let public_url = match args.public_url.as_deref().map(public_url).transpose() {
+        Ok(url) => url,
+        Err(err) => {
+            complain!("provisio serve: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let (sources, rules_origin) = match super::profile_sources(args.rules.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {
@@ -77,6 +108,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
         match first_start(&store) {
             Ok(Some((key, token))) => {
                 say!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
@@ -131,7 +163,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             profiles.base().rules.name
         );
         say!("Admin page: http://{admin_addr}/");
-        say!("SCIM base URL: http://{addr}/scim/v2");
+        say!("SCIM listening on {addr}");
+        say!("SCIM base URL: {public_url}/scim/v2");
         let admin = Arc::new(Admin {
             store: store.clone(),
             profiles: Arc::clone(&profiles),
@@ -142,7 +175,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             config: ServerConfig {
                 body_read_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
                 max_connections: args.max_connections.max(1),
-                ..ServerConfig::new(addr.to_string())
+                public_url,
+                ..ServerConfig::new(addr)
             },
         });
         // One signal stops both listeners (a watch, so neither can miss it).

@@ -41,8 +41,10 @@ pub struct ServerConfig {
     /// Largest request body accepted (413 beyond it); also the advertised bulk
     /// `maxPayloadSize`.
     pub max_body_bytes: usize,
-    /// `host:port` used in `meta.location` when a request has no `Host` header.
-    pub public_host: String,
+    /// The server's public URL (`https://scim.example.com`, no trailing slash): every
+    /// `meta.location` and `$ref` starts with it. A setting, never the client's `Host`
+    /// header, so a client cannot make the server hand out links to another host.
+    pub public_url: String,
     /// How long a client may take to send a request's headers; then the connection closes.
     pub header_read_timeout: std::time::Duration,
     /// How long a client may take to send a request's body, from the end of its headers;
@@ -54,11 +56,11 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults for a server reachable at `public_host`.
-    pub fn new(public_host: impl Into<String>) -> ServerConfig {
+    /// Defaults for a server reachable as `http://{listen}` (`listen` is `host:port`).
+    pub fn new(listen: impl std::fmt::Display) -> ServerConfig {
         ServerConfig {
             max_body_bytes: MAX_PAYLOAD_SIZE,
-            public_host: public_host.into(),
+            public_url: format!("http://{listen}"),
             header_read_timeout: conn::HEADER_READ_TIMEOUT,
             body_read_timeout: conn::BODY_READ_TIMEOUT,
             max_connections: conn::MAX_CONNECTIONS,
@@ -199,13 +201,7 @@ impl App {
             };
             self.admit(key, parts.method.as_str(), &logged)?;
         }
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-            .unwrap_or(&self.config.public_host);
-        let base_url = format!("http://{host}{base}");
+        let base_url = format!("{}{base}", self.config.public_url);
         let has_body = matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
         let body = if has_body {
             Some(self.read_json(&parts.headers, body).await?)

@@ -10,6 +10,7 @@ mod live;
 mod ops;
 mod overlay;
 mod page;
+mod public_url;
 mod rules;
 mod scim;
 mod soak;
