@@ -8,8 +8,7 @@ use super::support::{CLARIZEN_RULES, Client, Server, encode, okta_user, tenant_s
 
 /// A server with one user in tenant `acme`; returns the server, its client and the user id.
 fn with_user() -> (Server, Client, String) {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     (server, okta, id)
 }

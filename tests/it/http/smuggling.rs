@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use provisio::server::lenient::{LenientRequestLine, MAX_HEADERS};
 use serde_json::json;
 
-use super::support::{BASE, Server, encode, okta_user};
+use super::support::{BASE, Server, okta_user};
 
 /// One response read off a raw connection.
 #[derive(Debug)]
@@ -308,13 +308,7 @@ fn a_raw_okta_lookup_with_utf8_is_answered() {
     assert_eq!(list["totalResults"], json!(1), "{list}");
     // The percent-encoded form finds the same user.
     let client = server.client(Some(key));
-    let encoded = client
-        .get(&format!(
-            "/Users?filter={}",
-            encode("userName eq \"josé@ex.com\"")
-        ))
-        .expect(200)
-        .json();
+    let encoded = client.filtered("/Users", "userName eq \"josé@ex.com\"");
     assert_eq!(encoded["totalResults"], json!(1));
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use provisio::domain::{Entity, PendingRef, ResourceId};
 use provisio::scim::schema::ResourceKind;
 use provisio::server::{App, ServerConfig, serve};
 use provisio::store::Store;
@@ -155,6 +156,14 @@ impl Server {
         self.client(Some(key))
     }
 
+    /// A server with the shipped Clarizen rules and one tenant `name`; returns it with a
+    /// client using a key of that tenant.
+    pub fn with_tenant(name: &str) -> (Server, Client) {
+        let server = Server::start();
+        let client = server.tenant(name);
+        (server, client)
+    }
+
     /// A client sending `token` as its Bearer key (none when `None`).
     pub fn client(&self, token: Option<String>) -> Client {
         Client {
@@ -190,6 +199,30 @@ impl Server {
 }
 
 impl Server {
+    /// The entity `id` of `tenant` (panics when there is none).
+    pub fn entity(&self, tenant: &str, id: &str) -> Entity {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.get_entity(&id.into()).unwrap().unwrap()
+    }
+
+    /// Every entity of type `entity_type` of `tenant`.
+    pub fn entities(&self, tenant: &str, entity_type: &str) -> Vec<Entity> {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.entities_of_type(&entity_type.into()).unwrap()
+    }
+
+    /// The members of group `group` of `tenant`, as the store has them.
+    pub fn members_of(&self, tenant: &str, group: &str) -> Vec<ResourceId> {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.members_of(&group.into()).unwrap()
+    }
+
+    /// The references of user `user` of `tenant` that wait for their target.
+    pub fn pending_of(&self, tenant: &str, user: &str) -> Vec<PendingRef> {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.pending_of(&user.into()).unwrap()
+    }
+
     /// Stops the server and closes the database; returns the temp dir (keep it alive)
     /// and the database path, for the offline CLI.
     pub fn finish(mut self) -> (tempfile::TempDir, PathBuf) {
@@ -292,6 +325,12 @@ impl Client {
         self.send("GET", path, &[], None)
     }
 
+    /// `GET BASE+path`, asserted 200; returns the body as JSON.
+    #[track_caller]
+    pub fn get_json(&self, path: &str) -> Value {
+        self.get(path).expect(200).json()
+    }
+
     /// `POST BASE+path` with a JSON body.
     pub fn post(&self, path: &str, body: &Value) -> Response {
         self.send("POST", path, &[], Some(body.to_string().as_bytes()))
@@ -305,6 +344,13 @@ impl Client {
     /// `PATCH BASE+path` with a JSON body.
     pub fn patch(&self, path: &str, body: &Value) -> Response {
         self.send("PATCH", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `PATCH BASE+path` with a PatchOp of these operations, asserted 200; returns the
+    /// resource as JSON.
+    #[track_caller]
+    pub fn patched(&self, path: &str, operations: Value) -> Value {
+        self.patch_ops(path, operations).expect(200).json()
     }
 
     /// `PATCH BASE+path` with a PatchOp of these operations.
@@ -443,40 +489,53 @@ pub fn group_body(name: &str, members: &[&str]) -> Value {
     json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": members})
 }
 
+/// The string `key` of each element of the JSON array `items`, in order.
+pub fn strings<'a>(items: &'a Value, key: &str) -> Vec<&'a str> {
+    let items = items.as_array().unwrap();
+    items
+        .iter()
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
 /// The percent-encoding of a filter for a query string.
 pub fn encode(filter: &str) -> String {
     percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 impl Client {
+    /// `POST BASE+path` with `body`, asserted 201; returns the created resource's id.
+    #[track_caller]
+    pub fn create(&self, path: &str, body: &Value) -> String {
+        let created = self.post(path, body).expect(201).json();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a user with Okta's body; returns its id.
     #[track_caller]
     pub fn create_user(&self, user_name: &str) -> String {
-        let body = self
-            .post("/Users", &okta_user(user_name))
-            .expect(201)
-            .json();
-        body["id"].as_str().unwrap().to_owned()
+        self.create("/Users", &okta_user(user_name))
     }
 
     /// Creates a group with these members; returns its id.
     #[track_caller]
     pub fn create_group(&self, name: &str, members: &[&str]) -> String {
-        let body = self
-            .post("/Groups", &group_body(name, members))
-            .expect(201)
-            .json();
-        body["id"].as_str().unwrap().to_owned()
+        self.create("/Groups", &group_body(name, members))
+    }
+
+    /// `GET path?filter=…` (the filter percent-encoded), asserted 200; returns the list.
+    #[track_caller]
+    pub fn filtered(&self, path: &str, filter: &str) -> Value {
+        let query = encode(filter);
+        self.get_json(&format!("{path}?filter={query}"))
     }
 
     /// The `totalResults` of a filtered user list.
     #[track_caller]
     pub fn user_count(&self, filter: &str) -> u64 {
-        let body = self
-            .get(&format!("/Users?filter={}", encode(filter)))
-            .expect(200)
-            .json();
-        body["totalResults"].as_u64().unwrap()
+        self.filtered("/Users", filter)["totalResults"]
+            .as_u64()
+            .unwrap()
     }
 }
 
