@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::http::support::{
-    Client, ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, okta_user, strings,
+    Client, ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, items, okta_user, strings,
 };
 
 const OVERLAY: &str = "mapping User {\n  custom CostCenter <- enterprise.costCenter | trim | upper;\n  remove MobilePhone;\n}\n";
@@ -54,20 +54,18 @@ fn operators_authenticate_and_unknown_tokens_are_refused() {
 fn tenants_and_keys_live() {
     let server = Server::start();
     let admin = server.admin();
-    let created = admin
-        .post("/tenants", &json!({"name": "acme"}))
-        .expect(201)
-        .json();
+    let created = admin.post_json("/tenants", &json!({"name": "acme"}), 201);
     assert_eq!(created["name"], json!("acme"));
     error_of(admin.post("/tenants", &json!({"name": "acme"})), 400);
     error_of(admin.post("/tenants", &json!({"name": "no spaces"})), 400);
     let tenants = admin.get_json("/tenants");
     assert_eq!(tenants.as_array().map(Vec::len), Some(1));
 
-    let key = admin
-        .post("/tenants/acme/keys", &json!({"user": "okta-integration"}))
-        .expect(201)
-        .json();
+    let key = admin.post_json(
+        "/tenants/acme/keys",
+        &json!({"user": "okta-integration"}),
+        201,
+    );
     let secret = key["key"].as_str().unwrap().to_owned();
     let key_id = key["key_id"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("prv_"));
@@ -99,10 +97,7 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
 
     // A broken overlay: every diagnostic, nothing saved.
     let broken = "mapping User {\n  custom CostCentre <- enterprise.costCentr;\n}\n";
-    let check = admin
-        .post("/tenants/acme/overlay/check", &json!({"text": broken}))
-        .expect(200)
-        .json();
+    let check = admin.post_json("/tenants/acme/overlay/check", &json!({"text": broken}), 200);
     assert_eq!(check["ok"], json!(false));
     assert!(
         check["diagnostics"]
@@ -123,10 +118,11 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
     assert_eq!(admin.get_json("/tenants/acme/overlay")["version"], json!(0));
 
     // Preview: what the good one would change for stored users, writing nothing.
-    let preview = admin
-        .post("/tenants/acme/overlay/preview", &json!({"text": OVERLAY}))
-        .expect(200)
-        .json();
+    let preview = admin.post_json(
+        "/tenants/acme/overlay/preview",
+        &json!({"text": OVERLAY}),
+        200,
+    );
     assert_eq!(preview["users"], json!(1), "{preview}");
     assert_eq!(preview["changed"], json!(1), "{preview}");
     assert_eq!(preview["fields"]["CostCenter"], json!(1), "{preview}");
@@ -146,10 +142,7 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
     let id = scim.create("/Users", &costly_user("after@ex.com"));
     let view = admin.get_json(&format!("/tenants/acme/entities/{id}"));
     let field = |name: &str| {
-        view["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&view["fields"])
             .find(|f| f["field"] == json!(name))
             .cloned()
     };
@@ -181,10 +174,7 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
     let plain = scim.create("/Users", &costly_user("plain@ex.com"));
     let plain_view = admin.get_json(&format!("/tenants/acme/entities/{plain}"));
     assert!(!plain_view.to_string().contains("FIN-042"), "{plain_view}");
-    let restored = admin
-        .post("/tenants/acme/overlay/versions/1/restore", &json!({}))
-        .expect(200)
-        .json();
+    let restored = admin.post_json("/tenants/acme/overlay/versions/1/restore", &json!({}), 200);
     assert_eq!(restored, json!({"version": 3, "restored_from": 1}));
     error_of(
         admin.post("/tenants/acme/overlay/versions/9/restore", &json!({})),
@@ -207,8 +197,7 @@ fn history_and_log_filter_and_page() {
         scim.post("/Users", &okta_user(&format!("user{n}@ex.com")))
             .expect(201);
     }
-    scim.post("/Users", &okta_user("user0@ex.com"))
-        .expect_error(409, Some("uniqueness"));
+    scim.refused_user("user0@ex.com", 409, Some("uniqueness"));
 
     let all = admin.get_json("/tenants/acme/history?limit=1000");
     let total = all["items"].as_array().unwrap().len();
@@ -218,10 +207,7 @@ fn history_and_log_filter_and_page() {
     let next = first["next"].as_u64().expect("a next page");
     let second = admin.get_json(&format!("/tenants/acme/history?limit=3&before={next}"));
     let seqs = |page: &Value| {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&page["items"])
             .map(|r| r["seq"].as_u64().unwrap())
             .collect::<Vec<_>>()
     };
@@ -233,11 +219,7 @@ fn history_and_log_filter_and_page() {
 
     let one = admin.get_json("/tenants/acme/history?user=USER3@EX.COM");
     assert!(
-        one["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["user_name"] == json!("user3@ex.com")),
+        items(&one["items"]).all(|r| r["user_name"] == json!("user3@ex.com")),
         "{one}"
     );
     assert!(!one["items"].as_array().unwrap().is_empty());
@@ -294,13 +276,11 @@ fn entities_search_import_and_explain() {
     let mut body = okta_user("Legacy@ex.com");
     body[ENTERPRISE] = json!({"manager": {"value": boss}});
     body["schemas"] = json!([USER_SCHEMA, ENTERPRISE]);
-    let plan = admin
-        .post(
-            "/tenants/acme/explain",
-            &json!({"method": "POST", "path": "/Users", "body": body}),
-        )
-        .expect(200)
-        .json();
+    let plan = admin.post_json(
+        "/tenants/acme/explain",
+        &json!({"method": "POST", "path": "/Users", "body": body}),
+        200,
+    );
     assert_eq!(plan["match"]["outcome"], json!("picked_up"), "{plan}");
     assert_eq!(
         admin.get_json("/tenants/acme/users?q=legacy")["items"][0]["managed"],
@@ -317,10 +297,7 @@ fn entities_search_import_and_explain() {
     // Provisioned for real: the entity view names the manager and the rule of each field.
     let id = scim.create("/Users", &body);
     let view = admin.get_json(&format!("/tenants/acme/entities/{id}"));
-    let manager = view["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let manager = items(&view["fields"])
         .find(|f| f["field"] == json!("DirectManager"))
         .cloned()
         .unwrap_or_else(|| panic!("{view}"));
@@ -340,13 +317,11 @@ fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
     let (server, _acme) = Server::with_tenant("acme");
     let _other = server.tenant("other");
     let admin = server.admin();
-    let created = admin
-        .post(
-            "/operators",
-            &json!({"name": "acme admin", "tenant": "acme"}),
-        )
-        .expect(201)
-        .json();
+    let created = admin.post_json(
+        "/operators",
+        &json!({"name": "acme admin", "tenant": "acme"}),
+        201,
+    );
     let token = created["token"].as_str().unwrap().to_owned();
     let scoped = server.admin_as(Some(&token));
 
@@ -374,15 +349,9 @@ fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
         "nothing changed"
     );
 
-    let key = scoped
-        .post("/tenants/acme/keys", &json!({"user": "entra"}))
-        .expect(201)
-        .json();
+    let key = scoped.post_json("/tenants/acme/keys", &json!({"user": "entra"}), 201);
     let audit = admin.get_json("/audit");
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let actions: Vec<&str> = items(&audit["items"])
         .filter_map(|r| r["action"].as_str())
         .collect();
     assert_eq!(actions, ["key.create", "operator.create"], "{audit}");
@@ -440,18 +409,13 @@ fn bad_admin_requests_get_a_clear_error_and_change_nothing() {
 fn editions_and_integration_user_roles_are_managed_and_audited() {
     let server = Server::start();
     let admin = server.admin();
-    let created = admin
-        .post(
-            "/tenants",
-            &json!({"name": "acme", "edition": "PROFESSIONAL"}),
-        )
-        .expect(201)
-        .json();
+    let created = admin.post_json(
+        "/tenants",
+        &json!({"name": "acme", "edition": "PROFESSIONAL"}),
+        201,
+    );
     assert_eq!(created["edition"], json!("Professional"));
-    let default = admin
-        .post("/tenants", &json!({"name": "beta"}))
-        .expect(201)
-        .json();
+    let default = admin.post_json("/tenants", &json!({"name": "beta"}), 201);
     assert_eq!(default["edition"], json!("Enterprise"));
     let misspelt = error_of(
         admin.post("/tenants", &json!({"name": "gamma", "edition": "Unlimted"})),
@@ -478,13 +442,11 @@ fn editions_and_integration_user_roles_are_managed_and_audited() {
         json!("Enterprise")
     );
 
-    let key = admin
-        .post(
-            "/tenants/acme/keys",
-            &json!({"user": "okta", "role": "full user"}),
-        )
-        .expect(201)
-        .json();
+    let key = admin.post_json(
+        "/tenants/acme/keys",
+        &json!({"user": "okta", "role": "full user"}),
+        201,
+    );
     assert!(key["key"].as_str().unwrap().starts_with("prv_"));
     admin
         .post("/tenants/acme/keys", &json!({"user": "entra"}))

@@ -5,6 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
+use serde_json::{Value, json};
+
+use crate::http::support::{ENTERPRISE, USER_SCHEMA};
+
 /// Runs `provisio ARGS --db DB` from the project folder.
 pub fn provisio(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_provisio"))
@@ -25,6 +29,25 @@ pub fn ok(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `provisio overlay set --tenant TENANT FILE`: checks the overlay in `file` and saves it.
+pub fn set_overlay(db: &Path, tenant: &str, file: &Path) -> Output {
+    let file = file.to_str().expect("a UTF-8 path");
+    provisio(db, &["overlay", "set", "--tenant", tenant, file])
+}
+
+/// A User body with the enterprise extension: these given and family names and this
+/// `costCenter`, active.
+pub fn enterprise_user(user_name: &str, name: [&str; 2], cost_center: &str) -> Value {
+    let [given, family] = name;
+    json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": user_name,
+        "name": {"givenName": given, "familyName": family},
+        ENTERPRISE: {"costCenter": cost_center},
+        "active": true
+    })
 }
 
 /// A new key for `tenant` (`provisio key create` prints it alone on its last line).

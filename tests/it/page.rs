@@ -459,8 +459,7 @@ fn populated(server: &Server) -> (String, String) {
         .as_str()
         .unwrap()
         .to_owned();
-    scim.post("/Users", &okta_user("ann@acme.com"))
-        .expect_error(409, Some("uniqueness"));
+    scim.refused_user("ann@acme.com", 409, Some("uniqueness"));
     (boss, ann)
 }
 

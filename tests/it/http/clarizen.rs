@@ -4,7 +4,6 @@
 use std::process::Command;
 
 use provisio::domain::FieldValue;
-use provisio::import::parse_import;
 use provisio::store::{HistoryRecord, Store};
 use serde_json::json;
 
@@ -226,10 +225,7 @@ fn imported_unmanaged_user_and_group_are_picked_up() {
     let (server, okta) = Server::with_tenant("acme");
     let file = r#"{"users": [{"UserName": "Ann@Example.com", "FirstName": "Ann"}],
                    "groups": [{"Name": "Sales"}]}"#;
-    let summary = server
-        .store
-        .import_entities(&"acme".into(), &parse_import(file).unwrap())
-        .unwrap();
+    let summary = server.import("acme", file);
     let imported_user = summary.created[0].id.clone();
     let imported_group = summary.created[1].id.clone();
 

@@ -64,22 +64,12 @@ fn active_as_false_and_true_strings() {
     let (server, entra) = Server::with_tenant("contoso");
     let id = create(&entra, "ada@contoso.com");
     let path = format!("/Users/{id}");
-    entra
-        .patch_ops(
-            &path,
-            json!([{"op": "Replace", "path": "active", "value": "False"}]),
-        )
-        .expect(200);
-    assert_eq!(entra.get_json(&path)["active"], json!(false));
-    assert_eq!(lifecycle(&server.store, "contoso", &id), "Suspended");
-    entra
-        .patch_ops(
-            &path,
-            json!([{"op": "Replace", "path": "active", "value": "True"}]),
-        )
-        .expect(200);
-    assert_eq!(entra.get_json(&path)["active"], json!(true));
-    assert_eq!(lifecycle(&server.store, "contoso", &id), "Active");
+    for (sent, active, state) in [("False", false, "Suspended"), ("True", true, "Active")] {
+        let op = json!([{"op": "Replace", "path": "active", "value": sent}]);
+        entra.patch_ops(&path, op).expect(200);
+        assert_eq!(entra.get_json(&path)["active"], json!(active));
+        assert_eq!(lifecycle(&server.store, "contoso", &id), state);
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::bad_input::unchanged;
-use super::support::{Client, Server, USER_SCHEMA, encode, okta_user};
+use super::support::{Client, Server, USER_SCHEMA, encode, items, okta_user};
 
 const CORE_PASSWORD: &str = "urn:ietf:params:scim:schemas:core:2.0:User:password";
 const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
@@ -139,10 +139,7 @@ fn a_password_in_a_bulk_request_is_neither_stored_nor_logged() {
         ]
     });
     let response = okta.post("/Bulk", &bulk).expect(200).json();
-    let statuses: Vec<&Value> = response["Operations"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let statuses: Vec<&Value> = items(&response["Operations"])
         .map(|op| &op["status"])
         .collect();
     assert_eq!(statuses, [&json!("201"), &json!("200")], "{response}");
@@ -376,30 +373,16 @@ fn refused(okta: &Client, server: &Server, id: &str) {
     let mut typo = okta_user("typo@ex.com");
     typo["titel"] = json!("Boss");
     unchanged(server, || {
-        let error = okta
-            .post("/Users", &evil)
-            .expect_error(400, Some("invalidValue"));
-        assert!(
-            error["detail"].as_str().unwrap().contains("`evil`"),
-            "{error}"
-        );
-        let error = okta
-            .post("/Users", &junk)
-            .expect_error(400, Some("invalidValue"));
-        assert!(
-            error["detail"].as_str().unwrap().contains("junk"),
-            "{error}"
-        );
-        let error = okta
-            .post("/Users", &typo)
-            .expect_error(400, Some("invalidValue"));
-        assert!(
-            error["detail"]
-                .as_str()
-                .unwrap()
-                .contains("did you mean `title`"),
-            "{error}"
-        );
+        for (body, why) in [
+            (&evil, "`evil`"),
+            (&junk, "junk"),
+            (&typo, "did you mean `title`"),
+        ] {
+            let error = okta
+                .post("/Users", body)
+                .expect_error(400, Some("invalidValue"));
+            assert!(error["detail"].as_str().unwrap().contains(why), "{error}");
+        }
         let mut put = okta_user("jane@ex.com");
         put["evil"] = json!("x");
         okta.put(&format!("/Users/{id}"), &put)
@@ -486,12 +469,9 @@ fn one_user_name_under_every_unicode_spelling_is_one_user_in_every_tenant() {
         "\u{ff4a}os\u{e9}@ex.com",
         " jose\u{301}@ex.com ",
     ] {
-        acme.post("/Users", &okta_user(spelling))
-            .expect_error(409, Some("uniqueness"));
+        acme.refused_user(spelling, 409, Some("uniqueness"));
         // ...and in another: the cross-instance rule holds under every spelling.
-        other
-            .post("/Users", &okta_user(spelling))
-            .expect_error(409, Some("uniqueness"));
+        other.refused_user(spelling, 409, Some("uniqueness"));
     }
     let found = acme.filtered("/Users", "userName eq \"jos\u{e9}@ex.com\"");
     assert_eq!(found["Resources"][0]["id"], json!(nfd_id), "{found}");
@@ -502,8 +482,7 @@ fn one_user_name_under_every_unicode_spelling_is_one_user_in_every_tenant() {
         "\u{202e}moc.xe@esoj",
         "jo\u{1b}[31mse@ex.com",
     ] {
-        acme.post("/Users", &okta_user(bad))
-            .expect_error(400, Some("invalidValue"));
+        acme.refused_user(bad, 400, Some("invalidValue"));
     }
     assert_eq!(acme.user_count("userName pr"), 1);
     assert_eq!(other.user_count("userName pr"), 0);

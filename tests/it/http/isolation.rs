@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::support::{PATCH_OP, Server, okta_user, tenant_state};
+use super::support::{PATCH_OP, Server, tenant_state};
 
 #[test]
 fn a_key_of_one_tenant_never_reaches_another() {
@@ -51,9 +51,7 @@ fn user_name_taken_in_another_tenant_is_a_conflict_that_names_no_tenant() {
     let b = server.tenant("beta");
     a.create_user("shared@example.com");
     let b_before = tenant_state(&server.store, "beta");
-    let error = b
-        .post("/Users", &okta_user("Shared@Example.com"))
-        .expect_error(409, Some("uniqueness"));
+    let error = b.refused_user("Shared@Example.com", 409, Some("uniqueness"));
     let detail = error["detail"].as_str().unwrap();
     assert!(!detail.to_lowercase().contains("alpha"), "{detail}");
     assert_eq!(tenant_state(&server.store, "beta"), b_before);

@@ -3,16 +3,12 @@
 //! ids and consistent paging, rendered from their fields; a PUT or PATCH to one picks it
 //! up, in the history.
 
-use provisio::import::parse_import;
 use serde_json::{Value, json};
 
-use super::support::{CLARIZEN_RULES, Server, okta_user};
+use super::support::{CLARIZEN_RULES, Server, items, okta_user};
 
 fn ids(page: &Value) -> Vec<String> {
-    page["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
+    items(&page["Resources"])
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -23,10 +19,7 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
     let file = r#"{"users": [{"UserName": "Ann@Example.com", "FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com"},
                              {"UserName": "cy@example.com"}],
                    "groups": [{"Name": "Finance"}]}"#;
-    let summary = server
-        .store
-        .import_entities(&"acme".into(), &parse_import(file).unwrap())
-        .unwrap();
+    let summary = server.import("acme", file);
     let ann = summary.created[0].id.to_string();
     let cy = summary.created[1].id.to_string();
     let finance = summary.created[2].id.to_string();

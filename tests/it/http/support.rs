@@ -11,7 +11,7 @@ use std::time::Duration;
 use provisio::domain::{Entity, PendingRef, ResourceId};
 use provisio::scim::schema::ResourceKind;
 use provisio::server::{App, ServerConfig, serve};
-use provisio::store::Store;
+use provisio::store::{ImportSummary, Store};
 use serde_json::{Value, json};
 
 /// The shipped Clarizen profile.
@@ -199,6 +199,14 @@ impl Server {
 }
 
 impl Server {
+    /// Imports the entities of the import file `file` into `tenant`.
+    pub fn import(&self, tenant: &str, file: &str) -> ImportSummary {
+        let records = provisio::import::parse_import(file).unwrap();
+        self.store
+            .import_entities(&tenant.into(), &records)
+            .unwrap()
+    }
+
     /// The entity `id` of `tenant` (panics when there is none).
     pub fn entity(&self, tenant: &str, id: &str) -> Entity {
         let read = self.store.read(&tenant.into()).unwrap();
@@ -334,6 +342,12 @@ impl Client {
     /// `POST BASE+path` with a JSON body.
     pub fn post(&self, path: &str, body: &Value) -> Response {
         self.send("POST", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `POST BASE+path` with a JSON body, asserted `status`; returns the answer as JSON.
+    #[track_caller]
+    pub fn post_json(&self, path: &str, body: &Value, status: u16) -> Value {
+        self.post(path, body).expect(status).json()
     }
 
     /// `PUT BASE+path` with a JSON body.
@@ -489,11 +503,14 @@ pub fn group_body(name: &str, members: &[&str]) -> Value {
     json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": members})
 }
 
-/// The string `key` of each element of the JSON array `items`, in order.
-pub fn strings<'a>(items: &'a Value, key: &str) -> Vec<&'a str> {
-    let items = items.as_array().unwrap();
-    items
-        .iter()
+/// The elements of the JSON array `array` (panics when it is not an array).
+pub fn items(array: &Value) -> std::slice::Iter<'_, Value> {
+    array.as_array().unwrap().iter()
+}
+
+/// The string `key` of each element of the JSON array `array`, in order.
+pub fn strings<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
+    items(array)
         .map(|item| item[key].as_str().unwrap())
         .collect()
 }
@@ -515,6 +532,13 @@ impl Client {
     #[track_caller]
     pub fn create_user(&self, user_name: &str) -> String {
         self.create("/Users", &okta_user(user_name))
+    }
+
+    /// Posts Okta's create body for `user_name`; asserts this SCIM error and returns it.
+    #[track_caller]
+    pub fn refused_user(&self, user_name: &str, status: u16, scim_type: Option<&str>) -> Value {
+        let response = self.post("/Users", &okta_user(user_name));
+        response.expect_error(status, scim_type)
     }
 
     /// Creates a group with these members; returns its id.

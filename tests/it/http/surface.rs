@@ -54,8 +54,7 @@ fn search_by_post() {
 fn provisioning_log_records_failures_without_the_password() {
     let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
-    okta.post("/Users", &okta_user("jane@ex.com"))
-        .expect_error(409, Some("uniqueness"));
+    okta.refused_user("jane@ex.com", 409, Some("uniqueness"));
     okta.patch_ops(
         &format!("/Users/{id}"),
         json!([{"op": "replace", "path": "password", "value": "n3w-s3cret"},
