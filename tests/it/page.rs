@@ -4,13 +4,14 @@
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use provisio::store::OperatorScope;
 use serde_json::json;
 
-use crate::http::support::{ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, encode, okta_user};
+use crate::http::support::{
+    ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, connect, encode, okta_user,
+};
 
 /// A response from the page.
 #[derive(Debug)]
@@ -131,10 +132,7 @@ impl Browser {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Answer {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        let mut stream = connect(self.addr);
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: text/html\r\n",
             self.addr

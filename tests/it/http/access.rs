@@ -27,6 +27,13 @@ fn every_kind_of_request(okta: &Client) -> Vec<(String, super::support::Response
 }
 
 /// Runs `provisio ARGS --db DB`, which must fail; returns its standard error.
+/// A temp dir and the path of a database in it, not made yet.
+fn new_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("provisio.redb");
+    (dir, db)
+}
+
 /// A server whose tenant `acme` has the Professional edition (which may not provision).
 fn professional() -> Server {
     let server = Server::start();
@@ -38,13 +45,13 @@ fn professional() -> Server {
 }
 
 /// Runs `provisio ARGS --db DB`, which must fail; returns its standard error.
-fn provisio_fails(args: &[&str], db: &Path) -> String {
+fn provisio_fails(db: &Path, args: &[&str]) -> String {
     let output = crate::binary::provisio(db, args);
     assert!(!output.status.success(), "{args:?}: {output:?}");
     String::from_utf8(output.stderr).unwrap()
 }
 
-fn provisio(args: &[&str], db: &Path) -> String {
+fn provisio(db: &Path, args: &[&str]) -> String {
     let output = crate::binary::provisio(db, args);
     assert!(output.status.success(), "{args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap()
@@ -149,17 +156,17 @@ fn a_too_weak_role_is_refused_and_raising_it_lets_the_next_request_through() {
 
 #[test]
 fn the_offline_cli_sets_editions_and_roles_and_the_server_obeys() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("provisio.redb");
+    let (_dir, db) = new_db();
     let out = provisio(
-        &["tenant", "create", "acme", "--edition", "professional"],
         &db,
+        &["tenant", "create", "acme", "--edition", "professional"],
     );
     assert!(
         out.contains("created tenant `acme` (Professional edition)"),
         "{out}"
     );
     let out = provisio(
+        &db,
         &[
             "key",
             "create",
@@ -170,29 +177,28 @@ fn the_offline_cli_sets_editions_and_roles_and_the_server_obeys() {
             "--role",
             "full user",
         ],
-        &db,
     );
     assert!(out.contains("integration user `okta` (Full User)"), "{out}");
     let key = out.lines().last().unwrap().to_owned();
-    let listed = provisio(&["tenant", "list"], &db);
+    let listed = provisio(&db, &["tenant", "list"]);
     assert!(listed.contains("EDITION"), "{listed}");
     assert!(listed.contains("Professional"), "{listed}");
-    let keys = provisio(&["key", "list", "--tenant", "acme"], &db);
+    let keys = provisio(&db, &["key", "list", "--tenant", "acme"]);
     assert!(keys.contains("ROLE"), "{keys}");
     assert!(keys.contains("Full User"), "{keys}");
 
     refused_with(&db, &key, "Professional");
 
-    let out = provisio(&["tenant", "set", "acme", "--edition", "Enterprise"], &db);
+    let out = provisio(&db, &["tenant", "set", "acme", "--edition", "Enterprise"]);
     assert!(out.contains("edition Professional -> Enterprise"), "{out}");
     refused_with(&db, &key, "role Full User");
 
     let out = provisio(
-        &["user", "role", "--tenant", "acme", "okta", "Lite Admin"],
         &db,
+        &["user", "role", "--tenant", "acme", "okta", "Lite Admin"],
     );
     assert!(out.contains("role Full User -> Lite Admin"), "{out}");
-    let users = provisio(&["user", "list", "--tenant", "acme"], &db);
+    let users = provisio(&db, &["user", "list", "--tenant", "acme"]);
     assert!(
         users.contains("Lite Admin") && users.contains("yes"),
         "{users}"
@@ -212,27 +218,26 @@ fn refused_with(db: &Path, key: &str, why: &str) {
 
 #[test]
 fn misspelt_editions_and_roles_are_refused_with_a_suggestion_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("provisio.redb");
+    let (_dir, db) = new_db();
     let stderr = provisio_fails(
-        &["tenant", "create", "acme", "--edition", "Enterprize"],
         &db,
+        &["tenant", "create", "acme", "--edition", "Enterprize"],
     );
     assert!(stderr.contains("did you mean `Enterprise`?"), "{stderr}");
     assert!(!db.exists(), "no database was created");
 
-    provisio(&["tenant", "create", "acme"], &db);
+    provisio(&db, &["tenant", "create", "acme"]);
     provisio(
-        &["key", "create", "--tenant", "acme", "--user", "okta"],
         &db,
+        &["key", "create", "--tenant", "acme", "--user", "okta"],
     );
     let stderr = provisio_fails(
-        &["user", "role", "--tenant", "acme", "okta", "Lite Admn"],
         &db,
+        &["user", "role", "--tenant", "acme", "okta", "Lite Admn"],
     );
     assert!(stderr.contains("did you mean `Lite Admin`?"), "{stderr}");
-    let users = provisio(&["user", "list", "--tenant", "acme"], &db);
+    let users = provisio(&db, &["user", "list", "--tenant", "acme"]);
     assert!(users.contains("Lite Admin (default)"), "{users}");
-    let tenants = provisio(&["tenant", "list"], &db);
+    let tenants = provisio(&db, &["tenant", "list"]);
     assert!(tenants.contains("Enterprise"), "{tenants}");
 }

@@ -179,16 +179,11 @@ fn a_deeply_nested_body_is_invalid_syntax_and_the_log_stays_readable() {
     );
     unchanged(&server, || {
         let error = okta
-            .send("POST", "/Users", &[], Some(deep_user.as_bytes()))
+            .send_text("POST", "/Users", &deep_user)
             .expect_error(400, Some("invalidSyntax"));
         assert!(error["detail"].as_str().unwrap().contains("32"), "{error}");
-        okta.send(
-            "PATCH",
-            &format!("/Users/{id}"),
-            &[],
-            Some(deep_patch.as_bytes()),
-        )
-        .expect_error(400, Some("invalidSyntax"));
+        okta.send_text("PATCH", &format!("/Users/{id}"), &deep_patch)
+            .expect_error(400, Some("invalidSyntax"));
     });
     // What `provisio log` reads is still readable: the one create.
     let log = server.store.log(&"acme".into(), false).unwrap();
@@ -240,7 +235,7 @@ fn keys_differing_only_in_case_are_invalid_syntax_naming_both() {
     let spelt_twice = json!({"userName": "a@ex.com", "urn:ietf:params:scim:schemas:core:2.0:User:userName": "b@ex.com"});
     unchanged(&server, || {
         let error = okta
-            .send("POST", "/Users", &[], Some(body.as_bytes()))
+            .send_text("POST", "/Users", &body)
             .expect_error(400, Some("invalidSyntax"));
         let detail = error["detail"].as_str().unwrap();
         assert!(
@@ -250,13 +245,8 @@ fn keys_differing_only_in_case_are_invalid_syntax_naming_both() {
         okta.post("/Users", &spelt_twice)
             .expect_error(400, Some("invalidSyntax"));
         let patch = r#"{"Operations": [{"op": "replace", "value": {"displayName": "a", "DisplayName": "b"}}]}"#;
-        okta.send(
-            "PATCH",
-            &format!("/Users/{id}"),
-            &[],
-            Some(patch.as_bytes()),
-        )
-        .expect_error(400, Some("invalidSyntax"));
+        okta.send_text("PATCH", &format!("/Users/{id}"), patch)
+            .expect_error(400, Some("invalidSyntax"));
     });
 }
 
@@ -497,7 +487,7 @@ fn a_number_reads_back_as_it_was_stored() {
     let id = okta.create_user("float@ex.com");
     let text = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:x:custom:1.0:User:score","value":999999999998448299999999}]}"#;
     let answered = okta
-        .send("PATCH", &format!("/Users/{id}"), &[], Some(text.as_bytes()))
+        .send_text("PATCH", &format!("/Users/{id}"), text)
         .expect(200)
         .json();
     let read = okta.get_json(&format!("/Users/{id}"));

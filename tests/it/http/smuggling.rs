@@ -148,6 +148,18 @@ fn a_bare_lf_before_content_length_cannot_smuggle_a_request_in_the_body() {
         .expect(200);
 }
 
+/// A create whose body is framed by the header lines `framing` is answered 400 alone,
+/// and the connection closed.
+#[track_caller]
+fn framing_refused(server: &Server, key: &str, framing: &str, body: &str) {
+    let stream = format!(
+        "POST {BASE}/Users HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\n{framing}\r\n\r\n{body}"
+    );
+    let exchange = exchange(server.addr(), stream.as_bytes(), WAIT);
+    assert_eq!(exchange.statuses(), [400], "{framing}");
+    assert!(exchange.closed, "{framing}");
+}
+
 #[test]
 fn duplicate_content_lengths_are_refused_even_when_equal() {
     let (server, key, _) = server_with_user("a@ex.com");
@@ -157,12 +169,7 @@ fn duplicate_content_lengths_are_refused_even_when_equal() {
         format!("Content-Length: {0}\r\nContent-Length: {0}0", body.len()),
         format!("Content-Length: {0}, {0}", body.len()),
     ] {
-        let stream = format!(
-            "POST {BASE}/Users HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\n{lengths}\r\n\r\n{body}"
-        );
-        let exchange = exchange(server.addr(), stream.as_bytes(), WAIT);
-        assert_eq!(exchange.statuses(), [400], "{lengths}");
-        assert!(exchange.closed, "{lengths}");
+        framing_refused(&server, &key, &lengths, &body);
     }
     let client = server.client(Some(key));
     assert_eq!(client.user_count("userName eq \"dup@ex.com\""), 0);
@@ -183,12 +190,7 @@ fn transfer_encoding_with_content_length_is_refused() {
             chunked.len()
         ),
     ] {
-        let stream = format!(
-            "POST {BASE}/Users HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\n{order}\r\n\r\n{chunked}"
-        );
-        let exchange = exchange(server.addr(), stream.as_bytes(), WAIT);
-        assert_eq!(exchange.statuses(), [400], "{order}");
-        assert!(exchange.closed, "{order}");
+        framing_refused(&server, &key, &order, &chunked);
     }
     let client = server.client(Some(key));
     assert_eq!(client.user_count("userName eq \"te@ex.com\""), 0);

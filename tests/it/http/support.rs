@@ -380,6 +380,11 @@ impl Client {
         self.send("DELETE", path, &[], None)
     }
 
+    /// `METHOD BASE+path` with `body` sent as it is (it need not be JSON).
+    pub fn send_text(&self, method: &str, path: &str, body: &str) -> Response {
+        self.send(method, path, &[], Some(body.as_bytes()))
+    }
+
     /// Sends one request for `base+path` on a new connection and reads the response to EOF.
     pub fn send(
         &self,
@@ -388,10 +393,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Response {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        let mut stream = connect(self.addr);
         let mut head = format!(
             "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
             self.base, self.addr
@@ -429,6 +431,14 @@ impl Client {
         }
         parse_response(&raw)
     }
+}
+
+/// A new connection to `addr`, whose reads give up after 30 seconds.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    let timeout = Duration::from_secs(30);
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    stream
 }
 
 fn parse_response(raw: &[u8]) -> Response {
