@@ -11,14 +11,19 @@ use crate::http::support::{ENTERPRISE, USER_SCHEMA};
 
 /// Runs `provisio ARGS --db DB` from the project folder.
 pub fn provisio(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("provisio runs")
+    command(db, args).output().expect("provisio runs")
 }
+
+/// The command `provisio ARGS --db DB`, run from the project folder.
+fn command(db: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provisio"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command.args(args).arg("--db").arg(db);
+    command
+}
+
+/// Any free port of the loopback interface.
+const FREE_PORT: &str = "127.0.0.1:0";
 
 /// Standard output of a command that must succeed (both streams shown when it did not).
 pub fn ok(output: &Output) -> String {
@@ -71,23 +76,13 @@ pub struct Served {
 /// Starts `provisio serve` over `db` (SCIM and admin on free loopback ports) and reads its
 /// banner; its further output is drained so it never blocks.
 pub fn serve(db: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(db)
+    let args = ["serve", "--listen", FREE_PORT, "--admin-listen", FREE_PORT];
+    let mut child = command(db, &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("provisio serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let (mut first_key, mut addr, mut banner) = (String::new(), String::new(), Vec::new());
     for line in lines.by_ref() {
         let line = line.expect("a line of output");

@@ -216,6 +216,14 @@ async fn text_of(client: &Client, css: &str) -> String {
 }
 
 /// Clicks `css` and waits until the next page has replaced this one.
+/// Asserts that the text of an element holds each of `parts`.
+#[track_caller]
+fn says(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} not in {text:?}");
+    }
+}
+
 /// Types `text` into the element `locator` finds.
 async fn type_into(client: &Client, locator: Locator<'_>, text: &str) {
     let element = client.find(locator).await.unwrap();
@@ -361,13 +369,12 @@ async fn edit_mappings(client: &Client, served: &Served) {
     // Preview: one of the two stored users would change.
     click(client, ".actions button[value=preview]").await;
     let preview = text_of(client, "section.preview").await;
-    assert!(
-        preview.contains("1 of 2 stored users would change."),
-        "{preview}"
-    );
-    assert!(
-        preview.contains("CostCenter: (empty) -> OPS-7"),
-        "{preview}"
+    says(
+        &preview,
+        &[
+            "1 of 2 stored users would change.",
+            "CostCenter: (empty) -> OPS-7",
+        ],
     );
     let png = client.screenshot().await.unwrap();
     let shot = std::env::var_os("PROVISIO_SCREENSHOT").map_or_else(
@@ -404,13 +411,12 @@ async fn provision_and_revoke(client: &Client, served: &Served, boss_id: &str) {
     type_into(client, Locator::Css("input[name=field]"), "CostCenter").await;
     click(client, "form.filters button[type=submit]").await;
     let history = text_of(client, "table.history tbody").await;
-    assert!(
-        history.contains("ann@acme.com CostCenter (empty)"),
-        "{history}"
-    );
-    assert!(
-        history.contains("FIN-042 overlay-v1.rules:3 okta-integration"),
-        "{history}"
+    says(
+        &history,
+        &[
+            "ann@acme.com CostCenter (empty)",
+            "FIN-042 overlay-v1.rules:3 okta-integration",
+        ],
     );
 
     // Revoke the key on the page; the next SCIM request with it is refused.

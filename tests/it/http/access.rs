@@ -4,6 +4,7 @@
 //! The offline CLI sets both, and the server it starts next obeys them.
 
 use std::path::Path;
+use std::process::Output;
 
 use provisio::store::Outcome;
 use serde_json::json;
@@ -44,11 +45,16 @@ fn professional() -> Server {
     server
 }
 
-/// Runs `provisio ARGS --db DB`, which must fail; returns its standard error.
-fn provisio_fails(db: &Path, args: &[&str]) -> String {
-    let output = crate::binary::provisio(db, args);
-    assert!(!output.status.success(), "{args:?}: {output:?}");
-    String::from_utf8(output.stderr).unwrap()
+/// The standard error of a command that must have failed.
+#[track_caller]
+fn failed(output: &Output) -> String {
+    assert!(!output.status.success(), "{output:?}");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// `provisio tenant create acme --edition EDITION`.
+fn create_acme(db: &Path, edition: &str) -> Output {
+    crate::binary::provisio(db, &["tenant", "create", "acme", "--edition", edition])
 }
 
 fn provisio(db: &Path, args: &[&str]) -> String {
@@ -157,10 +163,7 @@ fn a_too_weak_role_is_refused_and_raising_it_lets_the_next_request_through() {
 #[test]
 fn the_offline_cli_sets_editions_and_roles_and_the_server_obeys() {
     let (_dir, db) = new_db();
-    let out = provisio(
-        &db,
-        &["tenant", "create", "acme", "--edition", "professional"],
-    );
+    let out = crate::binary::ok(&create_acme(&db, "professional"));
     assert!(
         out.contains("created tenant `acme` (Professional edition)"),
         "{out}"
@@ -219,10 +222,7 @@ fn refused_with(db: &Path, key: &str, why: &str) {
 #[test]
 fn misspelt_editions_and_roles_are_refused_with_a_suggestion_and_change_nothing() {
     let (_dir, db) = new_db();
-    let stderr = provisio_fails(
-        &db,
-        &["tenant", "create", "acme", "--edition", "Enterprize"],
-    );
+    let stderr = failed(&create_acme(&db, "Enterprize"));
     assert!(stderr.contains("did you mean `Enterprise`?"), "{stderr}");
     assert!(!db.exists(), "no database was created");
 
@@ -231,10 +231,10 @@ fn misspelt_editions_and_roles_are_refused_with_a_suggestion_and_change_nothing(
         &db,
         &["key", "create", "--tenant", "acme", "--user", "okta"],
     );
-    let stderr = provisio_fails(
+    let stderr = failed(&crate::binary::provisio(
         &db,
         &["user", "role", "--tenant", "acme", "okta", "Lite Admn"],
-    );
+    ));
     assert!(stderr.contains("did you mean `Lite Admin`?"), "{stderr}");
     let users = provisio(&db, &["user", "list", "--tenant", "acme"]);
     assert!(users.contains("Lite Admin (default)"), "{users}");

@@ -453,12 +453,13 @@ fn one_user_name_under_every_unicode_spelling_is_one_user_in_every_tenant() {
     let other = server.tenant("other");
     let nfd_id = acme.create_user("jose\u{301}@ex.com");
     // NFC, upper case, full width, spaces around: the same name, in this tenant...
-    for spelling in [
+    let spellings = [
         "jos\u{e9}@ex.com",
         "JOS\u{c9}@EX.COM",
         "\u{ff4a}os\u{e9}@ex.com",
         " jose\u{301}@ex.com ",
-    ] {
+    ];
+    for spelling in spellings {
         acme.refused_user(spelling, 409, Some("uniqueness"));
         // ...and in another: the cross-instance rule holds under every spelling.
         other.refused_user(spelling, 409, Some("uniqueness"));

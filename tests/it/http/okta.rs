@@ -184,8 +184,7 @@ fn member_ids(group: &Value) -> Vec<String> {
 #[test]
 fn add_and_remove_members_in_one_patch() {
     let (server, okta) = Server::with_tenant("acme");
-    let jane = okta.create_user("jane@ex.com");
-    let john = okta.create_user("john@ex.com");
+    let [jane, john] = ["jane@ex.com", "john@ex.com"].map(|name| okta.create_user(name));
     let gid = okta.create_group("Sales", &[&jane]);
     let path = format!("/Groups/{gid}");
     let response = okta.patch_ops(

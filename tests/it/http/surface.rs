@@ -104,6 +104,13 @@ fn group_patch_answers_204_unless_attributes_are_asked_for() {
     assert_eq!(body["members"][0]["value"], json!(user));
 }
 
+/// A bulk operation creating group `name` (bulkId `bulk_id`) with the member created by
+/// the operation of bulkId `member`.
+fn bulk_group(bulk_id: &str, name: &str, member: &str) -> serde_json::Value {
+    json!({"method": "POST", "path": "/Groups", "bulkId": bulk_id,
+           "data": {"displayName": name, "members": [{"value": format!("bulkId:{member}")}]}})
+}
+
 fn bulk(operations: serde_json::Value, fail_on_errors: Option<u64>) -> serde_json::Value {
     let mut request = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
@@ -121,8 +128,7 @@ fn bulk_resolves_bulk_id_references() {
     // The group refers to a user created later in the same request.
     let request = bulk(
         json!([
-            {"method": "POST", "path": "/Groups", "bulkId": "g1",
-             "data": {"displayName": "Sales", "members": [{"value": "bulkId:u1"}]}},
+            bulk_group("g1", "Sales", "u1"),
             {"method": "POST", "path": "/Users", "bulkId": "u1", "data": okta_user("ann@ex.com")}
         ]),
         None,
@@ -151,12 +157,7 @@ fn bulk_resolves_bulk_id_references() {
 fn bulk_reports_cycles_and_stops_after_fail_on_errors() {
     let (_server, okta) = Server::with_tenant("acme");
     let cyclic = bulk(
-        json!([
-            {"method": "POST", "path": "/Groups", "bulkId": "a",
-             "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
-            {"method": "POST", "path": "/Groups", "bulkId": "b",
-             "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}}
-        ]),
+        json!([bulk_group("a", "A", "b"), bulk_group("b", "B", "a")]),
         None,
     );
     let body = okta.post("/Bulk", &cyclic).expect(200).json();
