@@ -4,17 +4,11 @@
 
 use serde_json::{Value, json};
 
-use crate::http::support::{Client, ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, okta_user};
+use crate::http::support::{
+    Client, ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, items, okta_user, strings,
+};
 
 const OVERLAY: &str = "mapping User {\n  custom CostCenter <- enterprise.costCenter | trim | upper;\n  remove MobilePhone;\n}\n";
-
-fn post(client: &Client, path: &str, body: &Value) -> crate::http::support::Response {
-    client.send("POST", path, &[], Some(body.to_string().as_bytes()))
-}
-
-fn put(client: &Client, path: &str, body: &Value) -> crate::http::support::Response {
-    client.send("PUT", path, &[], Some(body.to_string().as_bytes()))
-}
 
 fn error_of(response: crate::http::support::Response, status: u16) -> Value {
     let body = response.expect(status).json();
@@ -60,29 +54,25 @@ fn operators_authenticate_and_unknown_tokens_are_refused() {
 fn tenants_and_keys_live() {
     let server = Server::start();
     let admin = server.admin();
-    let created = post(&admin, "/tenants", &json!({"name": "acme"}))
-        .expect(201)
-        .json();
+    let created = admin.post_json("/tenants", &json!({"name": "acme"}), 201);
     assert_eq!(created["name"], json!("acme"));
-    error_of(post(&admin, "/tenants", &json!({"name": "acme"})), 400);
-    error_of(post(&admin, "/tenants", &json!({"name": "no spaces"})), 400);
-    let tenants = admin.get("/tenants").expect(200).json();
+    error_of(admin.post("/tenants", &json!({"name": "acme"})), 400);
+    error_of(admin.post("/tenants", &json!({"name": "no spaces"})), 400);
+    let tenants = admin.get_json("/tenants");
     assert_eq!(tenants.as_array().map(Vec::len), Some(1));
 
-    let key = post(
-        &admin,
+    let key = admin.post_json(
         "/tenants/acme/keys",
         &json!({"user": "okta-integration"}),
-    )
-    .expect(201)
-    .json();
+        201,
+    );
     let secret = key["key"].as_str().unwrap().to_owned();
     let key_id = key["key_id"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("prv_"));
     // The key works at once, and the listing never shows it.
     let scim = server.client(Some(secret.clone()));
     scim.post("/Users", &okta_user("ann@ex.com")).expect(201);
-    let listed = admin.get("/tenants/acme/keys").expect(200).json();
+    let listed = admin.get_json("/tenants/acme/keys");
     assert_eq!(listed[0]["key_id"], json!(key_id));
     assert!(!listed.to_string().contains(&secret[4..]), "{listed}");
 
@@ -100,21 +90,14 @@ fn tenants_and_keys_live() {
 
 #[test]
 fn an_overlay_saved_live_applies_to_the_next_operation() {
-    let server = Server::start();
-    let scim = server.tenant("acme");
+    let (server, scim) = Server::with_tenant("acme");
     let admin = server.admin();
     scim.post("/Users", &costly_user("before@ex.com"))
         .expect(201);
 
     // A broken overlay: every diagnostic, nothing saved.
     let broken = "mapping User {\n  custom CostCentre <- enterprise.costCentr;\n}\n";
-    let check = post(
-        &admin,
-        "/tenants/acme/overlay/check",
-        &json!({"text": broken}),
-    )
-    .expect(200)
-    .json();
+    let check = admin.post_json("/tenants/acme/overlay/check", &json!({"text": broken}), 200);
     assert_eq!(check["ok"], json!(false));
     assert!(
         check["diagnostics"]
@@ -123,7 +106,7 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
         "{check}"
     );
     let refused = error_of(
-        put(&admin, "/tenants/acme/overlay", &json!({"text": broken})),
+        admin.put("/tenants/acme/overlay", &json!({"text": broken})),
         422,
     );
     assert!(
@@ -132,19 +115,14 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
             .is_some_and(|c| c.starts_with("rules::")),
         "{refused}"
     );
-    assert_eq!(
-        admin.get("/tenants/acme/overlay").expect(200).json()["version"],
-        json!(0)
-    );
+    assert_eq!(admin.get_json("/tenants/acme/overlay")["version"], json!(0));
 
     // Preview: what the good one would change for stored users, writing nothing.
-    let preview = post(
-        &admin,
+    let preview = admin.post_json(
         "/tenants/acme/overlay/preview",
         &json!({"text": OVERLAY}),
-    )
-    .expect(200)
-    .json();
+        200,
+    );
     assert_eq!(preview["users"], json!(1), "{preview}");
     assert_eq!(preview["changed"], json!(1), "{preview}");
     assert_eq!(preview["fields"]["CostCenter"], json!(1), "{preview}");
@@ -156,26 +134,15 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
     );
 
     // Saved: the next create uses it, with no restart.
-    let saved = put(&admin, "/tenants/acme/overlay", &json!({"text": OVERLAY}))
+    let saved = admin
+        .put("/tenants/acme/overlay", &json!({"text": OVERLAY}))
         .expect(200)
         .json();
     assert_eq!(saved["version"], json!(1));
-    let id = scim
-        .post("/Users", &costly_user("after@ex.com"))
-        .expect(201)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let view = admin
-        .get(&format!("/tenants/acme/entities/{id}"))
-        .expect(200)
-        .json();
+    let id = scim.create("/Users", &costly_user("after@ex.com"));
+    let view = admin.get_json(&format!("/tenants/acme/entities/{id}"));
     let field = |name: &str| {
-        view["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&view["fields"])
             .find(|f| f["field"] == json!(name))
             .cloned()
     };
@@ -191,7 +158,7 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
     );
     assert!(field("MobilePhone").is_none(), "{view}");
 
-    let overlay = admin.get("/tenants/acme/overlay").expect(200).json();
+    let overlay = admin.get_json("/tenants/acme/overlay");
     assert_eq!(
         overlay["versions"][0]["author"],
         json!(format!("test admin ({})", admin_id(&server)))
@@ -204,32 +171,13 @@ fn an_overlay_saved_live_applies_to_the_next_operation() {
             .json()["version"],
         json!(2)
     );
-    let plain = scim
-        .post("/Users", &costly_user("plain@ex.com"))
-        .expect(201)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let plain_view = admin
-        .get(&format!("/tenants/acme/entities/{plain}"))
-        .expect(200)
-        .json();
+    let plain = scim.create("/Users", &costly_user("plain@ex.com"));
+    let plain_view = admin.get_json(&format!("/tenants/acme/entities/{plain}"));
     assert!(!plain_view.to_string().contains("FIN-042"), "{plain_view}");
-    let restored = post(
-        &admin,
-        "/tenants/acme/overlay/versions/1/restore",
-        &json!({}),
-    )
-    .expect(200)
-    .json();
+    let restored = admin.post_json("/tenants/acme/overlay/versions/1/restore", &json!({}), 200);
     assert_eq!(restored, json!({"version": 3, "restored_from": 1}));
     error_of(
-        post(
-            &admin,
-            "/tenants/acme/overlay/versions/9/restore",
-            &json!({}),
-        ),
+        admin.post("/tenants/acme/overlay/versions/9/restore", &json!({})),
         404,
     );
 }
@@ -243,37 +191,23 @@ fn admin_id(server: &Server) -> String {
 
 #[test]
 fn history_and_log_filter_and_page() {
-    let server = Server::start();
-    let scim = server.tenant("acme");
+    let (server, scim) = Server::with_tenant("acme");
     let admin = server.admin();
     for n in 0..5 {
         scim.post("/Users", &okta_user(&format!("user{n}@ex.com")))
             .expect(201);
     }
-    scim.post("/Users", &okta_user("user0@ex.com"))
-        .expect_error(409, Some("uniqueness"));
+    scim.refused_user("user0@ex.com", 409, Some("uniqueness"));
 
-    let all = admin
-        .get("/tenants/acme/history?limit=1000")
-        .expect(200)
-        .json();
+    let all = admin.get_json("/tenants/acme/history?limit=1000");
     let total = all["items"].as_array().unwrap().len();
     assert!(total >= 10, "{all}");
-    let first = admin
-        .get("/tenants/acme/history?limit=3")
-        .expect(200)
-        .json();
+    let first = admin.get_json("/tenants/acme/history?limit=3");
     assert_eq!(first["items"].as_array().unwrap().len(), 3);
     let next = first["next"].as_u64().expect("a next page");
-    let second = admin
-        .get(&format!("/tenants/acme/history?limit=3&before={next}"))
-        .expect(200)
-        .json();
+    let second = admin.get_json(&format!("/tenants/acme/history?limit=3&before={next}"));
     let seqs = |page: &Value| {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&page["items"])
             .map(|r| r["seq"].as_u64().unwrap())
             .collect::<Vec<_>>()
     };
@@ -283,29 +217,16 @@ fn history_and_log_filter_and_page() {
         "{a:?} {b:?}"
     );
 
-    let one = admin
-        .get("/tenants/acme/history?user=USER3@EX.COM")
-        .expect(200)
-        .json();
+    let one = admin.get_json("/tenants/acme/history?user=USER3@EX.COM");
     assert!(
-        one["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["user_name"] == json!("user3@ex.com")),
+        items(&one["items"]).all(|r| r["user_name"] == json!("user3@ex.com")),
         "{one}"
     );
     assert!(!one["items"].as_array().unwrap().is_empty());
-    let field = admin
-        .get("/tenants/acme/history?field=lifecycle")
-        .expect(200)
-        .json();
+    let field = admin.get_json("/tenants/acme/history?field=lifecycle");
     assert_eq!(field["items"].as_array().unwrap().len(), 5, "{field}");
 
-    let failed = admin
-        .get("/tenants/acme/log?outcome=failed,rejected")
-        .expect(200)
-        .json();
+    let failed = admin.get_json("/tenants/acme/log?outcome=failed,rejected");
     assert_eq!(failed["items"].as_array().unwrap().len(), 1, "{failed}");
     assert_eq!(failed["items"][0]["status"], json!(409));
     assert_eq!(
@@ -313,10 +234,7 @@ fn history_and_log_filter_and_page() {
         json!("********"),
         "{failed}"
     );
-    let future = admin
-        .get("/tenants/acme/log?from=2999-01-01T00:00:00Z")
-        .expect(200)
-        .json();
+    let future = admin.get_json("/tenants/acme/log?from=2999-01-01T00:00:00Z");
     assert_eq!(future["items"], json!([]));
 
     error_of(admin.get("/tenants/acme/log?outcome=maybe"), 400);
@@ -326,16 +244,9 @@ fn history_and_log_filter_and_page() {
 
 #[test]
 fn entities_search_import_and_explain() {
-    let server = Server::start();
-    let scim = server.tenant("acme");
+    let (server, scim) = Server::with_tenant("acme");
     let admin = server.admin();
-    let boss = scim
-        .post("/Users", &okta_user("boss@ex.com"))
-        .expect(201)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let boss = scim.create("/Users", &okta_user("boss@ex.com"));
     scim.create_group(SYNC_GROUP, &[&boss]);
 
     let imported = admin
@@ -348,7 +259,7 @@ fn entities_search_import_and_explain() {
         .expect(201)
         .json();
     assert_eq!(imported["users"], json!(1));
-    let found = admin.get("/tenants/acme/users?q=LEG").expect(200).json();
+    let found = admin.get_json("/tenants/acme/users?q=LEG");
     assert_eq!(found["items"][0]["name"], json!("legacy@ex.com"), "{found}");
     assert_eq!(found["items"][0]["managed"], json!(false), "{found}");
     error_of(
@@ -365,21 +276,18 @@ fn entities_search_import_and_explain() {
     let mut body = okta_user("Legacy@ex.com");
     body[ENTERPRISE] = json!({"manager": {"value": boss}});
     body["schemas"] = json!([USER_SCHEMA, ENTERPRISE]);
-    let plan = post(
-        &admin,
+    let plan = admin.post_json(
         "/tenants/acme/explain",
         &json!({"method": "POST", "path": "/Users", "body": body}),
-    )
-    .expect(200)
-    .json();
+        200,
+    );
     assert_eq!(plan["match"]["outcome"], json!("picked_up"), "{plan}");
     assert_eq!(
-        admin.get("/tenants/acme/users?q=legacy").expect(200).json()["items"][0]["managed"],
+        admin.get_json("/tenants/acme/users?q=legacy")["items"][0]["managed"],
         json!(false)
     );
     error_of(
-        post(
-            &admin,
+        admin.post(
             "/tenants/acme/explain",
             &json!({"method": "GET", "path": "/Users"}),
         ),
@@ -387,18 +295,9 @@ fn entities_search_import_and_explain() {
     );
 
     // Provisioned for real: the entity view names the manager and the rule of each field.
-    let id = scim.post("/Users", &body).expect(201).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let view = admin
-        .get(&format!("/tenants/acme/entities/{id}"))
-        .expect(200)
-        .json();
-    let manager = view["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let id = scim.create("/Users", &body);
+    let view = admin.get_json(&format!("/tenants/acme/entities/{id}"));
+    let manager = items(&view["fields"])
         .find(|f| f["field"] == json!("DirectManager"))
         .cloned()
         .unwrap_or_else(|| panic!("{view}"));
@@ -415,21 +314,18 @@ fn entities_search_import_and_explain() {
 
 #[test]
 fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
-    let server = Server::start();
-    let _acme = server.tenant("acme");
+    let (server, _acme) = Server::with_tenant("acme");
     let _other = server.tenant("other");
     let admin = server.admin();
-    let created = post(
-        &admin,
+    let created = admin.post_json(
         "/operators",
         &json!({"name": "acme admin", "tenant": "acme"}),
-    )
-    .expect(201)
-    .json();
+        201,
+    );
     let token = created["token"].as_str().unwrap().to_owned();
     let scoped = server.admin_as(Some(&token));
 
-    let tenants = scoped.get("/tenants").expect(200).json();
+    let tenants = scoped.get_json("/tenants");
     assert_eq!(tenants.as_array().unwrap().len(), 1);
     assert_eq!(tenants[0]["name"], json!("acme"));
     for path in [
@@ -442,10 +338,10 @@ fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
         error_of(scoped.get(path), 403);
     }
     error_of(
-        post(&scoped, "/tenants/other/keys", &json!({"user": "x"})),
+        scoped.post("/tenants/other/keys", &json!({"user": "x"})),
         403,
     );
-    error_of(post(&scoped, "/tenants", &json!({"name": "mine"})), 403);
+    error_of(scoped.post("/tenants", &json!({"name": "mine"})), 403);
     error_of(scoped.get("/operators"), 403);
     assert_eq!(
         server.store.list_keys(&"other".into()).unwrap().len(),
@@ -453,14 +349,9 @@ fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
         "nothing changed"
     );
 
-    let key = post(&scoped, "/tenants/acme/keys", &json!({"user": "entra"}))
-        .expect(201)
-        .json();
-    let audit = admin.get("/audit").expect(200).json();
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let key = scoped.post_json("/tenants/acme/keys", &json!({"user": "entra"}), 201);
+    let audit = admin.get_json("/audit");
+    let actions: Vec<&str> = items(&audit["items"])
         .filter_map(|r| r["action"].as_str())
         .collect();
     assert_eq!(actions, ["key.create", "operator.create"], "{audit}");
@@ -480,7 +371,7 @@ fn a_tenant_operator_reaches_only_its_tenant_and_writes_are_audited() {
         "a token in the audit log"
     );
     // The scoped operator sees its tenant's audit entries only.
-    let own = scoped.get("/audit").expect(200).json();
+    let own = scoped.get_json("/audit");
     assert_eq!(own["items"].as_array().unwrap().len(), 1, "{own}");
 
     // Revoked, refused at once.
@@ -497,17 +388,14 @@ fn bad_admin_requests_get_a_clear_error_and_change_nothing() {
     let admin = server.admin();
     error_of(admin.send("POST", "/tenants", &[], Some(b"{not json")), 400);
     error_of(
-        post(&admin, "/tenants", &json!({"name": "a", "extra": 1})),
+        admin.post("/tenants", &json!({"name": "a", "extra": 1})),
         400,
     );
-    error_of(post(&admin, "/tenants", &json!({"nom": "a"})), 400);
+    error_of(admin.post("/tenants", &json!({"nom": "a"})), 400);
     error_of(admin.get("/nowhere"), 404);
     error_of(admin.send("PATCH", "/tenants", &[], None), 405);
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-    error_of(
-        admin.send("POST", "/tenants", &[], Some(deep.as_bytes())),
-        400,
-    );
+    error_of(admin.send_text("POST", "/tenants", &deep), 400);
     let big = vec![b' '; 5 * 1024 * 1024];
     error_of(admin.send("POST", "/tenants", &[], Some(&big)), 413);
     assert!(server.store.list_tenants().unwrap().is_empty());
@@ -518,24 +406,16 @@ fn bad_admin_requests_get_a_clear_error_and_change_nothing() {
 fn editions_and_integration_user_roles_are_managed_and_audited() {
     let server = Server::start();
     let admin = server.admin();
-    let created = post(
-        &admin,
+    let created = admin.post_json(
         "/tenants",
         &json!({"name": "acme", "edition": "PROFESSIONAL"}),
-    )
-    .expect(201)
-    .json();
+        201,
+    );
     assert_eq!(created["edition"], json!("Professional"));
-    let default = post(&admin, "/tenants", &json!({"name": "beta"}))
-        .expect(201)
-        .json();
+    let default = admin.post_json("/tenants", &json!({"name": "beta"}), 201);
     assert_eq!(default["edition"], json!("Enterprise"));
     let misspelt = error_of(
-        post(
-            &admin,
-            "/tenants",
-            &json!({"name": "gamma", "edition": "Unlimted"}),
-        ),
+        admin.post("/tenants", &json!({"name": "gamma", "edition": "Unlimted"})),
         400,
     );
     assert!(
@@ -555,23 +435,20 @@ fn editions_and_integration_user_roles_are_managed_and_audited() {
         .json();
     assert_eq!(changed["edition"], json!("Enterprise"));
     assert_eq!(
-        admin.get("/tenants/acme").expect(200).json()["edition"],
+        admin.get_json("/tenants/acme")["edition"],
         json!("Enterprise")
     );
 
-    let key = post(
-        &admin,
+    let key = admin.post_json(
         "/tenants/acme/keys",
         &json!({"user": "okta", "role": "full user"}),
-    )
-    .expect(201)
-    .json();
+        201,
+    );
     assert!(key["key"].as_str().unwrap().starts_with("prv_"));
-    post(&admin, "/tenants/acme/keys", &json!({"user": "entra"})).expect(201);
-    let users = admin
-        .get("/tenants/acme/integration-users")
-        .expect(200)
-        .json();
+    admin
+        .post("/tenants/acme/keys", &json!({"user": "entra"}))
+        .expect(201);
+    let users = admin.get_json("/tenants/acme/integration-users");
     assert_eq!(
         users,
         json!([
@@ -579,37 +456,31 @@ fn editions_and_integration_user_roles_are_managed_and_audited() {
             {"user": "okta", "role": "Full User", "default_role": false, "may_provision": false, "created": users[1]["created"]},
         ])
     );
-    let raised = put(
-        &admin,
-        "/tenants/acme/integration-users/okta",
-        &json!({"role": "Admin"}),
-    )
-    .expect(200)
-    .json();
+    let raised = admin
+        .put(
+            "/tenants/acme/integration-users/okta",
+            &json!({"role": "Admin"}),
+        )
+        .expect(200)
+        .json();
     assert_eq!(raised["role"], json!("Admin"));
     assert_eq!(raised["may_provision"], json!(true));
     error_of(
-        put(
-            &admin,
+        admin.put(
             "/tenants/acme/integration-users/nobody",
             &json!({"role": "Admin"}),
         ),
         404,
     );
     error_of(
-        put(
-            &admin,
+        admin.put(
             "/tenants/acme/integration-users/okta",
             &json!({"role": "Owner"}),
         ),
         400,
     );
     error_of(
-        put(
-            &admin,
-            "/tenants/acme/integration-users/okta",
-            &json!({"rank": 1}),
-        ),
+        admin.put("/tenants/acme/integration-users/okta", &json!({"rank": 1})),
         400,
     );
 
@@ -626,21 +497,16 @@ fn editions_and_integration_user_roles_are_managed_and_audited() {
         patch(&scoped, "/tenants/acme", &json!({"edition": "Unlimited"})),
         403,
     );
-    put(
-        &scoped,
-        "/tenants/acme/integration-users/okta",
-        &json!({"role": "Lite Admin"}),
-    )
-    .expect(200);
+    scoped
+        .put(
+            "/tenants/acme/integration-users/okta",
+            &json!({"role": "Lite Admin"}),
+        )
+        .expect(200);
     error_of(scoped.get("/tenants/beta/integration-users"), 403);
 
-    let audit = admin.get("/audit").expect(200).json();
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
+    let audit = admin.get_json("/audit");
+    let actions = strings(&audit["items"], "action");
     assert_eq!(
         actions,
         [

@@ -5,16 +5,25 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
+use serde_json::{Value, json};
+
+use crate::http::support::{ENTERPRISE, USER_SCHEMA};
+
 /// Runs `provisio ARGS --db DB` from the project folder.
 pub fn provisio(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("provisio runs")
+    command(db, args).output().expect("provisio runs")
 }
+
+/// The command `provisio ARGS --db DB`, run from the project folder.
+fn command(db: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provisio"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command.args(args).arg("--db").arg(db);
+    command
+}
+
+/// Any free port of the loopback interface.
+const FREE_PORT: &str = "127.0.0.1:0";
 
 /// Standard output of a command that must succeed (both streams shown when it did not).
 pub fn ok(output: &Output) -> String {
@@ -25,6 +34,25 @@ pub fn ok(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `provisio overlay set --tenant TENANT FILE`: checks the overlay in `file` and saves it.
+pub fn set_overlay(db: &Path, tenant: &str, file: &Path) -> Output {
+    let file = file.to_str().expect("a UTF-8 path");
+    provisio(db, &["overlay", "set", "--tenant", tenant, file])
+}
+
+/// A User body with the enterprise extension: these given and family names and this
+/// `costCenter`, active.
+pub fn enterprise_user(user_name: &str, name: [&str; 2], cost_center: &str) -> Value {
+    let [given, family] = name;
+    json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": user_name,
+        "name": {"givenName": given, "familyName": family},
+        ENTERPRISE: {"costCenter": cost_center},
+        "active": true
+    })
 }
 
 /// A new key for `tenant` (`provisio key create` prints it alone on its last line).
@@ -48,23 +76,13 @@ pub struct Served {
 /// Starts `provisio serve` over `db` (SCIM and admin on free loopback ports) and reads its
 /// banner; its further output is drained so it never blocks.
 pub fn serve(db: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(db)
+    let args = ["serve", "--listen", FREE_PORT, "--admin-listen", FREE_PORT];
+    let mut child = command(db, &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("provisio serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let (mut first_key, mut addr, mut banner) = (String::new(), String::new(), Vec::new());
     for line in lines.by_ref() {
         let line = line.expect("a line of output");

@@ -216,6 +216,20 @@ async fn text_of(client: &Client, css: &str) -> String {
 }
 
 /// Clicks `css` and waits until the next page has replaced this one.
+/// Asserts that the text of an element holds each of `parts`.
+#[track_caller]
+fn says(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} not in {text:?}");
+    }
+}
+
+/// Types `text` into the element `locator` finds.
+async fn type_into(client: &Client, locator: Locator<'_>, text: &str) {
+    let element = client.find(locator).await.unwrap();
+    element.send_keys(text).await.unwrap();
+}
+
 async fn click(client: &Client, css: &str) {
     let page = client.find(Locator::Css("html")).await.unwrap();
     client
@@ -315,13 +329,7 @@ async fn edit_mappings(client: &Client, served: &Served) {
             .as_str()
             .ends_with("/signin")
     );
-    client
-        .find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(&served.token)
-        .await
-        .unwrap();
+    type_into(client, Locator::Id("token"), &served.token).await;
     click(client, "form[action=\"/signin\"] button[type=submit]").await;
     assert!(
         text_of(client, "header .who")
@@ -354,26 +362,19 @@ async fn edit_mappings(client: &Client, served: &Served) {
     select(client, &format!("#target-{mobile}"), "MobilePhone").await;
     select(client, "select[name=new_target]", "CostCenter").await;
     select(client, "select[name=new_source]", "enterprise.costCenter").await;
-    client
-        .find(Locator::Css("input[name=new_transforms]"))
-        .await
-        .unwrap()
-        .send_keys("upper")
-        .await
-        .unwrap();
+    type_into(client, Locator::Css("input[name=new_transforms]"), "upper").await;
     click(client, "button[value=add]").await;
     assert!(text_of(client, "p.notice").await.contains("not saved"));
 
     // Preview: one of the two stored users would change.
     click(client, ".actions button[value=preview]").await;
     let preview = text_of(client, "section.preview").await;
-    assert!(
-        preview.contains("1 of 2 stored users would change."),
-        "{preview}"
-    );
-    assert!(
-        preview.contains("CostCenter: (empty) -> OPS-7"),
-        "{preview}"
+    says(
+        &preview,
+        &[
+            "1 of 2 stored users would change.",
+            "CostCenter: (empty) -> OPS-7",
+        ],
     );
     let png = client.screenshot().await.unwrap();
     let shot = std::env::var_os("PROVISIO_SCREENSHOT").map_or_else(
@@ -396,13 +397,7 @@ async fn provision_and_revoke(client: &Client, served: &Served, boss_id: &str) {
     let (status, created) = scim(served.scim, &served.key, "POST", "/Users", Some(&ann));
     assert_eq!(status, 201, "{created}");
     click(client, "nav.sections a[href=\"/t/default/users\"]").await;
-    client
-        .find(Locator::Css("input[name=q]"))
-        .await
-        .unwrap()
-        .send_keys("ann")
-        .await
-        .unwrap();
+    type_into(client, Locator::Css("input[name=q]"), "ann").await;
     click(client, "form[role=search] button[type=submit]").await;
     click(client, "table a[href^=\"/t/default/entities/\"]").await;
     let fields = text_of(client, "main table").await;
@@ -413,22 +408,15 @@ async fn provision_and_revoke(client: &Client, served: &Served, boss_id: &str) {
     assert!(fields.contains("DirectManager boss@acme.com"), "{fields}");
 
     click(client, "nav.sections a[href=\"/t/default/history\"]").await;
-    client
-        .find(Locator::Css("input[name=field]"))
-        .await
-        .unwrap()
-        .send_keys("CostCenter")
-        .await
-        .unwrap();
+    type_into(client, Locator::Css("input[name=field]"), "CostCenter").await;
     click(client, "form.filters button[type=submit]").await;
     let history = text_of(client, "table.history tbody").await;
-    assert!(
-        history.contains("ann@acme.com CostCenter (empty)"),
-        "{history}"
-    );
-    assert!(
-        history.contains("FIN-042 overlay-v1.rules:3 okta-integration"),
-        "{history}"
+    says(
+        &history,
+        &[
+            "ann@acme.com CostCenter (empty)",
+            "FIN-042 overlay-v1.rules:3 okta-integration",
+        ],
     );
 
     // Revoke the key on the page; the next SCIM request with it is refused.

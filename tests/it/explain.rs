@@ -13,8 +13,13 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn explain(state: &Path, op: &Path, extra: &[&str]) -> Output {
+    explain_from(root(), state, op, extra)
+}
+
+/// `provisio explain --state STATE OP EXTRA…`, run in the folder `cwd`.
+fn explain_from(cwd: &Path, state: &Path, op: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(root())
+        .current_dir(cwd)
         .arg("explain")
         .arg("--state")
         .arg(state)
@@ -34,15 +39,36 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Asserts that the command failed with exit status 1 and said `what` on standard error.
+#[track_caller]
+fn refused(output: &Output, what: &str) {
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(output).contains(what), "{}", stderr(output));
+}
+
+/// Asserts that the command succeeded; returns its standard output.
+#[track_caller]
+fn succeeded(output: &Output) -> String {
+    assert!(output.status.success(), "{}", stderr(output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `provisio explain` of a request file holding `text`, in the base state.
+fn explain_request(text: &str) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let op = temp_file(&dir, "op.json", text);
+    explain(&fixture("base/state.json"), &op, &[])
+}
+
+/// `provisio explain` of the fixture request `op` in the fixture state `state`.
+fn explain_fixture(state: &str, op: &str, extra: &[&str]) -> Output {
+    explain(&fixture(state), &fixture(op), extra)
+}
+
 #[test]
 fn documented_example_prints_a_yaml_plan() {
-    let output = explain(
-        &fixture("base/state.json"),
-        &fixture("base/okta-deactivate.json"),
-        &[],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let yaml = String::from_utf8_lossy(&output.stdout);
+    let output = explain_fixture("base/state.json", "base/okta-deactivate.json", &[]);
+    let yaml = succeeded(&output);
     assert!(yaml.contains("situation: deactivated"), "{yaml}");
     assert!(yaml.contains("to: Suspended"), "{yaml}");
     assert!(yaml.contains("rule: default.rules:"), "{yaml}");
@@ -50,9 +76,9 @@ fn documented_example_prints_a_yaml_plan() {
 
 #[test]
 fn json_format_is_the_same_plan() {
-    let output = explain(
-        &fixture("base/state.json"),
-        &fixture("base/patch-title-new-jobtitle.json"),
+    let output = explain_fixture(
+        "base/state.json",
+        "base/patch-title-new-jobtitle.json",
         &["--format", "json"],
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -67,60 +93,32 @@ fn json_format_is_the_same_plan() {
 
 #[test]
 fn an_overlay_changes_the_plan() {
-    let output = explain(
-        &fixture("overlay/state.json"),
-        &fixture("overlay/create-user-with-cost-center.json"),
+    let output = explain_fixture(
+        "overlay/state.json",
+        "overlay/create-user-with-cost-center.json",
         &["--overlay", "tests/fixtures/ops/overlay/overlay.rules"],
     );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let yaml = String::from_utf8_lossy(&output.stdout);
+    let yaml = succeeded(&output);
     assert!(yaml.contains("rule: overlay.rules:3"), "{yaml}");
     assert!(!yaml.contains("field: MobilePhone"), "{yaml}");
 }
 
 #[test]
 fn a_malformed_request_file_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let op = temp_file(
-        &dir,
-        "op.json",
-        r#"{"method": "PATCH", "path": "/Users/u-jane""#,
-    );
-    let output = explain(&fixture("base/state.json"), &op, &[]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("request file"),
-        "{}",
-        stderr(&output)
-    );
+    let output = explain_request(r#"{"method": "PATCH", "path": "/Users/u-jane""#);
+    refused(&output, "request file");
 }
 
 #[test]
 fn an_unknown_endpoint_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let op = temp_file(
-        &dir,
-        "op.json",
-        r#"{"method": "POST", "path": "/Devices", "body": {}}"#,
-    );
-    let output = explain(&fixture("base/state.json"), &op, &[]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("/Devices"), "{}", stderr(&output));
+    let output = explain_request(r#"{"method": "POST", "path": "/Devices", "body": {}}"#);
+    refused(&output, "/Devices");
 }
 
 #[test]
 fn an_unknown_id_fails_like_the_server_would() {
-    let output = explain(
-        &fixture("base/state.json"),
-        &fixture("base/patch-unknown-user.json"),
-        &[],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("u-ghost not found"),
-        "{}",
-        stderr(&output)
-    );
+    let output = explain_fixture("base/state.json", "base/patch-unknown-user.json", &[]);
+    refused(&output, "u-ghost not found");
 }
 
 #[test]
@@ -144,36 +142,22 @@ fn a_state_that_contradicts_itself_is_refused() {
 #[test]
 fn rules_that_do_not_check_are_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(root())
-        .args(["explain", "--rules"])
-        .arg(dir.path())
-        .arg("--state")
-        .arg(fixture("base/state.json"))
-        .arg(fixture("base/okta-deactivate.json"))
-        .output()
-        .expect("provisio runs");
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("provisio explain"),
-        "{}",
-        stderr(&output)
+    let rules = dir.path().to_str().expect("a UTF-8 path");
+    let output = explain_fixture(
+        "base/state.json",
+        "base/okta-deactivate.json",
+        &["--rules", rules],
     );
+    refused(&output, "provisio explain");
 }
 
 #[test]
 fn outside_the_repository_the_built_in_profile_is_used() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .current_dir(dir.path())
-        .arg("explain")
-        .arg("--state")
-        .arg(fixture("base/state.json"))
-        .arg(fixture("base/okta-deactivate.json"))
-        .output()
-        .expect("provisio runs");
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("to: Suspended"));
+    let state = fixture("base/state.json");
+    let op = fixture("base/okta-deactivate.json");
+    let output = explain_from(dir.path(), &state, &op, &[]);
+    assert!(succeeded(&output).contains("to: Suspended"));
 }
 
 #[test]

@@ -2,23 +2,14 @@
 //! server's admin API (found from the database path) and takes effect at once, with no
 //! restart; when no server runs, the same commands work on the file.
 
-use serde_json::json;
-
-use crate::binary::{ok, provisio, request, serve, stop};
+use crate::binary::{enterprise_user, ok, provisio, request, serve, set_overlay, stop};
 
 fn post_user(addr: &str, key: &str, body: &serde_json::Value) -> (u16, String) {
     request(addr, key, "POST", "/Users", Some(&body.to_string())).expect("the server answers")
 }
 
 fn user(name: &str) -> serde_json::Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-        "userName": name,
-        "name": {"givenName": "Live", "familyName": "Cli"},
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"costCenter": "fin-7"},
-        "active": true
-    })
+    enterprise_user(name, ["Live", "Cli"], "fin-7")
 }
 
 #[test]
@@ -61,16 +52,7 @@ fn every_command_works_while_serving_and_takes_effect_at_once() {
         "mapping User {\n  custom CostCenter <- enterprise.costCenter | upper;\n}\n",
     )
     .expect("write overlay");
-    let saved = ok(&provisio(
-        &db,
-        &[
-            "overlay",
-            "set",
-            "--tenant",
-            "acme",
-            overlay.to_str().unwrap(),
-        ],
-    ));
+    let saved = ok(&set_overlay(&db, "acme", &overlay));
     assert!(saved.contains("next operation"), "{saved}");
     assert_eq!(post_user(&addr, &key, &user("second@ex.com")).0, 201);
     let history = ok(&provisio(
@@ -98,16 +80,7 @@ fn every_command_works_while_serving_and_takes_effect_at_once() {
         "mapping User {\n  custom CostCentre <- enterprise.costCenter;\n}\n",
     )
     .expect("write");
-    let refused = provisio(
-        &db,
-        &[
-            "overlay",
-            "set",
-            "--tenant",
-            "acme",
-            overlay.to_str().unwrap(),
-        ],
-    );
+    let refused = set_overlay(&db, "acme", &overlay);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("rules::unknown_field"), "{stderr}");

@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
-use crate::binary::{key_for, provisio, request, serve, stop};
+use crate::binary::{enterprise_user, key_for, provisio, request, serve, set_overlay, stop};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -16,15 +14,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn post_user(addr: &str, key: &str, user_name: &str) -> u16 {
-    let body = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-        "userName": user_name,
-        "name": {"givenName": "Cos", "familyName": "Center"},
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"costCenter": "fin-042"},
-        "active": true
-    })
-    .to_string();
+    let body = enterprise_user(user_name, ["Cos", "Center"], "fin-042").to_string();
     request(addr, key, "POST", "/Users", Some(&body)).map_or(0, |(status, _)| status)
 }
 
@@ -45,16 +35,7 @@ fn a_tenant_overlay_applies_to_that_tenant_only() {
     // A broken overlay is refused and nothing is saved.
     let broken = dir.path().join("broken.rules");
     std::fs::write(&broken, "mapping User {\n  UserName <- displayName;\n}\n").expect("write");
-    let output = provisio(
-        &db,
-        &[
-            "overlay",
-            "set",
-            "--tenant",
-            "acme",
-            broken.to_str().expect("utf-8"),
-        ],
-    );
+    let output = set_overlay(&db, "acme", &broken);
     assert_eq!(output.status.code(), Some(1));
     let message = text(&output.stderr);
     assert!(
@@ -69,16 +50,7 @@ fn a_tenant_overlay_applies_to_that_tenant_only() {
     );
 
     let overlay = fixture("tests/fixtures/ops/overlay/overlay.rules");
-    let output = provisio(
-        &db,
-        &[
-            "overlay",
-            "set",
-            "--tenant",
-            "acme",
-            overlay.to_str().expect("utf-8"),
-        ],
-    );
+    let output = set_overlay(&db, "acme", &overlay);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
         text(&output.stdout).contains("saved overlay v1"),

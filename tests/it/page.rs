@@ -4,13 +4,14 @@
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use provisio::store::OperatorScope;
 use serde_json::json;
 
-use crate::http::support::{ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, encode, okta_user};
+use crate::http::support::{
+    ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, connect, encode, okta_user,
+};
 
 /// A response from the page.
 #[derive(Debug)]
@@ -131,10 +132,7 @@ impl Browser {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Answer {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        let mut stream = connect(self.addr);
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: text/html\r\n",
             self.addr
@@ -315,8 +313,7 @@ fn a_revoked_operator_is_signed_out() {
 
 #[test]
 fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
-    let server = Server::start();
-    let _scim = server.tenant("acme");
+    let (server, _scim) = Server::with_tenant("acme");
     let browser = Browser::signed_in(&server, &server.admin_token);
     let before = key_count(&server, "acme");
     let key_id = server.store.list_keys(&"acme".into()).unwrap()[0]
@@ -392,8 +389,7 @@ fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
 
 #[test]
 fn a_tenant_operator_sees_only_its_tenant() {
-    let server = Server::start();
-    let _acme = server.tenant("acme");
+    let (server, _acme) = Server::with_tenant("acme");
     let globex = server.tenant("globex");
     let ann = globex.create_user("ann@globex.com");
     let (_, token) = server
@@ -461,8 +457,7 @@ fn populated(server: &Server) -> (String, String) {
         .as_str()
         .unwrap()
         .to_owned();
-    scim.post("/Users", &okta_user("ann@acme.com"))
-        .expect_error(409, Some("uniqueness"));
+    scim.refused_user("ann@acme.com", 409, Some("uniqueness"));
     (boss, ann)
 }
 
@@ -632,8 +627,7 @@ fn explain_shows_the_plan_and_writes_nothing() {
 
 #[test]
 fn a_hostile_user_name_is_escaped_everywhere() {
-    let server = Server::start();
-    let scim = server.tenant("acme");
+    let (server, scim) = Server::with_tenant("acme");
     let hostile = "<script>alert(1)</script>\"'@x.com";
     let id = scim.create_user(hostile);
     let browser = Browser::signed_in(&server, &server.admin_token);
@@ -666,8 +660,7 @@ fn a_hostile_user_name_is_escaped_everywhere() {
 
 #[test]
 fn bad_form_input_gets_a_clear_error_and_changes_nothing() {
-    let server = Server::start();
-    let _scim = server.tenant("acme");
+    let (server, _scim) = Server::with_tenant("acme");
     let browser = Browser::signed_in(&server, &server.admin_token);
     let keys = key_count(&server, "acme");
 
@@ -746,8 +739,7 @@ fn bad_form_input_gets_a_clear_error_and_changes_nothing() {
 
 #[test]
 fn a_table_the_checker_refuses_shows_the_diagnostic_on_its_row() {
-    let server = Server::start();
-    let _scim = server.tenant("acme");
+    let (server, _scim) = Server::with_tenant("acme");
     let browser = Browser::signed_in(&server, &server.admin_token);
     // A table the checker refuses: the diagnostic is on its row, nothing is saved.
     let duplicate = table(|rows| {
@@ -808,8 +800,7 @@ fn a_table_the_checker_refuses_shows_the_diagnostic_on_its_row() {
 
 #[test]
 fn the_table_is_edited_as_a_draft_and_previewed() {
-    let server = Server::start();
-    let scim = server.tenant("acme");
+    let (server, scim) = Server::with_tenant("acme");
     let boss = scim.create_user("boss@acme.com");
     scim.create_group(SYNC_GROUP, &[&boss]);
     let mut body = okta_user("cc@acme.com");
@@ -872,8 +863,7 @@ fn edited_table() -> Vec<(String, String)> {
 
 #[test]
 fn a_saved_table_is_used_at_once_and_versions_are_restored() {
-    let server = Server::start();
-    let scim = server.tenant("acme");
+    let (server, scim) = Server::with_tenant("acme");
     let mut body = okta_user("cc@acme.com");
     body["schemas"] = json!([USER_SCHEMA, ENTERPRISE]);
     body[ENTERPRISE] = json!({"costCenter": "fin-042"});

@@ -203,6 +203,17 @@ fn user_targets(rules: &check::CheckedRules) -> Vec<&str> {
         .collect()
 }
 
+/// Checks `sources` with `text` as tenant acme's overlay; asserts that the diagnostics
+/// have exactly these codes, in order, and returns the report.
+#[track_caller]
+fn overlay_reports(sources: &mut ProfileSources, text: &str, codes: &[&str]) -> check::CheckReport {
+    sources.overlay = Some(SourceFile::new("acme.rules", text));
+    let report = check::check(sources);
+    let got: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(got, codes, "{}", render(&report));
+    report
+}
+
 #[test]
 fn an_overlay_chooses_the_group_scope_and_only_the_first_sync_group_counts() {
     let mut sources = shipped();
@@ -216,32 +227,18 @@ fn an_overlay_chooses_the_group_scope_and_only_the_first_sync_group_counts() {
     assert_eq!(scope.sync_group, "Clarizen Users");
     assert_eq!(scope.origin.to_string(), "acme.rules:2");
 
-    sources.overlay = Some(SourceFile::new(
-        "acme.rules",
+    let report = overlay_reports(
+        &mut sources,
         "scope { sync_group \"A\"; sync_group \"B\"; }\nscope { sync_group \"C\"; }\n",
-    ));
-    let report = check::check(&sources);
-    let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
-    assert_eq!(
-        codes,
-        ["rules::duplicate_statement", "rules::duplicate_statement"],
-        "{}",
-        render(&report)
+        &["rules::duplicate_statement", "rules::duplicate_statement"],
     );
     assert!(report.rules.is_none());
 
     // What keys may do is the profile's, never a tenant's.
-    sources.overlay = Some(SourceFile::new(
-        "acme.rules",
+    overlay_reports(
+        &mut sources,
         "editions { Professional provisioning default; }\nroles { \"Email User\" default; provisioning needs \"Email User\"; }\n",
-    ));
-    let report = check::check(&sources);
-    let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
-    assert_eq!(
-        codes,
-        ["rules::overlay_forbidden", "rules::overlay_forbidden"],
-        "{}",
-        render(&report)
+        &["rules::overlay_forbidden", "rules::overlay_forbidden"],
     );
 }
 

@@ -12,13 +12,8 @@ use serde_json::{Value, json};
 
 const BASE: &str = "https://provisio.test/scim/v2";
 
-fn meta() -> Meta {
-    Meta {
-        created: "2024-05-01T10:00:00Z".into(),
-        last_modified: "2024-05-01T10:00:00Z".into(),
-        version: "1".into(),
-    }
-}
+/// When the represented resources were created (and last modified: they are at version 1).
+const CREATED: &str = "2024-05-01T10:00:00Z";
 
 fn okta_user() -> Value {
     json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -30,7 +25,12 @@ fn okta_user() -> Value {
 }
 
 fn represent(kind: ResourceKind, id: &str, body: &Value) -> Value {
-    build_resource(kind, BASE, id, body, &meta(), Some(vec![]))
+    let meta = Meta {
+        created: CREATED.into(),
+        last_modified: CREATED.into(),
+        version: "1".into(),
+    };
+    build_resource(kind, BASE, id, body, &meta, Some(vec![]))
 }
 
 #[test]

@@ -46,20 +46,6 @@ fn start(db: &Path) -> (Child, String) {
     (served.child, served.addr)
 }
 
-/// One request on its own connection: the status and JSON body, or `None` when the
-/// server did not answer (it was killed).
-fn request(
-    addr: &str,
-    key: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> Option<(u16, Value)> {
-    let body = body.map(Value::to_string);
-    let (status, response) = crate::binary::request(addr, key, method, path, body.as_deref())?;
-    Some((status, json_of(&response)))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct UserModel {
     user_name: String,
@@ -111,6 +97,27 @@ fn user_body(user: &UserModel) -> Value {
 }
 
 impl Client {
+    /// One request with this client's key on its own connection: the status and JSON
+    /// body, or `None` when the server did not answer (it was killed).
+    fn send(
+        &self,
+        addr: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Option<(u16, Value)> {
+        let body = body.map(Value::to_string);
+        let (status, response) =
+            crate::binary::request(addr, &self.key, method, path, body.as_deref())?;
+        Some((status, json_of(&response)))
+    }
+
+    /// `GET path` of a server that must answer.
+    fn get(&self, addr: &str, path: &str) -> (u16, Value) {
+        self.send(addr, "GET", path, None)
+            .expect("the restarted server answers")
+    }
+
     /// Sends writes until the server stops answering (or `stop`); the write then in flight
     /// is remembered.
     fn run(&mut self, addr: &str, rng: &mut Rng, stop: &AtomicBool) {
@@ -119,8 +126,7 @@ impl Client {
                 let name = format!("{}-group", self.prefix);
                 self.in_flight = Some(InFlight::CreateGroup(name.clone()));
                 let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name});
-                let Some((status, json)) = request(addr, &self.key, "POST", "/Groups", Some(&body))
-                else {
+                let Some((status, json)) = self.send(addr, "POST", "/Groups", Some(&body)) else {
                     return;
                 };
                 assert_eq!(status, 201, "{json}");
@@ -140,13 +146,12 @@ impl Client {
                         title: None,
                     };
                     self.in_flight = Some(InFlight::CreateUser(user.clone()));
-                    request(addr, &self.key, "POST", "/Users", Some(&user_body(&user))).map(
-                        |(status, json)| {
+                    self.send(addr, "POST", "/Users", Some(&user_body(&user)))
+                        .map(|(status, json)| {
                             assert_eq!(status, 201, "{json}");
                             let id = json["id"].as_str().expect("id").to_string();
                             self.model.users.insert(id, user);
-                        },
-                    )
+                        })
                 }
                 0..=2 => {
                     let id = pick(rng);
@@ -155,17 +160,11 @@ impl Client {
                     self.in_flight = Some(InFlight::Replace(id.clone(), user.clone()));
                     let ops = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                         "Operations": [{"op": "replace", "path": "title", "value": user.title}]});
-                    request(
-                        addr,
-                        &self.key,
-                        "PATCH",
-                        &format!("/Users/{id}"),
-                        Some(&ops),
-                    )
-                    .map(|(status, json)| {
-                        assert_eq!(status, 200, "{json}");
-                        self.model.users.insert(id, user);
-                    })
+                    self.send(addr, "PATCH", &format!("/Users/{id}"), Some(&ops))
+                        .map(|(status, json)| {
+                            assert_eq!(status, 200, "{json}");
+                            self.model.users.insert(id, user);
+                        })
                 }
                 3 => {
                     let id = pick(rng);
@@ -173,9 +172,8 @@ impl Client {
                     user.display = format!("Renamed {}", rng.below(1000));
                     user.title = None;
                     self.in_flight = Some(InFlight::Replace(id.clone(), user.clone()));
-                    request(
+                    self.send(
                         addr,
-                        &self.key,
                         "PUT",
                         &format!("/Users/{id}"),
                         Some(&user_body(&user)),
@@ -195,32 +193,25 @@ impl Client {
                         json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")})
                     };
                     let ops = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]});
-                    request(
-                        addr,
-                        &self.key,
-                        "PATCH",
-                        &format!("/Groups/{group}"),
-                        Some(&ops),
-                    )
-                    .map(|(status, json)| {
-                        assert_eq!(status, 204, "{json}");
-                        if add {
-                            self.model.members.insert(id);
-                        } else {
-                            self.model.members.remove(&id);
-                        }
-                    })
+                    self.send(addr, "PATCH", &format!("/Groups/{group}"), Some(&ops))
+                        .map(|(status, json)| {
+                            assert_eq!(status, 204, "{json}");
+                            if add {
+                                self.model.members.insert(id);
+                            } else {
+                                self.model.members.remove(&id);
+                            }
+                        })
                 }
                 _ => {
                     let id = pick(rng);
                     self.in_flight = Some(InFlight::Delete(id.clone()));
-                    request(addr, &self.key, "DELETE", &format!("/Users/{id}"), None).map(
-                        |(status, json)| {
+                    self.send(addr, "DELETE", &format!("/Users/{id}"), None)
+                        .map(|(status, json)| {
                             assert_eq!(status, 204, "{json}");
                             self.model.users.remove(&id);
                             self.model.members.remove(&id);
-                        },
-                    )
+                        })
                 }
             };
             if answered.is_none() {
@@ -234,13 +225,10 @@ impl Client {
     /// After a restart: every acknowledged write is there; the write in flight is wholly
     /// applied or not at all (the model takes whichever it was).
     fn check(&mut self, addr: &str, cycle: usize) {
-        let get = |path: &str| {
-            request(addr, &self.key, "GET", path, None).expect("the restarted server answers")
-        };
         match self.in_flight.take() {
             Some(InFlight::CreateUser(user)) => {
                 let filter = format!("/Users?filter=userName%20eq%20%22{}%22", user.user_name);
-                let (_, list) = get(&filter);
+                let (_, list) = self.get(addr, &filter);
                 match list["Resources"].as_array().map(Vec::as_slice) {
                     Some([found]) => {
                         let id = found["id"].as_str().expect("id").to_string();
@@ -255,13 +243,16 @@ impl Client {
                 }
             }
             Some(InFlight::CreateGroup(name)) => {
-                let (_, list) = get(&format!("/Groups?filter=displayName%20eq%20%22{name}%22"));
+                let (_, list) = self.get(
+                    addr,
+                    &format!("/Groups?filter=displayName%20eq%20%22{name}%22"),
+                );
                 if let Some(found) = list["Resources"].get(0) {
                     self.model.group = found["id"].as_str().map(str::to_string);
                 }
             }
             Some(InFlight::Replace(id, user)) => {
-                let (_, found) = get(&format!("/Users/{id}"));
+                let (_, found) = self.get(addr, &format!("/Users/{id}"));
                 if found["displayName"] == json!(user.display)
                     && found.get("title") == user.title.as_ref().map(|t| json!(t)).as_ref()
                 {
@@ -269,7 +260,7 @@ impl Client {
                 }
             }
             Some(InFlight::Delete(id)) => {
-                let (status, _) = get(&format!("/Users/{id}"));
+                let (status, _) = self.get(addr, &format!("/Users/{id}"));
                 if status == 404 {
                     self.model.users.remove(&id);
                     self.model.members.remove(&id);
@@ -277,7 +268,7 @@ impl Client {
             }
             Some(InFlight::Member(id, add)) => {
                 if let Some(group) = &self.model.group {
-                    let (_, found) = get(&format!("/Groups/{group}"));
+                    let (_, found) = self.get(addr, &format!("/Groups/{group}"));
                     let member = found["members"]
                         .as_array()
                         .is_some_and(|m| m.iter().any(|m| m["value"] == json!(id)));
@@ -293,7 +284,7 @@ impl Client {
             None => {}
         }
         for (id, user) in &self.model.users {
-            let (status, found) = get(&format!("/Users/{id}"));
+            let (status, found) = self.get(addr, &format!("/Users/{id}"));
             assert_eq!(
                 status, 200,
                 "cycle {cycle}: acknowledged user {id} of {} lost",
@@ -312,7 +303,7 @@ impl Client {
             );
         }
         if let Some(group) = &self.model.group {
-            let (status, found) = get(&format!("/Groups/{group}"));
+            let (status, found) = self.get(addr, &format!("/Groups/{group}"));
             assert_eq!(status, 200, "cycle {cycle}: acknowledged group lost");
             let members: BTreeSet<String> = found["members"]
                 .as_array()
@@ -327,7 +318,7 @@ impl Client {
                 "cycle {cycle}: members of {group}"
             );
         }
-        let (_, all) = get("/Users?count=1000");
+        let (_, all) = self.get(addr, "/Users?count=1000");
         let stored: BTreeSet<String> = all["Resources"]
             .as_array()
             .map(|r| {

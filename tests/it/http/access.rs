@@ -4,7 +4,7 @@
 //! The offline CLI sets both, and the server it starts next obeys them.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::Output;
 
 use provisio::store::Outcome;
 use serde_json::json;
@@ -27,24 +27,45 @@ fn every_kind_of_request(okta: &Client) -> Vec<(String, super::support::Response
     ]
 }
 
-fn provisio(args: &[&str], db: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
+/// Runs `provisio ARGS --db DB`, which must fail; returns its standard error.
+/// A temp dir and the path of a database in it, not made yet.
+fn new_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("provisio.redb");
+    (dir, db)
+}
+
+/// A server whose tenant `acme` has the Professional edition (which may not provision).
+fn professional() -> Server {
+    let server = Server::start();
+    let store = &server.store;
+    store
+        .create_tenant_with("acme", Some("Professional"))
         .unwrap();
+    server
+}
+
+/// The standard error of a command that must have failed.
+#[track_caller]
+fn failed(output: &Output) -> String {
+    assert!(!output.status.success(), "{output:?}");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// `provisio tenant create acme --edition EDITION`.
+fn create_acme(db: &Path, edition: &str) -> Output {
+    crate::binary::provisio(db, &["tenant", "create", "acme", "--edition", edition])
+}
+
+fn provisio(db: &Path, args: &[&str]) -> String {
+    let output = crate::binary::provisio(db, args);
     assert!(output.status.success(), "{args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]
 fn a_refused_edition_gets_403_on_every_request_and_only_the_refusal_is_written() {
-    let server = Server::start();
-    server
-        .store
-        .create_tenant_with("acme", Some("Professional"))
-        .unwrap();
+    let server = professional();
     let (_, key) = server
         .store
         .create_key(&"acme".into(), "okta-integration")
@@ -78,12 +99,7 @@ fn a_refused_edition_gets_403_on_every_request_and_only_the_refusal_is_written()
     // The operator upgrades the instance: the next request goes through, no restart.
     let changed = server
         .admin()
-        .send(
-            "PATCH",
-            "/tenants/acme",
-            &[],
-            Some(json!({"edition": "unlimited"}).to_string().as_bytes()),
-        )
+        .patch("/tenants/acme", &json!({"edition": "unlimited"}))
         .expect(200)
         .json();
     assert_eq!(changed["edition"], json!("Unlimited"));
@@ -93,11 +109,7 @@ fn a_refused_edition_gets_403_on_every_request_and_only_the_refusal_is_written()
 
 #[test]
 fn discovery_without_a_key_is_still_answered() {
-    let server = Server::start();
-    server
-        .store
-        .create_tenant_with("acme", Some("Professional"))
-        .unwrap();
+    let server = professional();
     server
         .client(None)
         .get("/ServiceProviderConfig")
@@ -113,9 +125,7 @@ fn a_too_weak_role_is_refused_and_raising_it_lets_the_next_request_through() {
         .create_key_with_role(&"acme".into(), "okta-integration", Some("Full User"))
         .unwrap();
     let okta = server.client(Some(key));
-    let body = okta
-        .post("/Users", &okta_user("ann@ex.com"))
-        .expect_error(403, None);
+    let body = okta.refused_user("ann@ex.com", 403, None);
     assert_eq!(
         body["detail"],
         json!(
@@ -124,15 +134,12 @@ fn a_too_weak_role_is_refused_and_raising_it_lets_the_next_request_through() {
     );
     okta.get("/Users").expect_error(403, None);
 
-    let raised = super::support::Client::send(
-        &server.admin(),
-        "PUT",
-        "/tenants/acme/integration-users/okta-integration",
-        &[],
-        Some(json!({"role": "lite admin"}).to_string().as_bytes()),
-    )
-    .expect(200)
-    .json();
+    let user = "/tenants/acme/integration-users/okta-integration";
+    let raised = server
+        .admin()
+        .put(user, &json!({"role": "lite admin"}))
+        .expect(200)
+        .json();
     assert_eq!(raised["role"], json!("Lite Admin"));
     assert_eq!(raised["may_provision"], json!(true));
     let id = okta.create_user("ann@ex.com");
@@ -148,29 +155,21 @@ fn a_too_weak_role_is_refused_and_raising_it_lets_the_next_request_through() {
     // Lowering it again refuses the next request again.
     server
         .admin()
-        .send(
-            "PUT",
-            "/tenants/acme/integration-users/okta-integration",
-            &[],
-            Some(json!({"role": "Email User"}).to_string().as_bytes()),
-        )
+        .put(user, &json!({"role": "Email User"}))
         .expect(200);
     okta.get(&format!("/Users/{id}")).expect_error(403, None);
 }
 
 #[test]
 fn the_offline_cli_sets_editions_and_roles_and_the_server_obeys() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("provisio.redb");
-    let out = provisio(
-        &["tenant", "create", "acme", "--edition", "professional"],
-        &db,
-    );
+    let (_dir, db) = new_db();
+    let out = crate::binary::ok(&create_acme(&db, "professional"));
     assert!(
         out.contains("created tenant `acme` (Professional edition)"),
         "{out}"
     );
     let out = provisio(
+        &db,
         &[
             "key",
             "create",
@@ -181,43 +180,28 @@ fn the_offline_cli_sets_editions_and_roles_and_the_server_obeys() {
             "--role",
             "full user",
         ],
-        &db,
     );
     assert!(out.contains("integration user `okta` (Full User)"), "{out}");
     let key = out.lines().last().unwrap().to_owned();
-    let listed = provisio(&["tenant", "list"], &db);
+    let listed = provisio(&db, &["tenant", "list"]);
     assert!(listed.contains("EDITION"), "{listed}");
     assert!(listed.contains("Professional"), "{listed}");
-    let keys = provisio(&["key", "list", "--tenant", "acme"], &db);
+    let keys = provisio(&db, &["key", "list", "--tenant", "acme"]);
     assert!(keys.contains("ROLE"), "{keys}");
     assert!(keys.contains("Full User"), "{keys}");
 
-    let server = Server::start_on(&db);
-    let okta = server.client(Some(key.clone()));
-    let detail = okta.get("/Users").expect_error(403, None)["detail"].clone();
-    assert!(
-        detail.as_str().unwrap().contains("Professional"),
-        "{detail}"
-    );
-    drop(server);
+    refused_with(&db, &key, "Professional");
 
-    let out = provisio(&["tenant", "set", "acme", "--edition", "Enterprise"], &db);
+    let out = provisio(&db, &["tenant", "set", "acme", "--edition", "Enterprise"]);
     assert!(out.contains("edition Professional -> Enterprise"), "{out}");
-    let server = Server::start_on(&db);
-    let okta = server.client(Some(key.clone()));
-    let detail = okta.get("/Users").expect_error(403, None)["detail"].clone();
-    assert!(
-        detail.as_str().unwrap().contains("role Full User"),
-        "{detail}"
-    );
-    drop(server);
+    refused_with(&db, &key, "role Full User");
 
     let out = provisio(
-        &["user", "role", "--tenant", "acme", "okta", "Lite Admin"],
         &db,
+        &["user", "role", "--tenant", "acme", "okta", "Lite Admin"],
     );
     assert!(out.contains("role Full User -> Lite Admin"), "{out}");
-    let users = provisio(&["user", "list", "--tenant", "acme"], &db);
+    let users = provisio(&db, &["user", "list", "--tenant", "acme"]);
     assert!(
         users.contains("Lite Admin") && users.contains("yes"),
         "{users}"
@@ -226,50 +210,34 @@ fn the_offline_cli_sets_editions_and_roles_and_the_server_obeys() {
     server.client(Some(key)).create_user("ann@ex.com");
 }
 
+/// A server over `db` refuses `key` with 403, its detail naming `why`.
+#[track_caller]
+fn refused_with(db: &Path, key: &str, why: &str) {
+    let server = Server::start_on(db);
+    let okta = server.client(Some(key.to_owned()));
+    let detail = okta.get("/Users").expect_error(403, None)["detail"].clone();
+    assert!(detail.as_str().unwrap().contains(why), "{detail}");
+}
+
 #[test]
 fn misspelt_editions_and_roles_are_refused_with_a_suggestion_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("provisio.redb");
-    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args([
-            "tenant",
-            "create",
-            "acme",
-            "--edition",
-            "Enterprize",
-            "--db",
-        ])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let (_dir, db) = new_db();
+    let stderr = failed(&create_acme(&db, "Enterprize"));
     assert!(stderr.contains("did you mean `Enterprise`?"), "{stderr}");
     assert!(!db.exists(), "no database was created");
 
-    provisio(&["tenant", "create", "acme"], &db);
+    provisio(&db, &["tenant", "create", "acme"]);
     provisio(
-        &["key", "create", "--tenant", "acme", "--user", "okta"],
         &db,
+        &["key", "create", "--tenant", "acme", "--user", "okta"],
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args([
-            "user",
-            "role",
-            "--tenant",
-            "acme",
-            "okta",
-            "Lite Admn",
-            "--db",
-        ])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = failed(&crate::binary::provisio(
+        &db,
+        &["user", "role", "--tenant", "acme", "okta", "Lite Admn"],
+    ));
     assert!(stderr.contains("did you mean `Lite Admin`?"), "{stderr}");
-    let users = provisio(&["user", "list", "--tenant", "acme"], &db);
+    let users = provisio(&db, &["user", "list", "--tenant", "acme"]);
     assert!(users.contains("Lite Admin (default)"), "{users}");
-    let tenants = provisio(&["tenant", "list"], &db);
+    let tenants = provisio(&db, &["tenant", "list"]);
     assert!(tenants.contains("Enterprise"), "{tenants}");
 }

@@ -7,9 +7,14 @@ use serde_json::json;
 use super::support::{CLARIZEN_RULES, Client, Server, encode, okta_user, tenant_state};
 
 /// A server with one user in tenant `acme`; returns the server, its client and the user id.
+/// The ETag of the resource at `path`.
+fn etag_of(client: &Client, path: &str) -> String {
+    let response = client.get(path).expect(200);
+    response.header("etag").unwrap().to_owned()
+}
+
 fn with_user() -> (Server, Client, String) {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     (server, okta, id)
 }
@@ -119,12 +124,7 @@ fn wrong_type_for_active_is_invalid_value() {
 fn mismatched_or_invalid_if_match_is_412() {
     let (server, okta, id) = with_user();
     let path = format!("/Users/{id}");
-    let etag = okta
-        .get(&path)
-        .expect(200)
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = etag_of(&okta, &path);
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                        "Operations": [{"op": "replace", "value": {"displayName": "Changed"}}]})
     .to_string();
@@ -155,12 +155,7 @@ fn mismatched_or_invalid_if_match_is_412() {
 fn matching_if_none_match_is_304() {
     let (_server, okta, id) = with_user();
     let path = format!("/Users/{id}");
-    let etag = okta
-        .get(&path)
-        .expect(200)
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = etag_of(&okta, &path);
     let response = okta
         .send("GET", &path, &[("If-None-Match", &etag)], None)
         .expect(304);

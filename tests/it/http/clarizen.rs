@@ -4,7 +4,6 @@
 use std::process::Command;
 
 use provisio::domain::FieldValue;
-use provisio::import::parse_import;
 use provisio::store::{HistoryRecord, Store};
 use serde_json::json;
 
@@ -66,8 +65,7 @@ fn add_member(client: &Client, group: &str, user: &str) {
 
 #[test]
 fn deactivate_suspends_with_a_history_entry() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("leaver@ex.com");
     okta.create_group(SYNC_GROUP, &[&id]);
     okta.patch_ops(
@@ -124,10 +122,7 @@ fn create_with_manager(okta: &Client, user_name: &str, manager: &str) -> String 
     let mut body = okta_user(user_name);
     body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);
     body[ENTERPRISE] = json!({"manager": {"value": manager}});
-    okta.post("/Users", &body).expect(201).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    okta.create("/Users", &body)
 }
 
 fn pending_count(store: &Store, id: &str) -> usize {
@@ -141,8 +136,7 @@ fn pending_count(store: &Store, id: &str) -> usize {
 
 #[test]
 fn a_manager_provisioned_later_is_linked_with_no_group_pushed() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     // Okta assigns people directly and pushes no group at all.
     let worker = create_with_manager(&okta, "worker@ex.com", "boss@ex.com");
     assert_eq!(field(&server.store, &worker, "DirectManager"), None);
@@ -170,26 +164,19 @@ fn a_manager_provisioned_later_is_linked_with_no_group_pushed() {
 
 #[test]
 fn a_manager_never_provisioned_stays_unlinked_and_is_never_created() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let worker = create_with_manager(&okta, "worker@ex.com", "ghost@ex.com");
     okta.create_user("someone-else@ex.com");
     assert_eq!(field(&server.store, &worker, "DirectManager"), None);
     assert_eq!(pending_count(&server.store, &worker), 1);
-    let users = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .entities_of_type(&"User".into())
-        .unwrap();
+    let users = server.entities("acme", "User");
     assert_eq!(users.len(), 2, "the manager is not created: {users:?}");
     assert_eq!(okta.user_count("userName eq \"ghost@ex.com\""), 0);
 }
 
 #[test]
 fn without_a_group_scope_leaving_a_pushed_group_suspends_no_one() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("mover@ex.com");
     let group = okta.create_group(SYNC_GROUP, &[&id]);
     let response = okta.patch_ops(
@@ -202,8 +189,7 @@ fn without_a_group_scope_leaving_a_pushed_group_suspends_no_one() {
 
 #[test]
 fn leaving_the_sync_group_suspends_with_the_group_scope() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     push_group_scope(&server, "acme");
     let id = okta.create_user("mover@ex.com");
     let sync = okta.create_group(SYNC_GROUP, &[&id]);
@@ -224,8 +210,7 @@ fn leaving_the_sync_group_suspends_with_the_group_scope() {
 
 #[test]
 fn delete_marks_deleted() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("gone@ex.com");
     okta.delete(&format!("/Users/{id}")).expect(204);
     assert_eq!(lifecycle(&server.store, "acme", &id), "Deleted");
@@ -237,14 +222,10 @@ fn delete_marks_deleted() {
 
 #[test]
 fn imported_unmanaged_user_and_group_are_picked_up() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let file = r#"{"users": [{"UserName": "Ann@Example.com", "FirstName": "Ann"}],
                    "groups": [{"Name": "Sales"}]}"#;
-    let summary = server
-        .store
-        .import_entities(&"acme".into(), &parse_import(file).unwrap())
-        .unwrap();
+    let summary = server.import("acme", file);
     let imported_user = summary.created[0].id.clone();
     let imported_group = summary.created[1].id.clone();
 
@@ -271,26 +252,17 @@ fn imported_unmanaged_user_and_group_are_picked_up() {
 
 #[test]
 fn with_the_group_scope_a_manager_is_linked_when_it_joins_the_sync_group() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     push_group_scope(&server, "acme");
     let boss = okta.create_user("boss@ex.com");
     let sync = okta.create_group(SYNC_GROUP, &[]);
     let mut body = okta_user("worker@ex.com");
     body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);
     body[ENTERPRISE] = json!({"manager": {"value": boss, "displayName": "Boss"}});
-    let worker = okta.post("/Users", &body).expect(201).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let worker = okta.create("/Users", &body);
     add_member(&okta, &sync, &worker);
     assert_eq!(field(&server.store, &worker, "DirectManager"), None);
-    let pending = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .pending_of(&worker.as_str().into())
-        .unwrap();
+    let pending = server.pending_of("acme", &worker);
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].field, "DirectManager");
 
@@ -299,33 +271,16 @@ fn with_the_group_scope_a_manager_is_linked_when_it_joins_the_sync_group() {
         field(&server.store, &worker, "DirectManager"),
         Some(user_ref(&boss))
     );
-    assert!(
-        server
-            .store
-            .read(&"acme".into())
-            .unwrap()
-            .pending_of(&worker.as_str().into())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(server.pending_of("acme", &worker).is_empty());
 }
 
 #[test]
 fn job_title_hook_creates_then_links_the_job_title() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let mut first = okta_user("first@ex.com");
     first["title"] = json!("Engineer");
-    let first = okta.post("/Users", &first).expect(201).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let titles = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .entities_of_type(&"JobTitle".into())
-        .unwrap();
+    let first = okta.create("/Users", &first);
+    let titles = server.entities("acme", "JobTitle");
     assert_eq!(titles.len(), 1, "{titles:?}");
     assert_eq!(
         titles[0].fields["Name"],
@@ -346,20 +301,14 @@ fn job_title_hook_creates_then_links_the_job_title() {
         json!([{"op": "replace", "path": "title", "value": "Engineer"}]),
     )
     .expect(200);
-    let titles = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .entities_of_type(&"JobTitle".into())
-        .unwrap();
+    let titles = server.entities("acme", "JobTitle");
     assert_eq!(titles.len(), 1, "linked, not created again: {titles:?}");
     assert_eq!(field(&server.store, &second, "JobTitle"), Some(title_ref));
 }
 
 #[test]
 fn no_invitation_is_ever_sent() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let a = okta.create_user("a@ex.com");
     let b = okta.create_user("b@ex.com");
     okta.create_group(SYNC_GROUP, &[&a, &b]);

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::bad_input::unchanged;
-use super::support::{Client, Server, USER_SCHEMA, encode, okta_user};
+use super::support::{Client, Server, USER_SCHEMA, encode, items, okta_user};
 
 const CORE_PASSWORD: &str = "urn:ietf:params:scim:schemas:core:2.0:User:password";
 const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
@@ -26,8 +26,7 @@ fn database_bytes(server: Server) -> Vec<u8> {
 
 #[test]
 fn a_password_under_any_spelling_is_never_stored_returned_or_logged() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let secrets: Vec<String> = (0..7).map(|i| format!("Hunter2-secret-{i}-zq")).collect();
     let mut ids = Vec::new();
     // POST, with each spelling of the attribute.
@@ -98,8 +97,7 @@ fn a_password_under_any_spelling_is_never_stored_returned_or_logged() {
 
 #[test]
 fn a_numeric_password_is_refused_without_being_echoed_or_logged() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let mut body = okta_user("jane@ex.com");
     body["password"] = json!(918_273_645);
     let response = unchanged(&server, || okta.post("/Users", &body));
@@ -115,8 +113,7 @@ fn a_numeric_password_is_refused_without_being_echoed_or_logged() {
 
 #[test]
 fn the_password_cannot_be_filtered_or_sorted_on() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     okta.create_user("jane@ex.com");
     let filter = encode(r#"password eq "1mz050nq""#);
     okta.get(&format!("/Users?filter={filter}"))
@@ -127,8 +124,7 @@ fn the_password_cannot_be_filtered_or_sorted_on() {
 
 #[test]
 fn a_password_in_a_bulk_request_is_neither_stored_nor_logged() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let mut user = okta_user("bulk@ex.com");
     user.as_object_mut().unwrap().remove("password");
     user[CORE_PASSWORD] = json!("Bulk-secret-one-zq");
@@ -143,10 +139,7 @@ fn a_password_in_a_bulk_request_is_neither_stored_nor_logged() {
         ]
     });
     let response = okta.post("/Bulk", &bulk).expect(200).json();
-    let statuses: Vec<&Value> = response["Operations"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let statuses: Vec<&Value> = items(&response["Operations"])
         .map(|op| &op["status"])
         .collect();
     assert_eq!(statuses, [&json!("201"), &json!("200")], "{response}");
@@ -174,8 +167,7 @@ fn nested(depth: usize) -> String {
 
 #[test]
 fn a_deeply_nested_body_is_invalid_syntax_and_the_log_stays_readable() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     let deep_user = format!(
         r#"{{"schemas": ["{USER_SCHEMA}"], "userName": "deep@ex.com", "x509Certificates": [{}]}}"#,
@@ -187,16 +179,11 @@ fn a_deeply_nested_body_is_invalid_syntax_and_the_log_stays_readable() {
     );
     unchanged(&server, || {
         let error = okta
-            .send("POST", "/Users", &[], Some(deep_user.as_bytes()))
+            .send_text("POST", "/Users", &deep_user)
             .expect_error(400, Some("invalidSyntax"));
         assert!(error["detail"].as_str().unwrap().contains("32"), "{error}");
-        okta.send(
-            "PATCH",
-            &format!("/Users/{id}"),
-            &[],
-            Some(deep_patch.as_bytes()),
-        )
-        .expect_error(400, Some("invalidSyntax"));
+        okta.send_text("PATCH", &format!("/Users/{id}"), &deep_patch)
+            .expect_error(400, Some("invalidSyntax"));
     });
     // What `provisio log` reads is still readable: the one create.
     let log = server.store.log(&"acme".into(), false).unwrap();
@@ -205,8 +192,7 @@ fn a_deeply_nested_body_is_invalid_syntax_and_the_log_stays_readable() {
 
 #[test]
 fn more_than_a_thousand_values_are_refused() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     let emails: Vec<Value> = (0..20_000)
         .map(|i| json!({"value": format!("{i}@ex.com")}))
@@ -241,8 +227,7 @@ fn more_than_a_thousand_values_are_refused() {
 
 #[test]
 fn keys_differing_only_in_case_are_invalid_syntax_naming_both() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     let body = format!(
         r#"{{"schemas": ["{USER_SCHEMA}"], "userName": "a@ex.com", "USERNAME": "b@ex.com"}}"#
@@ -250,7 +235,7 @@ fn keys_differing_only_in_case_are_invalid_syntax_naming_both() {
     let spelt_twice = json!({"userName": "a@ex.com", "urn:ietf:params:scim:schemas:core:2.0:User:userName": "b@ex.com"});
     unchanged(&server, || {
         let error = okta
-            .send("POST", "/Users", &[], Some(body.as_bytes()))
+            .send_text("POST", "/Users", &body)
             .expect_error(400, Some("invalidSyntax"));
         let detail = error["detail"].as_str().unwrap();
         assert!(
@@ -260,20 +245,14 @@ fn keys_differing_only_in_case_are_invalid_syntax_naming_both() {
         okta.post("/Users", &spelt_twice)
             .expect_error(400, Some("invalidSyntax"));
         let patch = r#"{"Operations": [{"op": "replace", "value": {"displayName": "a", "DisplayName": "b"}}]}"#;
-        okta.send(
-            "PATCH",
-            &format!("/Users/{id}"),
-            &[],
-            Some(patch.as_bytes()),
-        )
-        .expect_error(400, Some("invalidSyntax"));
+        okta.send_text("PATCH", &format!("/Users/{id}"), patch)
+            .expect_error(400, Some("invalidSyntax"));
     });
 }
 
 #[test]
 fn a_repeated_list_parameter_is_invalid_value() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     okta.create_user("jane@ex.com");
     let one = encode(r#"userName eq "jane@ex.com""#);
     let other = encode(r#"userName eq "nobody@ex.com""#);
@@ -292,8 +271,7 @@ fn a_repeated_list_parameter_is_invalid_value() {
 
 #[test]
 fn duplicate_bulk_ids_are_invalid_value_and_nothing_runs() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let bulk = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
@@ -313,8 +291,7 @@ fn duplicate_bulk_ids_are_invalid_value_and_nothing_runs() {
 
 #[test]
 fn patch_keeps_the_required_user_name() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     let path = format!("/Users/{id}");
     unchanged(&server, || {
@@ -358,8 +335,7 @@ fn patch_keeps_the_required_user_name() {
 
 #[test]
 fn user_name_filters_compare_on_the_precis_key() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jos\u{e9}@ex.com");
     for filter in [
         // NFD, upper case NFC, full-width: all the same name.
@@ -370,10 +346,7 @@ fn user_name_filters_compare_on_the_precis_key() {
         "userName co \"se\u{301}@\"",
         "userName eq \"jose\u{301}@ex.com\" and active eq true",
     ] {
-        let body = okta
-            .get(&format!("/Users?filter={}", encode(filter)))
-            .expect(200)
-            .json();
+        let body = okta.filtered("/Users", filter);
         assert_eq!(body["totalResults"], json!(1), "{filter}");
         assert_eq!(body["Resources"][0]["id"], json!(id), "{filter}");
         // Stored and returned as sent.
@@ -390,30 +363,16 @@ fn refused(okta: &Client, server: &Server, id: &str) {
     let mut typo = okta_user("typo@ex.com");
     typo["titel"] = json!("Boss");
     unchanged(server, || {
-        let error = okta
-            .post("/Users", &evil)
-            .expect_error(400, Some("invalidValue"));
-        assert!(
-            error["detail"].as_str().unwrap().contains("`evil`"),
-            "{error}"
-        );
-        let error = okta
-            .post("/Users", &junk)
-            .expect_error(400, Some("invalidValue"));
-        assert!(
-            error["detail"].as_str().unwrap().contains("junk"),
-            "{error}"
-        );
-        let error = okta
-            .post("/Users", &typo)
-            .expect_error(400, Some("invalidValue"));
-        assert!(
-            error["detail"]
-                .as_str()
-                .unwrap()
-                .contains("did you mean `title`"),
-            "{error}"
-        );
+        for (body, why) in [
+            (&evil, "`evil`"),
+            (&junk, "junk"),
+            (&typo, "did you mean `title`"),
+        ] {
+            let error = okta
+                .post("/Users", body)
+                .expect_error(400, Some("invalidValue"));
+            assert!(error["detail"].as_str().unwrap().contains(why), "{error}");
+        }
         let mut put = okta_user("jane@ex.com");
         put["evil"] = json!("x");
         okta.put(&format!("/Users/{id}"), &put)
@@ -437,16 +396,14 @@ fn refused(okta: &Client, server: &Server, id: &str) {
 
 #[test]
 fn unknown_attributes_are_refused_by_post_put_and_patch_alike() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     refused(&okta, &server, &id);
 }
 
 #[test]
 fn a_foreign_extension_is_kept_and_patch_can_change_and_remove_it() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let mut body = okta_user("jane@ex.com");
     body["schemas"] = json!([USER_SCHEMA, CUSTOM]);
     body[CUSTOM] = json!({"badge": "7", "floor": "2"});
@@ -460,23 +417,18 @@ fn a_foreign_extension_is_kept_and_patch_can_change_and_remove_it() {
                {"op": "add", "value": {format!("{CUSTOM}:desk"): "12"}}]),
     )
     .expect(200);
-    let got = okta.get(&path).expect(200).json();
+    let got = okta.get_json(&path);
     assert_eq!(got[CUSTOM], json!({"badge": "8", "desk": "12"}));
-    let filter = encode(&format!("{CUSTOM}:badge eq \"8\""));
-    let found = okta
-        .get(&format!("/Users?filter={filter}"))
-        .expect(200)
-        .json();
+    let found = okta.filtered("/Users", &format!("{CUSTOM}:badge eq \"8\""));
     assert_eq!(found["totalResults"], json!(1));
     okta.patch_ops(&path, json!([{"op": "remove", "path": CUSTOM}]))
         .expect(200);
-    assert!(okta.get(&path).expect(200).json().get(CUSTOM).is_none());
+    assert!(okta.get_json(&path).get(CUSTOM).is_none());
 }
 
 #[test]
 fn read_only_input_is_ignored_at_every_level() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let mut body = okta_user("jane@ex.com");
     body["schemas"] = json!([
         USER_SCHEMA,
@@ -497,31 +449,22 @@ fn read_only_input_is_ignored_at_every_level() {
 
 #[test]
 fn one_user_name_under_every_unicode_spelling_is_one_user_in_every_tenant() {
-    let server = Server::start();
-    let acme = server.tenant("acme");
+    let (server, acme) = Server::with_tenant("acme");
     let other = server.tenant("other");
     let nfd_id = acme.create_user("jose\u{301}@ex.com");
     // NFC, upper case, full width, spaces around: the same name, in this tenant...
-    for spelling in [
+    let spellings = [
         "jos\u{e9}@ex.com",
         "JOS\u{c9}@EX.COM",
         "\u{ff4a}os\u{e9}@ex.com",
         " jose\u{301}@ex.com ",
-    ] {
-        acme.post("/Users", &okta_user(spelling))
-            .expect_error(409, Some("uniqueness"));
+    ];
+    for spelling in spellings {
+        acme.refused_user(spelling, 409, Some("uniqueness"));
         // ...and in another: the cross-instance rule holds under every spelling.
-        other
-            .post("/Users", &okta_user(spelling))
-            .expect_error(409, Some("uniqueness"));
+        other.refused_user(spelling, 409, Some("uniqueness"));
     }
-    let found = acme
-        .get(&format!(
-            "/Users?filter={}",
-            encode("userName eq \"jos\u{e9}@ex.com\"")
-        ))
-        .expect(200)
-        .json();
+    let found = acme.filtered("/Users", "userName eq \"jos\u{e9}@ex.com\"");
     assert_eq!(found["Resources"][0]["id"], json!(nfd_id), "{found}");
     // Invisible and control characters make no name at all.
     for bad in [
@@ -530,8 +473,7 @@ fn one_user_name_under_every_unicode_spelling_is_one_user_in_every_tenant() {
         "\u{202e}moc.xe@esoj",
         "jo\u{1b}[31mse@ex.com",
     ] {
-        acme.post("/Users", &okta_user(bad))
-            .expect_error(400, Some("invalidValue"));
+        acme.refused_user(bad, 400, Some("invalidValue"));
     }
     assert_eq!(acme.user_count("userName pr"), 1);
     assert_eq!(other.user_count("userName pr"), 0);
@@ -542,15 +484,14 @@ fn a_number_reads_back_as_it_was_stored() {
     // Found by the ingest fuzzer: serde_json's default float parsing is best-effort, so
     // 999999999998448299999999 became 9.999999999984484e23 in the 201 and read back from the
     // row as 9.999999999984483e23.
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("float@ex.com");
     let text = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:x:custom:1.0:User:score","value":999999999998448299999999}]}"#;
     let answered = okta
-        .send("PATCH", &format!("/Users/{id}"), &[], Some(text.as_bytes()))
+        .send_text("PATCH", &format!("/Users/{id}"), text)
         .expect(200)
         .json();
-    let read = okta.get(&format!("/Users/{id}")).expect(200).json();
+    let read = okta.get_json(&format!("/Users/{id}"));
     let ext = "urn:x:custom:1.0:User";
     assert_eq!(
         answered[ext]["score"], read[ext]["score"],

@@ -2,12 +2,11 @@
 
 use serde_json::json;
 
-use super::support::{PATCH_OP, Server, encode, okta_user, tenant_state};
+use super::support::{PATCH_OP, Server, tenant_state};
 
 #[test]
 fn a_key_of_one_tenant_never_reaches_another() {
-    let server = Server::start();
-    let a = server.tenant("alpha");
+    let (server, a) = Server::with_tenant("alpha");
     let b = server.tenant("beta");
     let b_user = b.create_user("bob@beta.example");
     let b_group = b.create_group("Beta Team", &[&b_user]);
@@ -23,21 +22,17 @@ fn a_key_of_one_tenant_never_reaches_another() {
     }
     assert_eq!(tenant_state(&server.store, "beta"), b_before);
 
-    let users = a.get("/Users?startIndex=1&count=100").expect(200).json();
+    let users = a.get_json("/Users?startIndex=1&count=100");
     assert_eq!(users["totalResults"], json!(1));
     assert_eq!(
         users["Resources"][0]["userName"],
         json!("ann@alpha.example")
     );
-    let groups = a.get("/Groups").expect(200).json();
+    let groups = a.get_json("/Groups");
     assert_eq!(groups["totalResults"], json!(0));
     assert_eq!(a.user_count("userName eq \"bob@beta.example\""), 0);
     assert_eq!(a.user_count("userName co \"beta\""), 0);
-    let filter = encode("displayName eq \"Beta Team\"");
-    let found = a
-        .get(&format!("/Groups?filter={filter}"))
-        .expect(200)
-        .json();
+    let found = a.filtered("/Groups", "displayName eq \"Beta Team\"");
     assert_eq!(found["totalResults"], json!(0));
     let search = a
         .post(
@@ -52,14 +47,11 @@ fn a_key_of_one_tenant_never_reaches_another() {
 
 #[test]
 fn user_name_taken_in_another_tenant_is_a_conflict_that_names_no_tenant() {
-    let server = Server::start();
-    let a = server.tenant("alpha");
+    let (server, a) = Server::with_tenant("alpha");
     let b = server.tenant("beta");
     a.create_user("shared@example.com");
     let b_before = tenant_state(&server.store, "beta");
-    let error = b
-        .post("/Users", &okta_user("Shared@Example.com"))
-        .expect_error(409, Some("uniqueness"));
+    let error = b.refused_user("Shared@Example.com", 409, Some("uniqueness"));
     let detail = error["detail"].as_str().unwrap();
     assert!(!detail.to_lowercase().contains("alpha"), "{detail}");
     assert_eq!(tenant_state(&server.store, "beta"), b_before);

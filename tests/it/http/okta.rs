@@ -2,16 +2,15 @@
 
 use serde_json::{Value, json};
 
-use super::support::{Server, encode, lifecycle, okta_user};
+use super::support::{Server, lifecycle, okta_user, strings};
 
 #[test]
 fn connection_test_lists_two_users() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     for name in ["a@ex.com", "b@ex.com", "c@ex.com"] {
         okta.create_user(name);
     }
-    let body = okta.get("/Users?startIndex=1&count=2").expect(200).json();
+    let body = okta.get_json("/Users?startIndex=1&count=2");
     assert_eq!(
         body["schemas"],
         json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
@@ -24,8 +23,7 @@ fn connection_test_lists_two_users() {
 
 #[test]
 fn lookup_of_an_absent_user_name_is_an_empty_list() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     okta.create_user("someone.else@ex.com");
     let encoded = "/Users?filter=userName%20eq%20%22jane%40ex.com%22&startIndex=1&count=100";
     // Unencoded `@` and form-encoded spaces.
@@ -34,13 +32,13 @@ fn lookup_of_an_absent_user_name_is_an_empty_list() {
     // times (the server percent-encodes the request line before parsing it).
     let raw = r#"/Users?filter=userName eq "jane@ex.com"&startIndex=1&count=100"#;
     for path in [encoded, form, raw] {
-        let body = okta.get(path).expect(200).json();
+        let body = okta.get_json(path);
         assert_eq!(body["totalResults"], json!(0), "{path}: {body}");
         assert_eq!(body["Resources"], json!([]), "{path}: {body}");
     }
     okta.create_user("jane@ex.com");
     for path in [encoded, form, raw] {
-        let body = okta.get(path).expect(200).json();
+        let body = okta.get_json(path);
         assert_eq!(body["totalResults"], json!(1), "{path}: {body}");
         assert_eq!(body["Resources"][0]["userName"], json!("jane@ex.com"));
     }
@@ -48,8 +46,7 @@ fn lookup_of_an_absent_user_name_is_an_empty_list() {
 
 #[test]
 fn create_with_password_and_empty_groups() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let response = okta
         .post("/Users", &okta_user("test.user@okta.local"))
         .expect(201);
@@ -70,20 +67,13 @@ fn create_with_password_and_empty_groups() {
     assert_eq!(body["meta"]["location"], json!(location));
     assert!(response.header("etag").is_some());
     okta.get(&format!("/Users/{id}")).expect(200);
-    let entity = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .get_entity(&id.into())
-        .unwrap()
-        .unwrap();
+    let entity = server.entity("acme", id);
     assert!(entity.managed);
 }
 
 #[test]
 fn duplicate_create_is_a_uniqueness_conflict() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     okta.create_user("dup@ex.com");
     let mut again = okta_user("DUP@ex.com");
     again["externalId"] = json!("another");
@@ -97,28 +87,22 @@ fn duplicate_create_is_a_uniqueness_conflict() {
 
 #[test]
 fn upper_cased_user_name_filter_matches_and_case_is_stored_as_sent() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("Mixed.Case@Ex.com");
-    let filter = encode("userName eq \"MIXED.CASE@EX.COM\"");
-    let body = okta
-        .get(&format!("/Users?filter={filter}"))
-        .expect(200)
-        .json();
+    let body = okta.filtered("/Users", "userName eq \"MIXED.CASE@EX.COM\"");
     assert_eq!(body["totalResults"], json!(1), "{body}");
     assert_eq!(body["Resources"][0]["id"], json!(id));
     assert_eq!(body["Resources"][0]["userName"], json!("Mixed.Case@Ex.com"));
-    let stored = okta.get(&format!("/Users/{id}")).expect(200).json();
+    let stored = okta.get_json(&format!("/Users/{id}"));
     assert_eq!(stored["userName"], json!("Mixed.Case@Ex.com"));
 }
 
 #[test]
 fn put_echoing_meta_and_groups_from_get() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("push@ex.com");
     okta.create_group("Sales", &[&id]);
-    let mut user = okta.get(&format!("/Users/{id}")).expect(200).json();
+    let mut user = okta.get_json(&format!("/Users/{id}"));
     assert_eq!(user["groups"][0]["display"], json!("Sales"), "{user}");
     assert!(user["meta"].is_object());
     user["displayName"] = json!("Pushed Name");
@@ -130,13 +114,7 @@ fn put_echoing_meta_and_groups_from_get() {
         "groups are derived, not rewritten"
     );
     assert_ne!(body["meta"]["version"], user["meta"]["version"]);
-    let entity = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .get_entity(&id.as_str().into())
-        .unwrap()
-        .unwrap();
+    let entity = server.entity("acme", &id);
     assert_eq!(
         serde_json::to_value(&entity.fields["FirstName"]).unwrap(),
         json!("Pushed")
@@ -145,33 +123,25 @@ fn put_echoing_meta_and_groups_from_get() {
 
 #[test]
 fn pathless_deactivate_then_reactivate() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("leaver@ex.com");
     let path = format!("/Users/{id}");
-    let body = okta
-        .patch_ops(
-            &path,
-            json!([{"op": "replace", "value": {"active": false}}]),
-        )
-        .expect(200)
-        .json();
+    let body = okta.patched(
+        &path,
+        json!([{"op": "replace", "value": {"active": false}}]),
+    );
     assert_eq!(body["active"], json!(false));
     assert_eq!(lifecycle(&server.store, "acme", &id), "Suspended");
-    let still_there = okta.get(&path).expect(200).json();
+    let still_there = okta.get_json(&path);
     assert_eq!(still_there["active"], json!(false));
-    let body = okta
-        .patch_ops(&path, json!([{"op": "replace", "value": {"active": true}}]))
-        .expect(200)
-        .json();
+    let body = okta.patched(&path, json!([{"op": "replace", "value": {"active": true}}]));
     assert_eq!(body["active"], json!(true));
     assert_eq!(lifecycle(&server.store, "acme", &id), "Active");
 }
 
 #[test]
 fn group_rename_with_id_is_idempotent_and_checks_the_id() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let gid = okta.create_group("Sales", &[]);
     let path = format!("/Groups/{gid}");
     let rename = json!([{"op": "replace", "value": {"id": gid, "displayName": "Sales EMEA"}}]);
@@ -180,15 +150,9 @@ fn group_rename_with_id_is_idempotent_and_checks_the_id() {
     let state = super::support::tenant_state(&server.store, "acme");
     let second = okta.patch_ops(&path, rename);
     assert_eq!(second.status, 204, "{second:?}");
-    let group = okta.get(&path).expect(200).json();
+    let group = okta.get_json(&path);
     assert_eq!(group["displayName"], json!("Sales EMEA"));
-    let body = okta
-        .get(&format!(
-            "/Groups?filter={}",
-            encode("displayName eq \"Sales EMEA\"")
-        ))
-        .expect(200)
-        .json();
+    let body = okta.filtered("/Groups", "displayName eq \"Sales EMEA\"");
     assert_eq!(body["totalResults"], json!(1));
     assert_eq!(
         super::support::tenant_state(&server.store, "acme")["entities"],
@@ -219,10 +183,8 @@ fn member_ids(group: &Value) -> Vec<String> {
 
 #[test]
 fn add_and_remove_members_in_one_patch() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
-    let jane = okta.create_user("jane@ex.com");
-    let john = okta.create_user("john@ex.com");
+    let (server, okta) = Server::with_tenant("acme");
+    let [jane, john] = ["jane@ex.com", "john@ex.com"].map(|name| okta.create_user(name));
     let gid = okta.create_group("Sales", &[&jane]);
     let path = format!("/Groups/{gid}");
     let response = okta.patch_ops(
@@ -233,25 +195,13 @@ fn add_and_remove_members_in_one_patch() {
         ]),
     );
     assert_eq!(response.status, 204, "{response:?}");
-    assert_eq!(
-        member_ids(&okta.get(&path).expect(200).json()),
-        vec![john.clone()]
-    );
-    assert_eq!(
-        server
-            .store
-            .read(&"acme".into())
-            .unwrap()
-            .members_of(&gid.as_str().into())
-            .unwrap(),
-        vec![john]
-    );
+    assert_eq!(member_ids(&okta.get_json(&path)), vec![john.clone()]);
+    assert_eq!(server.members_of("acme", &gid), vec![john]);
 }
 
 #[test]
 fn replace_all_members() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let a = okta.create_user("a@ex.com");
     let b = okta.create_user("b@ex.com");
     let c = okta.create_user("c@ex.com");
@@ -264,35 +214,25 @@ fn replace_all_members() {
     assert_eq!(response.status, 204, "{response:?}");
     let mut expected = vec![b, c];
     expected.sort();
-    assert_eq!(member_ids(&okta.get(&path).expect(200).json()), expected);
-    assert_eq!(
-        server
-            .store
-            .read(&"acme".into())
-            .unwrap()
-            .members_of(&gid.as_str().into())
-            .unwrap(),
-        expected
-    );
+    assert_eq!(member_ids(&okta.get_json(&path)), expected);
+    assert_eq!(server.members_of("acme", &gid), expected);
 }
 
 #[test]
 fn delete_group_gives_204() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let jane = okta.create_user("jane@ex.com");
     let gid = okta.create_group("Sales", &[&jane]);
     let response = okta.delete(&format!("/Groups/{gid}")).expect(204);
     assert!(response.body.is_empty());
     okta.get(&format!("/Groups/{gid}")).expect_error(404, None);
-    let user = okta.get(&format!("/Users/{jane}")).expect(200).json();
+    let user = okta.get_json(&format!("/Users/{jane}"));
     assert!(user.get("groups").is_none_or(|g| g == &json!([])), "{user}");
 }
 
 #[test]
 fn missing_or_wrong_key_is_401_with_an_error_body() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     for client in [okta.with_token(None), okta.with_token(Some("prv_wrong"))] {
         let response = client.get("/Users?startIndex=1&count=2");
         let challenge = response.header("www-authenticate").unwrap().to_owned();
@@ -308,8 +248,7 @@ fn missing_or_wrong_key_is_401_with_an_error_body() {
 
 #[test]
 fn unknown_id_is_404_with_an_error_body() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let error = okta.get("/Users/does-not-exist").expect_error(404, None);
     assert!(
         error["detail"].as_str().unwrap().contains("does-not-exist"),
@@ -320,8 +259,7 @@ fn unknown_id_is_404_with_an_error_body() {
 
 #[test]
 fn import_of_250_users_in_pages_of_100() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let operations: Vec<Value> = (0..250)
         .map(|n| {
             json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"),
@@ -342,10 +280,7 @@ fn import_of_250_users_in_pages_of_100() {
 
     let mut seen = Vec::new();
     for start in [1, 101, 201] {
-        let page = okta
-            .get(&format!("/Users?startIndex={start}&count=100"))
-            .expect(200)
-            .json();
+        let page = okta.get_json(&format!("/Users?startIndex={start}&count=100"));
         assert_eq!(page["totalResults"], json!(250));
         assert_eq!(page["startIndex"], json!(start));
         let resources = page["Resources"].as_array().unwrap();
@@ -363,16 +298,8 @@ fn import_of_250_users_in_pages_of_100() {
     unique.dedup();
     assert_eq!(unique.len(), 250, "no duplicates across pages");
     // Stable: the same pages again give the same order.
-    let again = okta
-        .get("/Users?startIndex=101&count=100")
-        .expect(200)
-        .json();
-    let again: Vec<&str> = again["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let again = okta.get_json("/Users?startIndex=101&count=100");
+    let again = strings(&again["Resources"], "id");
     assert_eq!(
         again,
         seen[100..200]
@@ -384,10 +311,9 @@ fn import_of_250_users_in_pages_of_100() {
 
 #[test]
 fn push_new_group_after_an_empty_lookup() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let lookup = "/Groups?filter=displayName%20eq%20%22Sales%22&startIndex=1&count=100";
-    let body = okta.get(lookup).expect(200).json();
+    let body = okta.get_json(lookup);
     assert_eq!(body["totalResults"], json!(0));
     assert_eq!(body["Resources"], json!([]));
     let created = okta
@@ -398,17 +324,16 @@ fn push_new_group_after_an_empty_lookup() {
         )
         .expect(201)
         .json();
-    let body = okta.get(lookup).expect(200).json();
+    let body = okta.get_json(lookup);
     assert_eq!(body["totalResults"], json!(1));
     assert_eq!(body["Resources"][0]["id"], created["id"]);
 }
 
 #[test]
 fn put_with_active_false_deactivates() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("noPatch@ex.com");
-    let mut user = okta.get(&format!("/Users/{id}")).expect(200).json();
+    let mut user = okta.get_json(&format!("/Users/{id}"));
     user["active"] = json!(false);
     let body = okta.put(&format!("/Users/{id}"), &user).expect(200).json();
     assert_eq!(body["active"], json!(false));
@@ -417,8 +342,7 @@ fn put_with_active_false_deactivates() {
 
 #[test]
 fn enterprise_attributes_and_phones_without_type() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let mut body = okta_user("phones@ex.com");
     body["schemas"] = json!([
         "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -434,13 +358,7 @@ fn enterprise_attributes_and_phones_without_type() {
     let created = okta.post("/Users", &body).expect(201).json();
     assert_eq!(created["phoneNumbers"].as_array().unwrap().len(), 3);
     let id = created["id"].as_str().unwrap();
-    let entity = server
-        .store
-        .read(&"acme".into())
-        .unwrap()
-        .get_entity(&id.into())
-        .unwrap()
-        .unwrap();
+    let entity = server.entity("acme", id);
     let text = |name: &str| serde_json::to_value(&entity.fields[name]).unwrap();
     assert_eq!(text("OfficePhone"), json!("+1 555 0100"));
     assert_eq!(text("MobilePhone"), json!("+1 555 0101"));

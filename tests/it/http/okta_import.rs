@@ -3,31 +3,23 @@
 //! ids and consistent paging, rendered from their fields; a PUT or PATCH to one picks it
 //! up, in the history.
 
-use provisio::import::parse_import;
 use serde_json::{Value, json};
 
-use super::support::{CLARIZEN_RULES, Server, encode, okta_user};
+use super::support::{CLARIZEN_RULES, Server, items, okta_user};
 
 fn ids(page: &Value) -> Vec<String> {
-    page["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
+    items(&page["Resources"])
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect()
 }
 
 #[test]
 fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let file = r#"{"users": [{"UserName": "Ann@Example.com", "FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com"},
                              {"UserName": "cy@example.com"}],
                    "groups": [{"Name": "Finance"}]}"#;
-    let summary = server
-        .store
-        .import_entities(&"acme".into(), &parse_import(file).unwrap())
-        .unwrap();
+    let summary = server.import("acme", file);
     let ann = summary.created[0].id.to_string();
     let cy = summary.created[1].id.to_string();
     let finance = summary.created[2].id.to_string();
@@ -36,10 +28,7 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
     // Page by page, as Okta imports: provisioned first, then pre-existing, ids stable.
     let mut seen = Vec::new();
     for start in 1..=4 {
-        let page = okta
-            .get(&format!("/Users?startIndex={start}&count=1"))
-            .expect(200)
-            .json();
+        let page = okta.get_json(&format!("/Users?startIndex={start}&count=1"));
         assert_eq!(page["totalResults"], json!(3), "{page}");
         assert_eq!(page["startIndex"], json!(start));
         seen.extend(ids(&page));
@@ -48,15 +37,11 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
     expected_unmanaged.sort();
     assert_eq!(seen[0], bob);
     assert_eq!(seen[1..], expected_unmanaged[..]);
-    let all = okta.get("/Users?startIndex=1&count=10").expect(200).json();
+    let all = okta.get_json("/Users?startIndex=1&count=10");
     assert_eq!(ids(&all), seen);
 
     // Okta matches by userName: a filter in any case finds the imported user.
-    let filter = encode("userName eq \"ann@EXAMPLE.com\"");
-    let found = okta
-        .get(&format!("/Users?filter={filter}"))
-        .expect(200)
-        .json();
+    let found = okta.filtered("/Users", "userName eq \"ann@EXAMPLE.com\"");
     assert_eq!(found["totalResults"], json!(1), "{found}");
     let user = &found["Resources"][0];
     assert_eq!(user["id"], json!(ann));
@@ -71,19 +56,9 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
     );
     assert_eq!(user["active"], json!(true));
     assert_eq!(user["meta"]["resourceType"], json!("User"));
-    let other = encode("userName sw \"c\"");
-    let starts = okta
-        .get(&format!("/Users?filter={other}"))
-        .expect(200)
-        .json();
+    let starts = okta.filtered("/Users", "userName sw \"c\"");
     assert_eq!(ids(&starts), vec![cy.clone()]);
-    let group = okta
-        .get(&format!(
-            "/Groups?filter={}",
-            encode("displayName eq \"finance\"")
-        ))
-        .expect(200)
-        .json();
+    let group = okta.filtered("/Groups", "displayName eq \"finance\"");
     assert_eq!(ids(&group), vec![finance.clone()]);
     assert_eq!(group["Resources"][0]["displayName"], json!("Finance"));
     let by_id = okta.get(&format!("/Users/{ann}")).expect(200);
@@ -117,7 +92,7 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
     );
     assert_eq!(picked.actor, "okta-integration");
     // Still three users, ann now among the provisioned ones.
-    let all = okta.get("/Users?startIndex=1&count=10").expect(200).json();
+    let all = okta.get_json("/Users?startIndex=1&count=10");
     assert_eq!(all["totalResults"], json!(3));
     assert_eq!(ids(&all)[2], cy);
 
@@ -139,7 +114,7 @@ fn an_okta_import_finds_a_pre_existing_user_and_a_write_picks_it_up() {
         vec![provisio::domain::ResourceId::new(bob.as_str())]
     );
     drop(read);
-    let groups = okta.get("/Groups").expect(200).json();
+    let groups = okta.get_json("/Groups");
     assert_eq!(groups["totalResults"], json!(1));
     // An unknown id is still unknown.
     okta.get("/Users/nope").expect_error(404, None);

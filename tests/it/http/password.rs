@@ -114,8 +114,7 @@ fn a_hashed_password_is_kept_and_never_returned_logged_or_shown() {
 
 #[test]
 fn the_clarizen_default_discards_the_password() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("ann@ex.com");
     let read = server.store.read(&"acme".into()).unwrap();
     assert!(!read.has_password(&id.as_str().into()).unwrap());

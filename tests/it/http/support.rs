@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use provisio::domain::{Entity, PendingRef, ResourceId};
 use provisio::scim::schema::ResourceKind;
 use provisio::server::{App, ServerConfig, serve};
-use provisio::store::Store;
+use provisio::store::{ImportSummary, Store};
 use serde_json::{Value, json};
 
 /// The shipped Clarizen profile.
@@ -155,6 +156,14 @@ impl Server {
         self.client(Some(key))
     }
 
+    /// A server with the shipped Clarizen rules and one tenant `name`; returns it with a
+    /// client using a key of that tenant.
+    pub fn with_tenant(name: &str) -> (Server, Client) {
+        let server = Server::start();
+        let client = server.tenant(name);
+        (server, client)
+    }
+
     /// A client sending `token` as its Bearer key (none when `None`).
     pub fn client(&self, token: Option<String>) -> Client {
         Client {
@@ -190,6 +199,38 @@ impl Server {
 }
 
 impl Server {
+    /// Imports the entities of the import file `file` into `tenant`.
+    pub fn import(&self, tenant: &str, file: &str) -> ImportSummary {
+        let records = provisio::import::parse_import(file).unwrap();
+        self.store
+            .import_entities(&tenant.into(), &records)
+            .unwrap()
+    }
+
+    /// The entity `id` of `tenant` (panics when there is none).
+    pub fn entity(&self, tenant: &str, id: &str) -> Entity {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.get_entity(&id.into()).unwrap().unwrap()
+    }
+
+    /// Every entity of type `entity_type` of `tenant`.
+    pub fn entities(&self, tenant: &str, entity_type: &str) -> Vec<Entity> {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.entities_of_type(&entity_type.into()).unwrap()
+    }
+
+    /// The members of group `group` of `tenant`, as the store has them.
+    pub fn members_of(&self, tenant: &str, group: &str) -> Vec<ResourceId> {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.members_of(&group.into()).unwrap()
+    }
+
+    /// The references of user `user` of `tenant` that wait for their target.
+    pub fn pending_of(&self, tenant: &str, user: &str) -> Vec<PendingRef> {
+        let read = self.store.read(&tenant.into()).unwrap();
+        read.pending_of(&user.into()).unwrap()
+    }
+
     /// Stops the server and closes the database; returns the temp dir (keep it alive)
     /// and the database path, for the offline CLI.
     pub fn finish(mut self) -> (tempfile::TempDir, PathBuf) {
@@ -292,9 +333,21 @@ impl Client {
         self.send("GET", path, &[], None)
     }
 
+    /// `GET BASE+path`, asserted 200; returns the body as JSON.
+    #[track_caller]
+    pub fn get_json(&self, path: &str) -> Value {
+        self.get(path).expect(200).json()
+    }
+
     /// `POST BASE+path` with a JSON body.
     pub fn post(&self, path: &str, body: &Value) -> Response {
         self.send("POST", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `POST BASE+path` with a JSON body, asserted `status`; returns the answer as JSON.
+    #[track_caller]
+    pub fn post_json(&self, path: &str, body: &Value, status: u16) -> Value {
+        self.post(path, body).expect(status).json()
     }
 
     /// `PUT BASE+path` with a JSON body.
@@ -305,6 +358,13 @@ impl Client {
     /// `PATCH BASE+path` with a JSON body.
     pub fn patch(&self, path: &str, body: &Value) -> Response {
         self.send("PATCH", path, &[], Some(body.to_string().as_bytes()))
+    }
+
+    /// `PATCH BASE+path` with a PatchOp of these operations, asserted 200; returns the
+    /// resource as JSON.
+    #[track_caller]
+    pub fn patched(&self, path: &str, operations: Value) -> Value {
+        self.patch_ops(path, operations).expect(200).json()
     }
 
     /// `PATCH BASE+path` with a PatchOp of these operations.
@@ -320,6 +380,11 @@ impl Client {
         self.send("DELETE", path, &[], None)
     }
 
+    /// `METHOD BASE+path` with `body` sent as it is (it need not be JSON).
+    pub fn send_text(&self, method: &str, path: &str, body: &str) -> Response {
+        self.send(method, path, &[], Some(body.as_bytes()))
+    }
+
     /// Sends one request for `base+path` on a new connection and reads the response to EOF.
     pub fn send(
         &self,
@@ -328,10 +393,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Response {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        let mut stream = connect(self.addr);
         let mut head = format!(
             "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
             self.base, self.addr
@@ -369,6 +431,14 @@ impl Client {
         }
         parse_response(&raw)
     }
+}
+
+/// A new connection to `addr`, whose reads give up after 30 seconds.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    let timeout = Duration::from_secs(30);
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    stream
 }
 
 fn parse_response(raw: &[u8]) -> Response {
@@ -443,40 +513,63 @@ pub fn group_body(name: &str, members: &[&str]) -> Value {
     json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": members})
 }
 
+/// The elements of the JSON array `array` (panics when it is not an array).
+pub fn items(array: &Value) -> std::slice::Iter<'_, Value> {
+    array.as_array().unwrap().iter()
+}
+
+/// The string `key` of each element of the JSON array `array`, in order.
+pub fn strings<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
+    items(array)
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
 /// The percent-encoding of a filter for a query string.
 pub fn encode(filter: &str) -> String {
     percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 impl Client {
+    /// `POST BASE+path` with `body`, asserted 201; returns the created resource's id.
+    #[track_caller]
+    pub fn create(&self, path: &str, body: &Value) -> String {
+        let created = self.post(path, body).expect(201).json();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a user with Okta's body; returns its id.
     #[track_caller]
     pub fn create_user(&self, user_name: &str) -> String {
-        let body = self
-            .post("/Users", &okta_user(user_name))
-            .expect(201)
-            .json();
-        body["id"].as_str().unwrap().to_owned()
+        self.create("/Users", &okta_user(user_name))
+    }
+
+    /// Posts Okta's create body for `user_name`; asserts this SCIM error and returns it.
+    #[track_caller]
+    pub fn refused_user(&self, user_name: &str, status: u16, scim_type: Option<&str>) -> Value {
+        let response = self.post("/Users", &okta_user(user_name));
+        response.expect_error(status, scim_type)
     }
 
     /// Creates a group with these members; returns its id.
     #[track_caller]
     pub fn create_group(&self, name: &str, members: &[&str]) -> String {
-        let body = self
-            .post("/Groups", &group_body(name, members))
-            .expect(201)
-            .json();
-        body["id"].as_str().unwrap().to_owned()
+        self.create("/Groups", &group_body(name, members))
+    }
+
+    /// `GET path?filter=…` (the filter percent-encoded), asserted 200; returns the list.
+    #[track_caller]
+    pub fn filtered(&self, path: &str, filter: &str) -> Value {
+        let query = encode(filter);
+        self.get_json(&format!("{path}?filter={query}"))
     }
 
     /// The `totalResults` of a filtered user list.
     #[track_caller]
     pub fn user_count(&self, filter: &str) -> u64 {
-        let body = self
-            .get(&format!("/Users?filter={}", encode(filter)))
-            .expect(200)
-            .json();
-        body["totalResults"].as_u64().unwrap()
+        self.filtered("/Users", filter)["totalResults"]
+            .as_u64()
+            .unwrap()
     }
 }
 

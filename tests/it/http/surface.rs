@@ -6,8 +6,7 @@ use super::support::{Server, okta_user};
 
 #[test]
 fn discovery_is_read_only() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
         for method in ["POST", "PUT", "PATCH", "DELETE"] {
             let response = okta.send(method, path, &[], Some(b"{}"));
@@ -22,7 +21,7 @@ fn discovery_is_read_only() {
 fn service_provider_config_is_open() {
     let server = Server::start();
     let anonymous = server.client(None);
-    let body = anonymous.get("/ServiceProviderConfig").expect(200).json();
+    let body = anonymous.get_json("/ServiceProviderConfig");
     assert_eq!(
         body["schemas"],
         json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
@@ -33,8 +32,7 @@ fn service_provider_config_is_open() {
 
 #[test]
 fn search_by_post() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
     okta.create_user("john@ex.com");
     let body = okta
@@ -54,11 +52,9 @@ fn search_by_post() {
 
 #[test]
 fn provisioning_log_records_failures_without_the_password() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("jane@ex.com");
-    okta.post("/Users", &okta_user("jane@ex.com"))
-        .expect_error(409, Some("uniqueness"));
+    okta.refused_user("jane@ex.com", 409, Some("uniqueness"));
     okta.patch_ops(
         &format!("/Users/{id}"),
         json!([{"op": "replace", "path": "password", "value": "n3w-s3cret"},
@@ -87,8 +83,7 @@ fn provisioning_log_records_failures_without_the_password() {
 
 #[test]
 fn group_patch_answers_204_unless_attributes_are_asked_for() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let user = okta.create_user("jane@ex.com");
     let group = okta.create_group("Sales", &[]);
     let add = json!([{"op": "add", "path": "members", "value": [{"value": user}]}]);
@@ -101,15 +96,19 @@ fn group_patch_answers_204_unless_attributes_are_asked_for() {
     );
     assert!(response.body.is_empty());
     assert_eq!(response.header("etag"), Some("W/\"2\""));
-    let body = okta
-        .patch_ops(
-            &format!("/Groups/{group}?attributes=displayName,members"),
-            json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]),
-        )
-        .expect(200)
-        .json();
+    let body = okta.patched(
+        &format!("/Groups/{group}?attributes=displayName,members"),
+        json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]),
+    );
     assert_eq!(body["displayName"], json!("Sales EMEA"));
     assert_eq!(body["members"][0]["value"], json!(user));
+}
+
+/// A bulk operation creating group `name` (bulkId `bulk_id`) with the member created by
+/// the operation of bulkId `member`.
+fn bulk_group(bulk_id: &str, name: &str, member: &str) -> serde_json::Value {
+    json!({"method": "POST", "path": "/Groups", "bulkId": bulk_id,
+           "data": {"displayName": name, "members": [{"value": format!("bulkId:{member}")}]}})
 }
 
 fn bulk(operations: serde_json::Value, fail_on_errors: Option<u64>) -> serde_json::Value {
@@ -125,13 +124,11 @@ fn bulk(operations: serde_json::Value, fail_on_errors: Option<u64>) -> serde_jso
 
 #[test]
 fn bulk_resolves_bulk_id_references() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     // The group refers to a user created later in the same request.
     let request = bulk(
         json!([
-            {"method": "POST", "path": "/Groups", "bulkId": "g1",
-             "data": {"displayName": "Sales", "members": [{"value": "bulkId:u1"}]}},
+            bulk_group("g1", "Sales", "u1"),
             {"method": "POST", "path": "/Users", "bulkId": "u1", "data": okta_user("ann@ex.com")}
         ]),
         None,
@@ -148,11 +145,8 @@ fn bulk_resolves_bulk_id_references() {
         .and_then(|r| r["location"].as_str())
         .expect("group location");
     let group_id = group_location.rsplit('/').next().expect("id");
-    let group = okta.get(&format!("/Groups/{group_id}")).expect(200).json();
-    let user = okta
-        .get("/Users?filter=userName%20eq%20%22ann@ex.com%22")
-        .expect(200)
-        .json();
+    let group = okta.get_json(&format!("/Groups/{group_id}"));
+    let user = okta.get_json("/Users?filter=userName%20eq%20%22ann@ex.com%22");
     assert_eq!(
         group["members"][0]["value"], user["Resources"][0]["id"],
         "{group}"
@@ -161,15 +155,9 @@ fn bulk_resolves_bulk_id_references() {
 
 #[test]
 fn bulk_reports_cycles_and_stops_after_fail_on_errors() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let cyclic = bulk(
-        json!([
-            {"method": "POST", "path": "/Groups", "bulkId": "a",
-             "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
-            {"method": "POST", "path": "/Groups", "bulkId": "b",
-             "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}}
-        ]),
+        json!([bulk_group("a", "A", "b"), bulk_group("b", "B", "a")]),
         None,
     );
     let body = okta.post("/Bulk", &cyclic).expect(200).json();
@@ -179,10 +167,7 @@ fn bulk_reports_cycles_and_stops_after_fail_on_errors() {
         results.iter().all(|r| r["status"] == json!("409")),
         "{body}"
     );
-    assert_eq!(
-        okta.get("/Groups").expect(200).json()["totalResults"],
-        json!(0)
-    );
+    assert_eq!(okta.get_json("/Groups")["totalResults"], json!(0));
 
     // Two failing operations, failOnErrors 1: the third is not run.
     let failing = bulk(
@@ -197,16 +182,12 @@ fn bulk_reports_cycles_and_stops_after_fail_on_errors() {
     let results = body["Operations"].as_array().expect("operations");
     assert_eq!(results.len(), 1, "{body}");
     assert_eq!(results[0]["status"], json!("404"));
-    assert_eq!(
-        okta.get("/Users").expect(200).json()["totalResults"],
-        json!(0)
-    );
+    assert_eq!(okta.get_json("/Users")["totalResults"], json!(0));
 }
 
 #[test]
 fn bulk_over_the_advertised_limit_is_refused() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let operations: Vec<serde_json::Value> = (0..1001)
         .map(|n| json!({"method": "DELETE", "path": format!("/Users/x{n}")}))
         .collect();
@@ -254,8 +235,7 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
 
 #[test]
 fn root_search_resolves_attributes_for_each_kind() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let user = okta.create_user("ann@ex.com");
     okta.create_group("Sales", &[&user]);
     let found = okta
@@ -276,8 +256,7 @@ fn root_search_resolves_attributes_for_each_kind() {
 
 #[test]
 fn an_extension_value_may_repeat_its_schemas() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (_server, okta) = Server::with_tenant("acme");
     let id = okta.create_user("ann@ex.com");
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     for op in ["add", "replace"] {

@@ -27,8 +27,7 @@ fn assert_inert(bytes: &[u8]) {
 
 #[test]
 fn history_log_and_key_list_print_hostile_text_as_visible_escapes() {
-    let server = Server::start();
-    let okta = server.tenant("acme");
+    let (server, okta) = Server::with_tenant("acme");
     // Over SCIM: a hostile displayName becomes a history entry of the DisplayName field.
     let mut body = okta_user("plain@ex.com");
     body["displayName"] = serde_json::json!(HOSTILE);
@@ -100,8 +99,7 @@ fn history_log_and_key_list_print_hostile_text_as_visible_escapes() {
 
 #[test]
 fn errors_naming_hostile_input_are_escaped_too() {
-    let server = Server::start();
-    let _ = server.tenant("acme");
+    let (server, _) = Server::with_tenant("acme");
     let (_dir, db) = server.finish();
     // (An argument cannot hold NUL.)
     let output = provisio(&db, &["history", "--tenant", &HOSTILE.replace('\0', "")]);
