@@ -127,7 +127,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 600)]
     pub retention_every: u64,
     /// The public URL clients reach the server at (`https://scim.example.com` behind a
-    /// TLS proxy): the start of every `meta.location` [default: http://LISTEN].
+    /// TLS proxy): the start of every `meta.location` [default: `http://` and the listen address].
     #[arg(long)]
     pub public_url: Option<String>,
     /// Rules profile folder [default: rules/clarizen when present, else the Clarizen

@@ -42,6 +42,10 @@ fn public_url(text: &str) -> Result<String, String> {
 }
 
 /// Runs `provisio serve`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "start-up in order: every step reports its own failure and stops"
+)]
 pub fn run(args: ServeArgs) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

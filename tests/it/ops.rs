@@ -46,7 +46,7 @@ impl Outcome {
                 let scim = err.to_scim();
                 Outcome::Error {
                     status: scim.status,
-                    scim_type: scim.scim_type.map(|t| t.as_str()),
+                    scim_type: scim.scim_type.map(provisio::scim::error::ScimType::as_str),
                     detail: scim.detail,
                 }
             }

@@ -1,5 +1,5 @@
 //! The kill -9 soak: twenty times, a real server under a mixed write load across two
-//! tenants (creates, PATCHes, PUTs, group membership changes, deletes) is killed with
+//! tenants (creates, `PATCHes`, PUTs, group membership changes, deletes) is killed with
 //! SIGKILL at a random instant and restarted. After each kill:
 //! - `provisio db verify` finds every index, claim, membership direction and reference
 //!   consistent with the rows;

@@ -1362,7 +1362,11 @@ fn stats_count_every_table_row_and_the_bytes_per_resource() {
     let resources = usage.table("resources").unwrap();
     assert!(resources.stored > 0 && resources.total() >= resources.stored);
     assert!(usage.in_tables() <= usage.file_bytes, "{usage:?}");
-    let totals: Vec<u64> = usage.tables.iter().map(|t| t.total()).collect();
+    let totals: Vec<u64> = usage
+        .tables
+        .iter()
+        .map(provisio::store::TableUsage::total)
+        .collect();
     assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
     drop(store);
     let (ok, stdout, stderr) = provisio(&path, &["db", "stats"]);

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::support::{CLARIZEN_RULES, Client, Server, encode, okta_user, tenant_state};
 
 /// A server with one user in tenant `acme`; returns the server, its client and the user id.
-/// The ETag of the resource at `path`.
+/// The `ETag` of the resource at `path`.
 fn etag_of(client: &Client, path: &str) -> String {
     let response = client.get(path).expect(200);
     response.header("etag").unwrap().to_owned()

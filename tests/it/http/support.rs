@@ -1,6 +1,7 @@
 //! A real server on `127.0.0.1:0` over a redb file in a temp dir, and a tiny blocking
 //! HTTP/1.1 client (one connection per request, `Connection: close`, read to EOF).
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ pub struct Server {
     pub admin_token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -70,7 +71,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("provisio.redb");
         let mut server = Server::start_at(rules, &db_path, configure);
-        server._dir = Some(dir);
+        server.dir = Some(dir);
         server
     }
 
@@ -142,7 +143,7 @@ impl Server {
             admin_token,
             shutdown: Some(tx),
             thread: Some(thread),
-            _dir: None,
+            dir: None,
         }
     }
 
@@ -235,7 +236,7 @@ impl Server {
     /// and the database path, for the offline CLI.
     pub fn finish(mut self) -> (tempfile::TempDir, PathBuf) {
         self.stop();
-        let dir = self._dir.take().unwrap();
+        let dir = self.dir.take().unwrap();
         let path = self.db_path.clone();
         drop(self);
         (dir, path)
@@ -360,14 +361,14 @@ impl Client {
         self.send("PATCH", path, &[], Some(body.to_string().as_bytes()))
     }
 
-    /// `PATCH BASE+path` with a PatchOp of these operations, asserted 200; returns the
+    /// `PATCH BASE+path` with a `PatchOp` of these operations, asserted 200; returns the
     /// resource as JSON.
     #[track_caller]
     pub fn patched(&self, path: &str, operations: Value) -> Value {
         self.patch_ops(path, operations).expect(200).json()
     }
 
-    /// `PATCH BASE+path` with a PatchOp of these operations.
+    /// `PATCH BASE+path` with a `PatchOp` of these operations.
     pub fn patch_ops(&self, path: &str, operations: Value) -> Response {
         self.patch(
             path,
@@ -399,16 +400,17 @@ impl Client {
             self.base, self.addr
         );
         if let Some(token) = &self.token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+            let _ = write!(head, "Authorization: Bearer {token}\r\n");
         }
         for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
+            let _ = write!(head, "{name}: {value}\r\n");
         }
         if let Some(body) = body {
-            head.push_str(&format!(
+            let _ = write!(
+                head,
                 "Content-Type: application/scim+json\r\nContent-Length: {}\r\n",
                 body.len()
-            ));
+            );
         }
         head.push_str("\r\n");
         let mut request = head.into_bytes();
