@@ -15,7 +15,7 @@ pub fn provisio(db: &Path, args: &[&str]) -> Output {
 }
 
 /// The command `provisio ARGS --db DB`, run from the project folder.
-fn command(db: &Path, args: &[&str]) -> Command {
+pub fn command(db: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_provisio"));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     command.args(args).arg("--db").arg(db);
@@ -76,7 +76,13 @@ pub struct Served {
 /// Starts `provisio serve` over `db` (SCIM and admin on free loopback ports) and reads its
 /// banner; its further output is drained so it never blocks.
 pub fn serve(db: &Path) -> Served {
-    let args = ["serve", "--listen", FREE_PORT, "--admin-listen", FREE_PORT];
+    serve_with(db, &[])
+}
+
+/// [`serve`] with more arguments (`--public-url URL`).
+pub fn serve_with(db: &Path, extra: &[&str]) -> Served {
+    let mut args = vec!["serve", "--listen", FREE_PORT, "--admin-listen", FREE_PORT];
+    args.extend_from_slice(extra);
     let mut child = command(db, &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -89,12 +95,12 @@ pub fn serve(db: &Path) -> Served {
         if let Some(found) = line.trim().strip_prefix("prv_") {
             first_key = format!("prv_{found}");
         }
-        let url = line
-            .strip_prefix("SCIM base URL: http://")
-            .map(str::to_owned);
+        if let Some(found) = line.strip_prefix("SCIM listening on ") {
+            found.clone_into(&mut addr);
+        }
+        let done = line.starts_with("SCIM base URL: ");
         banner.push(line);
-        if let Some(url) = url {
-            addr = url.trim_end_matches("/scim/v2").to_string();
+        if done {
             break;
         }
     }

@@ -2,27 +2,7 @@
 //! client's `Host` header; a malformed `--public-url` stops `serve` before it touches the
 //! database.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use crate::binary::{json_of, stop};
-
-fn serve(db: &std::path::Path, extra: &[&str]) -> std::process::Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_provisio"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .arg("--db")
-        .arg(db);
-    command
-}
+use crate::binary::{command, json_of, serve_with, stop};
 
 #[test]
 fn a_malformed_public_url_is_refused_before_the_database_is_created() {
@@ -35,7 +15,12 @@ fn a_malformed_public_url_is_refused_before_the_database_is_created() {
         "https://user@scim.example.com",
         "scim.example.com",
     ] {
-        let out = serve(&db, &["--public-url", bad]).output().unwrap();
+        let out = command(
+            &db,
+            &["serve", "--listen", "127.0.0.1:0", "--public-url", bad],
+        )
+        .output()
+        .unwrap();
         assert!(!out.status.success(), "{bad} was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("--public-url"), "{bad}: {stderr}");
@@ -47,33 +32,17 @@ fn a_malformed_public_url_is_refused_before_the_database_is_created() {
 fn locations_start_with_the_public_url_whatever_the_host_header_says() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.redb");
-    let mut child = serve(&db, &["--public-url", "https://scim.example.com/acme/"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut addr, mut key, mut base) = (String::new(), String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(found) = line.trim().strip_prefix("prv_") {
-            key = format!("prv_{found}");
-        }
-        if let Some(found) = line.strip_prefix("SCIM listening on ") {
-            addr = found.to_owned();
-        }
-        if let Some(found) = line.strip_prefix("SCIM base URL: ") {
-            base = found.to_owned();
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    assert_eq!(base, "https://scim.example.com/acme/scim/v2");
-    assert!(!addr.is_empty() && !key.is_empty());
+    let served = serve_with(&db, &["--public-url", "https://scim.example.com/acme/"]);
+    let base = "https://scim.example.com/acme/scim/v2";
+    assert_eq!(
+        served.banner.last().unwrap(),
+        &format!("SCIM base URL: {base}")
+    );
+    let (addr, key) = (served.addr.as_str(), served.first_key.as_str());
 
     let call = |method: &str, path: &str, host: &str, body: &str| {
         use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
         write!(
             stream,
             "{method} /scim/v2{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -116,5 +85,5 @@ fn locations_start_with_the_public_url_whatever_the_host_header_says() {
         location.as_str(),
         "{listed}"
     );
-    assert!(stop(child));
+    assert!(stop(served.child));
 }
