@@ -172,6 +172,49 @@ pub struct Reservation {
     value: Vec<u8>,
 }
 
+/// A claim change to make in etcd after a local commit.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// Confirm (`committed`) or drop our reservation.
+    Settle {
+        key: String,
+        revision: i64,
+        value: Vec<u8>,
+        committed: bool,
+    },
+    /// Delete the claim if it still has this value.
+    Release { key: String, value: Vec<u8> },
+}
+
+impl Pending {
+    /// Makes the change; `Ok` also when the claim was no longer ours (nothing to do).
+    async fn run(self, mut kv: etcd_client::KvClient) -> Result<(), StoreError> {
+        let txn = match self {
+            Pending::Settle {
+                key,
+                revision,
+                value,
+                committed,
+            } => {
+                let ours = Compare::create_revision(key.clone(), CompareOp::Equal, revision);
+                let op = if committed {
+                    TxnOp::put(key, value, None)
+                } else {
+                    TxnOp::delete(key, None)
+                };
+                Txn::new().when(vec![ours]).and_then(vec![op])
+            }
+            Pending::Release { key, value } => {
+                let ours = Compare::value(key.clone(), CompareOp::Equal, value);
+                Txn::new()
+                    .when(vec![ours])
+                    .and_then(vec![TxnOp::delete(key, None)])
+            }
+        };
+        timed(kv.txn(txn)).await.map(|_| ())
+    }
+}
+
 /// This node's handle on the cluster. Shared by the store (claims, directory writes) and
 /// the server (routing).
 pub struct Cluster {
@@ -188,6 +231,8 @@ pub struct Cluster {
     store: Store,
     /// Connections to the other nodes, for forwarding.
     http: forward::HttpClient,
+    /// Claim changes etcd did not answer, retried by the keep-alive task.
+    unsettled: std::sync::Mutex<Vec<Pending>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -288,6 +333,7 @@ impl Cluster {
             directory: RwLock::default(),
             store: store.clone(),
             http: forward::client(),
+            unsettled: std::sync::Mutex::default(),
         });
         let mut attempt = 0;
         loop {
@@ -436,54 +482,58 @@ impl Cluster {
     }
 
     /// After the local commit: confirms the reservation (put again without the lease, if it
-    /// is still ours) or drops it. A failure here is logged; reconciliation repairs it.
+    /// is still ours) or drops it. When etcd does not answer, it is retried by the
+    /// keep-alive task until it does.
     pub fn settle(&self, reservation: Reservation, committed: bool) {
         if reservation.revision == 0 {
             return;
         }
-        let mut kv = self.client.kv_client();
-        let Reservation {
-            key,
-            revision,
-            value,
-        } = reservation;
-        let result = self.block(async move {
-            let ours = Compare::create_revision(key.clone(), CompareOp::Equal, revision);
-            let op = if committed {
-                TxnOp::put(key.clone(), value, None)
-            } else {
-                TxnOp::delete(key.clone(), None)
-            };
-            timed(kv.txn(Txn::new().when(vec![ours]).and_then(vec![op]))).await
-        });
-        match result {
-            Ok(response) if response.succeeded() => {}
-            Ok(_) => tracing::warn!(
-                committed,
-                "a userName reservation expired before it was settled; reconciliation repairs it"
-            ),
-            Err(err) => tracing::warn!(%err, committed, "could not settle a userName reservation"),
+        let pending = Pending::Settle {
+            key: reservation.key,
+            revision: reservation.revision,
+            value: reservation.value,
+            committed,
+        };
+        self.finish(pending);
+    }
+
+    /// After a local commit that released `name`: deletes the claim if `tenant` holds it
+    /// (retried like [`settle`](Self::settle) when etcd does not answer).
+    pub fn release(&self, tenant: &TenantId, name: &UserName) {
+        let pending = Pending::Release {
+            key: claim_key(name.key()),
+            value: self.claim_value(tenant),
+        };
+        self.finish(pending);
+    }
+
+    fn finish(&self, pending: Pending) {
+        let kv = self.client.kv_client();
+        let attempt = pending.clone();
+        if let Err(err) = self.block(async move { attempt.run(kv).await }) {
+            tracing::warn!(%err, "a userName claim could not be settled; retried when etcd answers");
+            self.unsettled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(pending);
         }
     }
 
-    /// After a local commit that released `name`: deletes the claim if `tenant` holds it.
-    pub fn release(&self, tenant: &TenantId, name: &UserName) {
-        let key = claim_key(name.key());
-        let value = self.claim_value(tenant);
-        let mut kv = self.client.kv_client();
-        let result = self.block(async move {
-            let ours = Compare::value(key.clone(), CompareOp::Equal, value);
-            timed(
-                kv.txn(
-                    Txn::new()
-                        .when(vec![ours])
-                        .and_then(vec![TxnOp::delete(key, None)]),
-                ),
-            )
-            .await
-        });
-        if let Err(err) = result {
-            tracing::warn!(%err, "could not release a userName claim; reconciliation repairs it");
+    /// Retries the settlements etcd did not answer; keeps those it still does not.
+    async fn retry_unsettled(&self) {
+        let pending: Vec<Pending> = std::mem::take(
+            &mut *self
+                .unsettled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for item in pending {
+            if item.clone().run(self.client.kv_client()).await.is_err() {
+                self.unsettled
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(item);
+            }
         }
     }
 
@@ -781,6 +831,7 @@ impl Cluster {
                 }
             };
             if alive {
+                self.retry_unsettled().await;
                 if lost {
                     lost = false;
                     self.healthy.store(true, Ordering::Relaxed);
