@@ -184,6 +184,13 @@ enum Pending {
     },
     /// Delete the claim if it still has this value.
     Release { key: String, value: Vec<u8> },
+    /// Delete a reservation whose answer was lost (it may have been applied after all),
+    /// if it is still under `lease` with this value: nothing was committed for it.
+    Abandon {
+        key: String,
+        value: Vec<u8>,
+        lease: i64,
+    },
 }
 
 impl Pending {
@@ -204,6 +211,12 @@ impl Pending {
                 };
                 Txn::new().when(vec![ours]).and_then(vec![op])
             }
+            Pending::Abandon { key, value, lease } => Txn::new()
+                .when(vec![
+                    Compare::value(key.clone(), CompareOp::Equal, value),
+                    Compare::lease(key.clone(), CompareOp::Equal, lease),
+                ])
+                .and_then(vec![TxnOp::delete(key, None)]),
             Pending::Release { key, value } => {
                 let ours = Compare::value(key.clone(), CompareOp::Equal, value);
                 Txn::new()
@@ -441,7 +454,7 @@ impl Cluster {
         let value = self.claim_value(tenant);
         let mut kv = self.client.kv_client();
         let (k, v) = (key.clone(), value.clone());
-        let response = self.block(async move {
+        let answer = self.block(async move {
             let txn = Txn::new()
                 .when(vec![Compare::create_revision(
                     k.clone(),
@@ -455,7 +468,18 @@ impl Cluster {
                 )])
                 .or_else(vec![TxnOp::get(k, None)]);
             timed(kv.txn(txn)).await
-        })?;
+        });
+        let response = match answer {
+            Ok(response) => response,
+            Err(err) => {
+                // The put may still be applied once etcd has a leader again: drop it then.
+                self.unsettled
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(Pending::Abandon { key, value, lease });
+                return Err(err);
+            }
+        };
         if response.succeeded() {
             let revision = response.header().map_or(0, |h| h.revision());
             return Ok(Reservation {

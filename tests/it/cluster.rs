@@ -465,6 +465,73 @@ fn a_tenant_is_served_identically_through_every_node() {
         through_other > through_owner * 0.1,
         "forwarding costs too much"
     );
+    // A rename moves the claim; a delete releases it: the old name is free everywhere.
+    let rename = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "userName", "value": "ada2@x.example"}]
+    })
+    .to_string();
+    let (status, text) = request(
+        &c.addr,
+        &a.key,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(&rename),
+    )
+    .expect("answers");
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = request(
+        &a.addr,
+        &b.key,
+        "POST",
+        "/Users",
+        Some(&user("ada2@x.example")),
+    )
+    .expect("answers");
+    assert_eq!(status, 409, "the new name is claimed: {text}");
+    let (status, text) = request(
+        &a.addr,
+        &b.key,
+        "POST",
+        "/Users",
+        Some(&user("ada@x.example")),
+    )
+    .expect("answers");
+    assert_eq!(status, 201, "the old name was released: {text}");
+    let (status, _) =
+        request(&b.addr, &a.key, "DELETE", &format!("/Users/{id}"), None).expect("answers");
+    assert_eq!(status, 204);
+    let (status, text) = request(
+        &c.addr,
+        &c.key,
+        "POST",
+        "/Users",
+        Some(&user("ada2@x.example")),
+    )
+    .expect("answers");
+    assert_eq!(status, 201, "a deleted user's name is free: {text}");
+    // Bulk creates claim too.
+    let bulk = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "one", "data": serde_json::from_str::<Value>(&user("ada2@x.example")).unwrap()},
+            {"method": "POST", "path": "/Users", "bulkId": "two", "data": serde_json::from_str::<Value>(&user("bulk@x.example")).unwrap()}
+        ]
+    })
+    .to_string();
+    let (status, text) = request(&b.addr, &a.key, "POST", "/Bulk", Some(&bulk)).expect("answers");
+    assert_eq!(status, 200, "{text}");
+    let statuses: Vec<String> = json_of(&text)["Operations"]
+        .as_array()
+        .map(|ops| ops.iter().map(|op| op["status"].to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(statuses, ["\"409\"", "\"201\""], "{text}");
+    assert_eq!(
+        etcd_claims(&cluster.etcd.endpoints())
+            .get("bulk@x.example")
+            .map(String::as_str),
+        Some("a")
+    );
     // A tenant placed on node c from outside: c creates it; its key works through a.
     let endpoints = cluster.etcd.endpoints();
     let out = Command::new(env!("CARGO_BIN_EXE_provisio"))
