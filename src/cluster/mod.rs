@@ -245,7 +245,7 @@ pub struct Cluster {
     /// Connections to the other nodes, for forwarding.
     http: forward::HttpClient,
     /// Claim changes etcd did not answer, retried by the keep-alive task.
-    unsettled: std::sync::Mutex<Vec<Pending>>,
+    unsettled: Arc<std::sync::Mutex<Vec<Pending>>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -346,7 +346,7 @@ impl Cluster {
             directory: RwLock::default(),
             store: store.clone(),
             http: forward::client(),
-            unsettled: std::sync::Mutex::default(),
+            unsettled: Arc::default(),
         });
         let mut attempt = 0;
         loop {
@@ -506,8 +506,9 @@ impl Cluster {
     }
 
     /// After the local commit: confirms the reservation (put again without the lease, if it
-    /// is still ours) or drops it. When etcd does not answer, it is retried by the
-    /// keep-alive task until it does.
+    /// is still ours) or drops it, in the background (the name is already held either way:
+    /// the reply need not wait). When etcd does not answer, it is retried by the
+    /// keep-alive task until it does; a node that dies first leaves it to reconciliation.
     pub fn settle(&self, reservation: Reservation, committed: bool) {
         if reservation.revision == 0 {
             return;
@@ -518,7 +519,17 @@ impl Cluster {
             value: reservation.value,
             committed,
         };
-        self.finish(pending);
+        let kv = self.client.kv_client();
+        let unsettled = Arc::clone(&self.unsettled);
+        self.runtime.spawn(async move {
+            if let Err(err) = pending.clone().run(kv).await {
+                tracing::warn!(%err, "a userName reservation could not be settled; retried when etcd answers");
+                unsettled
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(pending);
+            }
+        });
     }
 
     /// After a local commit that released `name`: deletes the claim if `tenant` holds it
