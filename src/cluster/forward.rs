@@ -31,6 +31,7 @@ pub type Body = Either<Full<Bytes>, Incoming>;
 pub type HttpClient = Client<HttpConnector, Incoming>;
 
 /// A new client.
+#[must_use]
 pub fn client() -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);

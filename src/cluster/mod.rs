@@ -295,6 +295,10 @@ fn unavailable(detail: impl std::fmt::Display) -> StoreError {
 }
 
 /// Connects to etcd (each call with a deadline, requiring a leader).
+///
+/// # Errors
+///
+/// When no endpoint can be used (a malformed URL).
 pub async fn connect(endpoints: &[String]) -> Result<Client, etcd_client::Error> {
     let options = ConnectOptions::new()
         .with_connect_timeout(Duration::from_secs(1))
@@ -322,6 +326,10 @@ impl Cluster {
     /// Joins: connects, takes the node's name under a lease, loads the directory, places
     /// this database's tenants and keys in it, reconciles the claims, and starts the
     /// keep-alive and watch tasks on the current runtime.
+    ///
+    /// # Errors
+    ///
+    /// When etcd does not answer, the node name is invalid or taken, or a tenant of this database is placed on another node.
     pub async fn join(store: Store, config: JoinConfig) -> Result<Arc<Cluster>, JoinError> {
         if !TenantId::is_valid(&config.node) {
             return Err(JoinError::InvalidNode(config.node));
@@ -445,6 +453,10 @@ impl Cluster {
     /// Reserves `name` for `tenant` before the local commit: put-if-absent under the node
     /// lease. [`StoreError::UserNameTaken`] when another tenant holds it (the detail names
     /// no instance), [`StoreError::Unavailable`] when etcd does not answer.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UserNameTaken`] or [`StoreError::Unavailable`], as above.
     pub fn reserve(&self, tenant: &TenantId, name: &UserName) -> Result<Reservation, StoreError> {
         let lease = self.lease.load(Ordering::Relaxed);
         if lease == 0 {
@@ -481,7 +493,9 @@ impl Cluster {
             }
         };
         if response.succeeded() {
-            let revision = response.header().map_or(0, |h| h.revision());
+            let revision = response
+                .header()
+                .map_or(0, etcd_client::ResponseHeader::revision);
             return Ok(Reservation {
                 key,
                 revision,
@@ -573,6 +587,10 @@ impl Cluster {
     }
 
     /// Fails when etcd does not answer (a linearizable read of this node's entry).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when etcd does not answer in time.
     pub fn reachable(&self) -> Result<(), StoreError> {
         let mut kv = self.client.kv_client();
         let key = node_key(&self.node);
@@ -581,6 +599,10 @@ impl Cluster {
 
     /// Before a tenant is created locally: places it on this node in the directory
     /// (put-if-absent). [`StoreError::TenantExists`] when another node has it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::TenantExists`] as above, [`StoreError::Unavailable`] without etcd.
     pub fn place_tenant(&self, tenant: &str) -> Result<(), StoreError> {
         let key = tenant_key(tenant);
         let value = serde_json::to_vec(&TenantEntry {
@@ -622,6 +644,10 @@ impl Cluster {
     }
 
     /// Before a key is committed locally: names its tenant in the directory.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when etcd does not answer in time.
     pub fn publish_key(&self, hash: &str, tenant: &str) -> Result<(), StoreError> {
         let key = api_key_key(hash);
         let value = serde_json::to_vec(&KeyEntry {
@@ -634,6 +660,10 @@ impl Cluster {
 
     /// Before a revocation is committed locally: removes the key from the directory, so
     /// every node's watch forgets it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when etcd does not answer in time.
     pub fn withdraw_key(&self, hash: &str) -> Result<(), StoreError> {
         let key = api_key_key(hash);
         let mut kv = self.client.kv_client();
@@ -684,7 +714,9 @@ impl Cluster {
             .directory
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = directory;
-        Ok(response.header().map_or(0, |h| h.revision()))
+        Ok(response
+            .header()
+            .map_or(0, etcd_client::ResponseHeader::revision))
     }
 
     /// Writes this database's tenants and unrevoked keys to the directory (a database that
@@ -736,6 +768,10 @@ impl Cluster {
     /// lease) if absent or still a reservation; every confirmed claim naming this node
     /// that the database no longer holds is deleted. Returns the claims another tenant
     /// holds in etcd while this database holds them too (never expected; logged).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when etcd does not answer; the database's read errors.
     pub async fn reconcile(&self) -> Result<Vec<String>, StoreError> {
         let mut kv = self.client.kv_client();
         // etcd first, then the database: a claim confirmed in etcd was committed locally
@@ -974,6 +1010,10 @@ impl Cluster {
 /// Places a tenant on `node` from outside any node (`provisio tenant create --node`): the
 /// entry is written not ready; the owner creates the tenant when its watch sees it and marks
 /// it ready. Waits for that (at most `wait`).
+///
+/// # Errors
+///
+/// When etcd does not answer, the node is not running, the name is taken or invalid, or the node does not create the tenant within `wait`.
 pub async fn place_remote(
     endpoints: &[String],
     tenant: &str,
@@ -1057,6 +1097,10 @@ pub struct NodeStatus {
 }
 
 /// The cluster as etcd has it, each live node probed over HTTP.
+///
+/// # Errors
+///
+/// When etcd does not answer.
 pub async fn status(endpoints: &[String]) -> Result<Vec<NodeStatus>, String> {
     let client = tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
         .await
@@ -1112,6 +1156,10 @@ pub async fn status(endpoints: &[String]) -> Result<Vec<NodeStatus>, String> {
 }
 
 /// What `provisio db verify --cluster` finds between a database and etcd's claims.
+///
+/// # Errors
+///
+/// When etcd does not answer or the database cannot be read.
 pub async fn verify_claims(
     endpoints: &[String],
     node: &str,

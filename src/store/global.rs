@@ -32,11 +32,16 @@ impl Store {
     }
 
     /// The cluster this store is part of, if any.
+    #[must_use]
     pub fn cluster(&self) -> Option<&Arc<Cluster>> {
         self.cluster.get()
     }
 
     /// Every local userName claim: `(normalised name, tenant)`.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be read.
     pub fn user_name_claims(&self) -> Result<Vec<(String, TenantId)>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(USER_NAMES)?;
@@ -49,6 +54,10 @@ impl Store {
     }
 
     /// Every unrevoked key: `(hex SHA-256, tenant)`.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be read.
     pub fn key_hashes(&self) -> Result<Vec<(String, TenantId)>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(KEYS)?;
