@@ -681,6 +681,69 @@ fn a_revoked_key_is_refused_at_once_on_every_node_and_a_dead_owner_is_a_503() {
             node.name
         );
     }
+    // An import of pre-existing users claims their userNames in etcd too: a name another
+    // tenant holds refuses the whole import, a new one is claimed.
+    let (status, _) = request(
+        &cluster.nodes[1].addr,
+        &cluster.nodes[1].key,
+        "POST",
+        "/Users",
+        Some(&user("held@x.example")),
+    )
+    .expect("answers");
+    assert_eq!(status, 201);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let refused = dir.path().join("refused.csv");
+    std::fs::write(
+        &refused,
+        "type,UserName
+User,fresh@x.example
+User,held@x.example
+",
+    )
+    .expect("written");
+    let out = provisio(
+        &a_db,
+        &[
+            "entities",
+            "import",
+            "--tenant",
+            "a",
+            refused.to_str().expect("a path"),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "a name held elsewhere refuses the import"
+    );
+    let accepted = dir.path().join("accepted.csv");
+    std::fs::write(
+        &accepted,
+        "type,UserName
+User,fresh@x.example
+",
+    )
+    .expect("written");
+    ok(&provisio(
+        &a_db,
+        &[
+            "entities",
+            "import",
+            "--tenant",
+            "a",
+            accepted.to_str().expect("a path"),
+        ],
+    ));
+    let endpoints = cluster.etcd.endpoints();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let claims = etcd_claims(&endpoints);
+            claims.get("fresh@x.example").map(String::as_str) == Some("a")
+                && claims.get("held@x.example").map(String::as_str) == Some("b")
+        }),
+        "{:?}",
+        etcd_claims(&endpoints)
+    );
     // Node c dies: its tenant is a 503 naming it from a and b; tenant a is unaffected.
     cluster.nodes[2].kill();
     let c_key = cluster.nodes[2].key.clone();
