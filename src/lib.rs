@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod check;
+pub mod cluster;
 pub mod domain;
 pub mod eval;
 pub mod hooks;

@@ -51,6 +51,23 @@ enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Several nodes sharing one etcd (see docs/cluster.md).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// List the nodes, their tenants and health, as etcd has them.
+    Status(ClusterArgs),
+}
+
+/// `--cluster ENDPOINTS`
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    /// etcd endpoints, comma-separated (`http://127.0.0.1:2379,...`).
+    #[arg(long)]
+    pub cluster: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +85,12 @@ pub struct DbVerifyArgs {
     /// Rules profile folder whose unique fields are indexed [default: as for `serve`].
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Also compare the userName claims with this cluster's etcd (with --node).
+    #[arg(long, requires = "node")]
+    pub cluster: Option<String>,
+    /// This database's node name in the cluster.
+    #[arg(long, requires = "cluster")]
+    pub node: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -134,6 +157,17 @@ pub struct ServeArgs {
     /// profile built into the binary].
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Join a cluster: etcd endpoints, comma-separated (see docs/cluster.md). Without it
+    /// no etcd is used.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// This node's name in the cluster (with --cluster).
+    #[arg(long)]
+    pub node: Option<String>,
+    /// The origin other nodes reach this node's SCIM listener at [default: `http://` and
+    /// the listen address].
+    #[arg(long)]
+    pub advertise: Option<String>,
 }
 
 /// `provisio check`
@@ -249,6 +283,12 @@ pub struct TenantCreateArgs {
     /// Rules profile folder whose editions apply [default: as for `serve`].
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Place the tenant on this cluster node (with --cluster) instead of the database's.
+    #[arg(long, requires = "cluster")]
+    pub node: Option<String>,
+    /// etcd endpoints of the cluster, for --node.
+    #[arg(long, requires = "node")]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -394,6 +434,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Explain(args) => cli::explain::run(&args),
+        Command::Tenant(TenantCommand::Create(args)) if args.node.is_some() => {
+            cli::cluster::tenant_create(&args)
+        }
         Command::Tenant(TenantCommand::Create(args)) => cli::admin::tenant_create(&args),
         Command::Tenant(TenantCommand::List(args)) => cli::admin::tenant_list(&args),
         Command::Tenant(TenantCommand::Set(args)) => cli::access::tenant_set(&args),
@@ -410,5 +453,6 @@ fn main() -> ExitCode {
         Command::Log(args) => cli::admin::log(&args),
         Command::Db(DbCommand::Verify(args)) => cli::db::verify(&args),
         Command::Db(DbCommand::Stats(args)) => cli::db::stats(&args),
+        Command::Cluster(ClusterCommand::Status(args)) => cli::cluster::status(&args),
     }
 }

@@ -64,6 +64,9 @@ impl From<AdminError> for ApiReply {
                     "diagnostics": diagnostics,
                 }),
             },
+            AdminError::Store(crate::store::StoreError::Unavailable(detail)) => {
+                ApiReply::error(503, "unavailable", detail)
+            }
             AdminError::Store(err) => {
                 tracing::error!(%err, "admin: storage error");
                 ApiReply::error(

@@ -25,6 +25,26 @@ pub fn verify(args: &DbVerifyArgs) -> ExitCode {
     };
     let profile = Profile::new(Arc::new(rules));
     let report = Store::open(path).and_then(|store| store.verify(&profile.unique));
+    let report = match (report, &args.cluster, &args.node) {
+        (Ok(mut report), Some(endpoints), Some(node)) => {
+            match super::cluster::verify_claims(endpoints, node, path) {
+                Ok(problems) => {
+                    report.problems.extend(problems.into_iter().map(|detail| {
+                        provisio::store::Inconsistency {
+                            table: "etcd claims",
+                            detail,
+                        }
+                    }));
+                    Ok(report)
+                }
+                Err(err) => {
+                    complain!("provisio db verify: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        (report, _, _) => report,
+    };
     match report {
         Ok(report) => {
             let rows: usize = report.rows.values().sum();

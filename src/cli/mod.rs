@@ -3,6 +3,7 @@
 pub mod access;
 pub mod admin;
 pub mod check;
+pub mod cluster;
 pub mod db;
 pub mod explain;
 pub mod output;

@@ -113,19 +113,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }
         };
         let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-        match first_start(&store) {
-            Ok(Some((key, token))) => {
-                say!("First start: created tenant `{FIRST_TENANT}` and an API key for it (shown once):");
-                say!("  {key}");
-                say!("and an operator token for the admin page (shown once):");
-                say!("  {token}");
-            }
-            Ok(None) => {}
-            Err(err) => {
-                complain!("provisio serve: {err}");
-                return ExitCode::FAILURE;
-            }
-        }
         let profiles = Arc::new(Profiles::new(sources, Arc::new(rules)));
         match profiles.load_overlays(&store) {
             Ok(loaded) => {
@@ -155,6 +142,49 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let Some(endpoints) = &args.cluster {
+            let Some(node) = args.node.clone() else {
+                complain!("provisio serve: --cluster needs --node NAME (this node's name)");
+                return ExitCode::FAILURE;
+            };
+            let join = provisio::cluster::JoinConfig {
+                endpoints: split_endpoints(endpoints),
+                node,
+                advertise: args
+                    .advertise
+                    .clone()
+                    .map_or_else(|| format!("http://{addr}"), |a| a.trim_end_matches('/').to_owned()),
+                admin: format!("http://{admin_addr}"),
+            };
+            match provisio::cluster::Cluster::join(store.clone(), join).await {
+                Ok(cluster) => say!(
+                    "Cluster: node `{}`, advertised at {}",
+                    cluster.node(),
+                    cluster.advertise()
+                ),
+                Err(err) => {
+                    complain!("provisio serve: cannot join the cluster: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else if args.node.is_some() || args.advertise.is_some() {
+            complain!("provisio serve: --node and --advertise need --cluster ENDPOINTS");
+            return ExitCode::FAILURE;
+        }
+        let first_tenant = args.node.as_deref().filter(|_| args.cluster.is_some()).unwrap_or(FIRST_TENANT);
+        match first_start(&store, first_tenant) {
+            Ok(Some((key, token))) => {
+                say!("First start: created tenant `{first_tenant}` and an API key for it (shown once):");
+                say!("  {key}");
+                say!("and an operator token for the admin page (shown once):");
+                say!("  {token}");
+            }
+            Ok(None) => {}
+            Err(err) => {
+                complain!("provisio serve: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
         let local = match LocalCredential::write(&store, &args.db, admin_addr) {
             Ok(local) => local,
             Err(err) => {
@@ -291,12 +321,30 @@ impl LocalCredential {
 
 /// On an empty database, creates the first tenant and returns a new key for it, and the
 /// token of a first all-tenants operator (for the admin page).
-fn first_start(store: &Store) -> Result<Option<(String, String)>, provisio::store::StoreError> {
+fn first_start(
+    store: &Store,
+    name: &str,
+) -> Result<Option<(String, String)>, provisio::store::StoreError> {
     if !store.is_empty()? {
         return Ok(None);
     }
-    let tenant = store.create_tenant(FIRST_TENANT)?;
+    let tenant = store.create_tenant(name)?;
     let (_id, key) = store.create_key(&tenant.name, FIRST_USER)?;
     let (_, token) = store.create_operator("admin", OperatorScope::All)?;
     Ok(Some((key, token)))
+}
+
+/// `http://a:2379,http://b:2379` as a list (a bare `host:port` gets `http://`).
+pub fn split_endpoints(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            if e.contains("://") {
+                e.to_owned()
+            } else {
+                format!("http://{e}")
+            }
+        })
+        .collect()
 }

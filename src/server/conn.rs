@@ -7,8 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -73,7 +72,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                 let app = Arc::clone(&app);
                 let service = service_fn(move |req: Request<Incoming>| {
                     let app = Arc::clone(&app);
-                    async move { Ok::<Response<Full<Bytes>>, Infallible>(app.handle(req).await) }
+                    async move { Ok::<Response<crate::cluster::forward::Body>, Infallible>(app.respond(req).await) }
                 });
                 let io = TokioIo::new(LenientRequestLine::new(stream, body_timeout));
                 let conn = http.serve_connection(io, service);

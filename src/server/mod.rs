@@ -148,6 +148,26 @@ impl App {
         self.profiles.for_tenant(tenant)
     }
 
+    /// Answers one request: in a cluster, one whose key belongs to a tenant another node
+    /// owns is forwarded there ([`crate::cluster::forward`]); every other request is
+    /// [`handle`](Self::handle)d here.
+    pub async fn respond(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Response<crate::cluster::forward::Body> {
+        if let Some(cluster) = self.store.cluster()
+            && !req
+                .headers()
+                .contains_key(crate::cluster::forward::FORWARDED)
+            && let Some(token) = bearer(req.headers())
+            && let Some((tenant, owner)) = cluster.remote_owner(&crate::store::key_hash_hex(token))
+        {
+            let cluster = Arc::clone(cluster);
+            return cluster.forward(&tenant, &owner, req).await;
+        }
+        self.handle(req).await.map(http_body_util::Either::Left)
+    }
+
     /// Handles one request; never fails: every error is a SCIM Error response.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let reply = match self.prepare(req).await {
@@ -315,6 +335,14 @@ impl App {
         };
         crate::scim::resource::parse_json(&bytes).map_err(|e| error_reply(&e))
     }
+}
+
+/// The token of an `Authorization: Bearer` header, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let text = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = text.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The answer to a request whose handler panicked (a bug; nothing was written).

@@ -81,6 +81,9 @@ fn scim_error(err: &WriteError) -> (ScimError, Outcome) {
             ),
             Outcome::Failed,
         ),
+        WriteError::Store(StoreError::Unavailable(detail)) => {
+            (ScimError::status(503, detail.clone()), Outcome::Failed)
+        }
         WriteError::Store(StoreError::UnknownTenant(_)) => (
             ScimError::status(401, "the API key's tenant no longer exists"),
             Outcome::Failed,

@@ -74,6 +74,10 @@ pub enum StoreError {
     /// again on a fresh snapshot. Nothing was written.
     #[error("the state this write was planned on has changed ({0})")]
     Conflict(String),
+    /// The cluster's etcd could not be reached (its majority is down): a write that needs
+    /// a userName claim or a directory change was refused. Nothing was written.
+    #[error("{0}")]
+    Unavailable(String),
     /// The writer thread has stopped (the server is shutting down). Nothing was written.
     #[error("the database writer has stopped")]
     WriterStopped,

@@ -50,6 +50,13 @@ pub(super) fn import(
 ) -> Result<ImportSummary, StoreError> {
     let mut txn = store.write(tenant)?;
     let mut created = Vec::with_capacity(records.len());
+    // In a cluster, each userName is reserved in etcd too: confirmed after the commit,
+    // dropped (by the guard) on any way out before it.
+    let cluster = store.cluster().cloned();
+    let mut reserved = Reserved {
+        cluster: cluster.clone(),
+        held: Vec::new(),
+    };
     for (index, record) in records.iter().enumerate() {
         let number = index + 1;
         let Some((entity_type, key)) = key_field(&record.entity_type) else {
@@ -87,6 +94,19 @@ pub(super) fn import(
                 )),
                 other => other,
             })?;
+            if let Some(cluster) = &cluster {
+                match cluster.reserve(tenant, &name) {
+                    Ok(reservation) => reserved.held.push(reservation),
+                    Err(err) => {
+                        return Err(match err {
+                            StoreError::UserNameTaken(_) => StoreError::Import(format!(
+                                "record {number}: userName `{key_value}` is already taken (in this or another instance); nothing was imported"
+                            )),
+                            other => other,
+                        });
+                    }
+                }
+            }
         }
         let entity = Entity {
             id: id.clone(),
@@ -116,5 +136,26 @@ pub(super) fn import(
         created.push(entity);
     }
     txn.commit()?;
+    if let Some(cluster) = &cluster {
+        for reservation in std::mem::take(&mut reserved.held) {
+            cluster.settle(reservation, true);
+        }
+    }
     Ok(ImportSummary { created })
+}
+
+/// userName reservations of an import not committed (yet): dropped with the guard.
+struct Reserved {
+    cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+    held: Vec<crate::cluster::Reservation>,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if let Some(cluster) = &self.cluster {
+            for reservation in self.held.drain(..) {
+                cluster.settle(reservation, false);
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ mod access;
 mod admin;
 mod apply;
 mod error;
+mod global;
 mod import;
 mod query;
 mod read;
@@ -98,6 +99,8 @@ pub struct Store {
     key_cache: Arc<std::sync::RwLock<KeyCache>>,
     /// The writer thread, started on first use.
     writer: Arc<std::sync::OnceLock<Result<writer::Writer, String>>>,
+    /// The cluster this store is part of (`provisio serve --cluster`), if any.
+    cluster: Arc<std::sync::OnceLock<Arc<crate::cluster::Cluster>>>,
 }
 
 impl Store {
@@ -128,6 +131,7 @@ impl Store {
             config,
             key_cache: Arc::default(),
             writer: Arc::default(),
+            cluster: Arc::default(),
         };
         let had_index = unmanaged::index_exists(&store.db)?;
         store.create_tables()?;
@@ -209,6 +213,13 @@ impl Store {
     /// [`commit`](Self::commit) for writes queued together: they run in one transaction
     /// (unless one spoils it, see [`PlannedWrite`]), in order; one result each, in order.
     pub fn commit_all(&self, writes: Vec<PlannedWrite>) -> Vec<Result<Written, StoreError>> {
+        match self.cluster.get() {
+            Some(cluster) => self.commit_clustered(cluster, writes),
+            None => self.commit_local(writes),
+        }
+    }
+
+    fn commit_local(&self, writes: Vec<PlannedWrite>) -> Vec<Result<Written, StoreError>> {
         match self.writer() {
             Ok(batcher) => batcher.commit_all(writes),
             Err(_) => writes
@@ -272,6 +283,9 @@ impl Store {
                 return Err(StoreError::TenantExists(name.to_owned()));
             }
             table.insert(name, bytes.as_slice())?;
+        }
+        if let Some(cluster) = self.cluster.get() {
+            cluster.place_tenant(name)?;
         }
         txn.commit()?;
         Ok(record)
@@ -364,6 +378,9 @@ impl Store {
             access::upsert_user(&txn, tenant, user, role, self.now())?;
             key_id
         };
+        if let Some(cluster) = self.cluster.get() {
+            cluster.publish_key(&global::hex(&hash), tenant)?;
+        }
         txn.commit()?;
         if role.is_some() {
             // What the user's other keys identify has changed.
@@ -457,6 +474,9 @@ impl Store {
             stored.record.revoked = true;
             let bytes = encode("api_keys", &stored)?;
             keys.insert(hash.as_slice(), bytes.as_slice())?;
+            if let Some(cluster) = self.cluster.get() {
+                cluster.withdraw_key(&global::hex(&hash))?;
+            }
         }
         txn.commit()?;
         self.forget_keys();
@@ -647,6 +667,11 @@ pub struct OverlayVersion {
 struct StoredKey {
     hash: [u8; 32],
     record: KeyRecord,
+}
+
+/// The hex SHA-256 of an API key, as the cluster directory names it.
+pub fn key_hash_hex(key: &str) -> String {
+    global::hex(&key_hash(key))
 }
 
 fn key_hash(key: &str) -> [u8; 32] {

@@ -15,6 +15,7 @@
 mod admin;
 mod binary;
 mod browser;
+mod cluster;
 mod crash;
 mod explain;
 mod http;
