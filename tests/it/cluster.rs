@@ -377,27 +377,6 @@ fn etcd_claims(endpoints: &str) -> std::collections::BTreeMap<String, String> {
     })
 }
 
-/// GETs per second of `path` through `addr`: 4 threads, 150 requests each, a connection
-/// per request.
-fn throughput(addr: &str, key: &str, path: &str) -> f64 {
-    let started = Instant::now();
-    let handles: Vec<_> = (0..4)
-        .map(|_| {
-            let (addr, key, path) = (addr.to_owned(), key.to_owned(), path.to_owned());
-            std::thread::spawn(move || {
-                for _ in 0..150 {
-                    let (status, _) = request(&addr, &key, "GET", &path, None).expect("answers");
-                    assert_eq!(status, 200);
-                }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().expect("a thread");
-    }
-    600.0 / started.elapsed().as_secs_f64()
-}
-
 #[test]
 fn a_tenant_is_served_identically_through_every_node() {
     let cluster = Cluster::start();
@@ -455,18 +434,6 @@ fn a_tenant_is_served_identically_through_every_node() {
         let (status, _) = request(&node.addr, "prv_0000", "GET", "/Users", None).expect("answers");
         assert_eq!(status, 401);
     }
-    // A short load: GETs of the user through the owner, then through a node that forwards.
-    let path = format!("/Users/{id}");
-    let through_owner = throughput(&a.addr, &a.key, &path);
-    let through_other = throughput(&b.addr, &a.key, &path);
-    eprintln!(
-        "load: {through_owner:.0} GET/s through the owner, {through_other:.0} GET/s through a non-owner (ratio {:.2})",
-        through_other / through_owner
-    );
-    assert!(
-        through_other > through_owner * 0.1,
-        "forwarding costs too much"
-    );
     // A rename moves the claim; a delete releases it: the old name is free everywhere.
     let rename = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
