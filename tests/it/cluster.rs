@@ -205,21 +205,18 @@ impl Node {
     }
 
     fn launch(&mut self, endpoints: &str) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-                "--cluster",
-                endpoints,
-                "--node",
-                &self.name,
-                "--db",
-            ])
-            .arg(&self.db)
+        let args = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--cluster",
+            endpoints,
+            "--node",
+            &self.name,
+        ];
+        let mut child = crate::binary::command(&self.db, &args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -323,6 +320,11 @@ fn user(name: &str) -> String {
     .to_string()
 }
 
+/// One request that must be answered: its status and the whole answer.
+fn call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    request(addr, key, method, path, body).expect("answers")
+}
+
 /// A body with every `http://HOST` of a node replaced, to compare answers through nodes.
 fn neutral(body: &Value, nodes: &[Node]) -> String {
     let mut text = body.to_string();
@@ -397,8 +399,7 @@ fn a_tenant_is_served_identically_through_every_node() {
     let id = created["id"].as_str().expect("an id").to_owned();
     let mut bodies = Vec::new();
     for node in [a, b, c] {
-        let (status, got) =
-            request(&node.addr, &a.key, "GET", &format!("/Users/{id}"), None).expect("answers");
+        let (status, got) = call(&node.addr, &a.key, "GET", &format!("/Users/{id}"), None);
         assert_eq!(status, 200, "through {}: {got}", node.name);
         let got = json_of(&got);
         // Locations come from the owner's --public-url (here its listen address), never
@@ -415,23 +416,21 @@ fn a_tenant_is_served_identically_through_every_node() {
     assert_eq!(bodies[0], bodies[2]);
     // Lists, filters and errors too.
     for node in [b, c] {
-        let (status, list) = request(
+        let (status, list) = call(
             &node.addr,
             &a.key,
             "GET",
             "/Users?filter=userName%20eq%20%22ada@x.example%22",
             None,
-        )
-        .expect("answers");
+        );
         assert_eq!(status, 200);
         assert_eq!(json_of(&list)["totalResults"], 1);
-        let (status, missing) =
-            request(&node.addr, &a.key, "GET", "/Users/nope", None).expect("answers");
+        let (status, missing) = call(&node.addr, &a.key, "GET", "/Users/nope", None);
         assert_eq!(status, 404, "{missing}");
     }
     // An unknown key is refused by every node.
     for node in [a, b, c] {
-        let (status, _) = request(&node.addr, "prv_0000", "GET", "/Users", None).expect("answers");
+        let (status, _) = call(&node.addr, "prv_0000", "GET", "/Users", None);
         assert_eq!(status, 401);
     }
     // A rename moves the claim; a delete releases it: the old name is free everywhere.
@@ -440,44 +439,39 @@ fn a_tenant_is_served_identically_through_every_node() {
         "Operations": [{"op": "replace", "path": "userName", "value": "ada2@x.example"}]
     })
     .to_string();
-    let (status, text) = request(
+    let (status, text) = call(
         &c.addr,
         &a.key,
         "PATCH",
         &format!("/Users/{id}"),
         Some(&rename),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 200, "{text}");
-    let (status, text) = request(
+    let (status, text) = call(
         &a.addr,
         &b.key,
         "POST",
         "/Users",
         Some(&user("ada2@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 409, "the new name is claimed: {text}");
-    let (status, text) = request(
+    let (status, text) = call(
         &a.addr,
         &b.key,
         "POST",
         "/Users",
         Some(&user("ada@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 201, "the old name was released: {text}");
-    let (status, _) =
-        request(&b.addr, &a.key, "DELETE", &format!("/Users/{id}"), None).expect("answers");
+    let (status, _) = call(&b.addr, &a.key, "DELETE", &format!("/Users/{id}"), None);
     assert_eq!(status, 204);
-    let (status, text) = request(
+    let (status, text) = call(
         &c.addr,
         &c.key,
         "POST",
         "/Users",
         Some(&user("ada2@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 201, "a deleted user's name is free: {text}");
     // Bulk creates claim too.
     let bulk = json!({
@@ -488,7 +482,7 @@ fn a_tenant_is_served_identically_through_every_node() {
         ]
     })
     .to_string();
-    let (status, text) = request(&b.addr, &a.key, "POST", "/Bulk", Some(&bulk)).expect("answers");
+    let (status, text) = call(&b.addr, &a.key, "POST", "/Bulk", Some(&bulk));
     assert_eq!(status, 200, "{text}");
     let statuses: Vec<String> = json_of(&text)["Operations"]
         .as_array()
@@ -574,8 +568,7 @@ fn the_same_user_name_at_once_on_three_nodes_gets_one_201() {
                 let barrier = Arc::clone(&barrier);
                 std::thread::spawn(move || {
                     barrier.wait();
-                    let (status, text) =
-                        request(&via, &key, "POST", "/Users", Some(&body)).expect("answers");
+                    let (status, text) = call(&via, &key, "POST", "/Users", Some(&body));
                     (tenant, status, text)
                 })
             })
@@ -611,8 +604,7 @@ fn the_same_user_name_at_once_on_three_nodes_gets_one_201() {
     }
     // And each losing tenant holds no such user.
     for node in &cluster.nodes {
-        let (_, list) =
-            request(&node.addr, &node.key, "GET", "/Users?count=1000", None).expect("answers");
+        let (_, list) = call(&node.addr, &node.key, "GET", "/Users?count=1000", None);
         let held = json_of(&list)["totalResults"].as_u64().unwrap_or(0);
         let won = winners.values().filter(|t| **t == node.name).count() as u64;
         assert_eq!(held, won, "tenant {}", node.name);
@@ -643,7 +635,7 @@ fn a_revoked_key_is_refused_at_once_on_every_node_and_a_dead_owner_is_a_503() {
     }
     ok(&provisio(&a_db, &["key", "revoke", "--tenant", "a", &id]));
     for node in &cluster.nodes {
-        let (status, text) = request(&node.addr, &key, "GET", "/Users", None).expect("answers");
+        let (status, text) = call(&node.addr, &key, "GET", "/Users", None);
         assert_eq!(
             status, 401,
             "right after the revocation, through {}: {text}",
@@ -652,14 +644,13 @@ fn a_revoked_key_is_refused_at_once_on_every_node_and_a_dead_owner_is_a_503() {
     }
     // An import of pre-existing users claims their userNames in etcd too: a name another
     // tenant holds refuses the whole import, a new one is claimed.
-    let (status, _) = request(
+    let (status, _) = call(
         &cluster.nodes[1].addr,
         &cluster.nodes[1].key,
         "POST",
         "/Users",
         Some(&user("held@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 201);
     let dir = tempfile::tempdir().expect("a temp dir");
     let refused = dir.path().join("refused.csv");
@@ -717,7 +708,7 @@ User,fresh@x.example
     cluster.nodes[2].kill();
     let c_key = cluster.nodes[2].key.clone();
     for node in &cluster.nodes[..2] {
-        let (status, text) = request(&node.addr, &c_key, "GET", "/Users", None).expect("answers");
+        let (status, text) = call(&node.addr, &c_key, "GET", "/Users", None);
         assert_eq!(status, 503, "{text}");
         let detail = json_of(&text)["detail"]
             .as_str()
@@ -727,8 +718,7 @@ User,fresh@x.example
             detail.contains("node `c`") && detail.contains("not answering"),
             "{detail}"
         );
-        let (status, _) =
-            request(&node.addr, &cluster.nodes[0].key, "GET", "/Users", None).expect("answers");
+        let (status, _) = call(&node.addr, &cluster.nodes[0].key, "GET", "/Users", None);
         assert_eq!(status, 200);
     }
 }
@@ -738,14 +728,13 @@ fn etcd_losing_one_member_works_losing_two_refuses_claims_and_recovers() {
     let mut cluster = Cluster::start();
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     let (a_addr, a_key, b_addr) = (a.addr.clone(), a.key.clone(), b.addr.clone());
-    let (status, text) = request(
+    let (status, text) = call(
         &b_addr,
         &a_key,
         "POST",
         "/Users",
         Some(&user("before@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 201, "{text}");
     let id = json_of(&text)["id"].as_str().expect("id").to_owned();
 
@@ -763,14 +752,13 @@ fn etcd_losing_one_member_works_losing_two_refuses_claims_and_recovers() {
     // Two down: a create (needs a claim) is a 503 and writes nothing; reads and writes that
     // need no claim go on, also through another node.
     cluster.etcd.kill(1);
-    let (status, text) = request(
+    let (status, text) = call(
         &b_addr,
         &a_key,
         "POST",
         "/Users",
         Some(&user("refused@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 503, "{text}");
     let detail = json_of(&text)["detail"]
         .as_str()
@@ -780,18 +768,16 @@ fn etcd_losing_one_member_works_losing_two_refuses_claims_and_recovers() {
         detail.contains("etcd") && detail.contains("nothing was changed"),
         "{detail}"
     );
-    let (status, list) = request(
+    let (status, list) = call(
         &a_addr,
         &a_key,
         "GET",
         "/Users?filter=userName%20eq%20%22refused@x.example%22",
         None,
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 200);
     assert_eq!(json_of(&list)["totalResults"], 0, "nothing half written");
-    let (status, _) =
-        request(&b_addr, &a_key, "GET", &format!("/Users/{id}"), None).expect("answers");
+    let (status, _) = call(&b_addr, &a_key, "GET", &format!("/Users/{id}"), None);
     assert_eq!(
         status, 200,
         "a read through another node works from the cache"
@@ -801,14 +787,13 @@ fn etcd_losing_one_member_works_losing_two_refuses_claims_and_recovers() {
         "Operations": [{"op": "replace", "path": "active", "value": false}]
     })
     .to_string();
-    let (status, text) = request(
+    let (status, text) = call(
         &b_addr,
         &a_key,
         "PATCH",
         &format!("/Users/{id}"),
         Some(&patch),
-    )
-    .expect("answers");
+    );
     assert_eq!(status, 200, "a write that needs no claim works: {text}");
 
     // They come back: every node catches up without a restart.
@@ -865,14 +850,13 @@ fn a_node_killed_mid_create_agrees_with_etcd_after_restart() {
     }
     // Restarted, it reconciles with etcd; stopped again, `db verify --cluster` agrees.
     cluster.nodes[0].launch(&endpoints);
-    let created = request(
+    let created = call(
         &cluster.nodes[0].addr,
         &key,
         "POST",
         "/Users",
         Some(&user("later@x.example")),
-    )
-    .expect("answers");
+    );
     assert_eq!(created.0, 201, "{}", created.1);
     assert!(cluster.nodes[0].stop(), "node a stops cleanly");
     let db = cluster.nodes[0].db.clone();
