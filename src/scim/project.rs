@@ -3,11 +3,12 @@
 //! `attributes` / `excludedAttributes`. A secret (`returned: never`, `mutability: writeOnly`:
 //! `password`) never appears, under any spelling.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::attr::{AttrPath, extension_schema, resolve};
 use super::etag::etag;
-use super::schema::ResourceKind;
+use super::schema::{ResourceKind, SchemaDef};
 
 /// The server-kept facts that become `meta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,39 +66,22 @@ pub fn build_resource(
         .get("schemas")
         .filter(|s| s.is_array())
         .cloned()
-        .unwrap_or_else(|| default_schemas(kind, stored));
+        .unwrap_or_else(|| default_schemas(kind, |key| stored.contains_key(key)));
     out.insert("schemas".into(), schemas);
     out.insert("id".into(), Value::String(id.to_owned()));
-    let related_name = match kind {
-        ResourceKind::User => "groups",
-        ResourceKind::Group => "members",
-    };
     for (key, value) in stored {
-        if ["schemas", "id", "meta", related_name].contains(&key.as_str()) {
-            continue;
-        }
-        // Stored bodies are canonical and never hold a secret (refused at ingest); a
-        // secret found anyway is left out by its schema name, without resolving each key.
-        if let Some(ext) = kind.extensions().iter().find(|e| e.id == key.as_str()) {
-            let mut inner = value.clone();
-            if let Some(map) = inner.as_object_mut() {
-                map.retain(|name, _| ext.attribute(name).is_none_or(|a| !a.is_secret()));
+        match shown_as(kind, key) {
+            Shown::Hidden => {}
+            Shown::AsIs => {
+                out.insert(key.clone(), value.clone());
             }
-            out.insert(key.clone(), inner);
-            continue;
+            Shown::Extension(ext) => {
+                out.insert(key.clone(), without_secrets(ext, value.clone()));
+            }
         }
-        let mut names = key.rsplit(':').next().unwrap_or(key).split('.');
-        if names.any(|name| {
-            kind.core_schema()
-                .attribute(name)
-                .is_some_and(super::schema::AttributeDef::is_secret)
-        }) {
-            continue;
-        }
-        out.insert(key.clone(), value.clone());
     }
     if let Some(related) = related {
-        out.insert(related_name.into(), Value::Array(related));
+        out.insert(related_name(kind).into(), Value::Array(related));
     }
     let mut meta_out = Map::new();
     meta_out.insert("resourceType".into(), kind.as_str().into());
@@ -109,10 +93,200 @@ pub fn build_resource(
     Value::Object(out)
 }
 
-fn default_schemas(kind: ResourceKind, stored: &Map<String, Value>) -> Value {
+/// The default representation (no `attributes` or `excludedAttributes`: what
+/// [`build_resource`] then [`Projection::all`] give, key for key, byte for byte) written
+/// straight from the stored JSON text of `body`, without building a [`Value`] of it: the
+/// GET of a resource by id. `created`, `last_modified` and `version` are `meta`'s.
+///
+/// # Errors
+/// `body` is not a JSON object (a corrupt row).
+pub fn write_resource(
+    kind: ResourceKind,
+    base_url: &str,
+    id: &str,
+    body: &RawValue,
+    meta: &crate::domain::Meta,
+    related: Option<&[Value]>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let RawFields(fields) = serde_json::from_str(body.get())?;
+    let stored = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, v)| *v);
+    let mut out = Vec::with_capacity(body.get().len() + 256);
+    let mut object = JsonObject::open(&mut out);
+    match stored("schemas").filter(|s| s.get().starts_with('[')) {
+        Some(schemas) => object.field("schemas", schemas)?,
+        None => object.field(
+            "schemas",
+            &default_schemas(kind, |key| stored(key).is_some()),
+        )?,
+    }
+    object.field("id", id)?;
+    for (key, value) in &fields {
+        match shown_as(kind, key) {
+            Shown::Hidden => {}
+            Shown::AsIs => object.field(key, *value)?,
+            Shown::Extension(ext) => {
+                object.field(
+                    key,
+                    &without_secrets(ext, serde_json::from_str(value.get())?),
+                )?;
+            }
+        }
+    }
+    if let Some(related) = related {
+        object.field(related_name(kind), related)?;
+    }
+    let mut meta_out = object.object("meta")?;
+    meta_out.field("resourceType", kind.as_str())?;
+    meta_out.field("created", &meta.created)?;
+    meta_out.field("lastModified", &meta.last_modified)?;
+    meta_out.field("location", &location(base_url, kind, id))?;
+    meta_out.field("version", &etag(&meta.version.to_string()))?;
+    meta_out.close();
+    object.close();
+    Ok(out)
+}
+
+/// A JSON object written key by key into a buffer.
+struct JsonObject<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> JsonObject<'o> {
+    fn open(out: &'o mut Vec<u8>) -> JsonObject<'o> {
+        out.push(b'{');
+        JsonObject { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) -> Result<(), serde_json::Error> {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(b',');
+        }
+        serde_json::to_writer(&mut *self.out, key)?;
+        self.out.push(b':');
+        Ok(())
+    }
+
+    fn field<V: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &V,
+    ) -> Result<(), serde_json::Error> {
+        self.key(key)?;
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
+    /// A member whose value is an object, written next.
+    fn object(&mut self, key: &str) -> Result<JsonObject<'_>, serde_json::Error> {
+        self.key(key)?;
+        Ok(JsonObject::open(self.out))
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// The top-level members of a stored JSON object, in order, each value left as its text.
+struct RawFields<'a>(Vec<(std::borrow::Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for RawFields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RawFields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<RawFields<'de>, M::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(Key(key)) = map.next_key()? {
+                    fields.push((key, map.next_value()?));
+                }
+                Ok(RawFields(fields))
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+/// An object key, borrowed from the text unless it holds an escape.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> serde::de::Visitor<'de> for Text {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
+
+/// What a representation does with one top-level key of a stored body.
+enum Shown {
+    /// Left out: `schemas`, `id`, `meta` and the relation are the server's; a secret never
+    /// appears.
+    Hidden,
+    /// Shown as stored.
+    AsIs,
+    /// An extension object, shown without its secret attributes.
+    Extension(&'static SchemaDef),
+}
+
+fn shown_as(kind: ResourceKind, key: &str) -> Shown {
+    if ["schemas", "id", "meta", related_name(kind)].contains(&key) {
+        return Shown::Hidden;
+    }
+    // Stored bodies are canonical and never hold a secret (refused at ingest); a secret
+    // found anyway is left out by its schema name, without resolving each key.
+    if let Some(ext) = kind.extensions().iter().find(|e| e.id == key) {
+        return Shown::Extension(ext);
+    }
+    let mut names = key.rsplit(':').next().unwrap_or(key).split('.');
+    if names.any(|name| {
+        kind.core_schema()
+            .attribute(name)
+            .is_some_and(super::schema::AttributeDef::is_secret)
+    }) {
+        Shown::Hidden
+    } else {
+        Shown::AsIs
+    }
+}
+
+/// The member a representation derives: a User's `groups`, a Group's `members`.
+fn related_name(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "groups",
+        ResourceKind::Group => "members",
+    }
+}
+
+/// An extension object without its secret attributes.
+fn without_secrets(ext: &'static SchemaDef, mut value: Value) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        map.retain(|name, _| ext.attribute(name).is_none_or(|a| !a.is_secret()));
+    }
+    value
+}
+
+fn default_schemas(kind: ResourceKind, stored: impl Fn(&str) -> bool) -> Value {
     let mut list = vec![Value::String(kind.core_schema().id.to_owned())];
     for ext in kind.extensions() {
-        if stored.contains_key(ext.id) {
+        if stored(ext.id) {
             list.push(Value::String(ext.id.to_owned()));
         }
     }
@@ -487,5 +661,89 @@ mod tests {
         let p = Projection::parse(ResourceKind::Group, Some("displayName"), None);
         assert!(!p.includes("members"));
         assert!(Projection::all().includes("members"));
+    }
+
+    /// [`write_resource`] writes, byte for byte, what [`build_resource`] then
+    /// [`Projection::all`] serialise to, for bodies with and without `schemas`, with an
+    /// extension, with keys the server owns or that name a secret, and with escapes.
+    #[test]
+    fn written_representation_is_the_built_one() {
+        let stored_meta = crate::domain::Meta {
+            created: crate::domain::Timestamp::parse("2024-01-01T00:00:00Z").unwrap(),
+            last_modified: crate::domain::Timestamp::parse("2024-01-02T03:04:05.123Z").unwrap(),
+            version: 7,
+        };
+        let meta = Meta {
+            created: stored_meta.created.to_string(),
+            last_modified: stored_meta.last_modified.to_string(),
+            version: stored_meta.version.to_string(),
+        };
+        let bodies = [
+            (
+                ResourceKind::User,
+                json!({"userName": "jane", "active": true}),
+            ),
+            (
+                ResourceKind::User,
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER_SCHEMA],
+                    "id": "spoofed", "meta": {"version": "W/\"99\""}, "groups": [{"value": "g"}],
+                    "userName": "j\"a\\ne\u{e9}", "password": "leak", "name.password": "x",
+                    "na\u{1}me": {"givenName": "J\n"}, "title": 1.5, "n": -3, "big": u64::MAX,
+                    ENTERPRISE_USER_SCHEMA: {"department": "R&D", "manager": {"value": "m"}}
+                }),
+            ),
+            (
+                ResourceKind::User,
+                json!({"schemas": "not a list", ENTERPRISE_USER_SCHEMA: {}}),
+            ),
+            (
+                ResourceKind::Group,
+                json!({"displayName": "G", "members": [{"value": "u"}]}),
+            ),
+        ];
+        for (kind, body) in bodies {
+            let related = vec![member_ref(
+                "https://h/scim/v2",
+                ResourceKind::Group,
+                "g1",
+                Some("G1"),
+            )];
+            let built = build_resource(
+                kind,
+                "https://h/scim/v2",
+                "r1",
+                &body,
+                &meta,
+                Some(related.clone()),
+            );
+            let expected = serde_json::to_vec(&Projection::all().apply(kind, built)).unwrap();
+            let raw = serde_json::value::to_raw_value(&body).unwrap();
+            let written = write_resource(
+                kind,
+                "https://h/scim/v2",
+                "r1",
+                &raw,
+                &stored_meta,
+                Some(&related),
+            )
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+        let not_an_object = serde_json::value::to_raw_value(&json!([1])).unwrap();
+        assert!(
+            write_resource(
+                ResourceKind::User,
+                "https://h",
+                "r1",
+                &not_an_object,
+                &stored_meta,
+                None
+            )
+            .is_err()
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
 use crate::scim::filter::{IndexedAttr, equality_hint};
 use crate::scim::list::{ListQuery, list_response, parse_list_query, parse_search_request};
-use crate::scim::project::{self, Projection, build_resource, member_ref};
+use crate::scim::project::{self, Projection, build_resource, member_ref, write_resource};
 use crate::scim::route::Route;
 use crate::server::unmanaged::Listed;
 use crate::server::write::{bulk_request, write_logged};
@@ -125,42 +125,61 @@ fn present(
     mut plain: Value,
     projection: &Projection,
 ) -> Result<Value, StoreError> {
-    let related = match kind {
-        ResourceKind::User if projection.includes("groups") => {
-            let mut groups = Vec::new();
-            for group in read.groups_of(id)? {
-                let display = read
-                    .get_resource_body(ResourceKind::Group, &group)?
-                    .and_then(|(g, _)| text(&g, "displayName"));
-                groups.push(member_ref(
-                    base_url,
-                    ResourceKind::Group,
-                    group.as_str(),
-                    display.as_deref(),
-                ));
-            }
-            Some(("groups", groups))
-        }
-        ResourceKind::Group if projection.includes("members") => {
-            let mut members = Vec::new();
-            // `display` is not published for members (it is not stored), so not returned.
-            for user in read.members_of(id)? {
-                members.push(member_ref(
-                    base_url,
-                    ResourceKind::User,
-                    user.as_str(),
-                    None,
-                ));
-            }
-            Some(("members", members))
-        }
-        _ => None,
+    let related = if projection.includes(related_name(kind)) {
+        Some((related_name(kind), related(read, base_url, kind, id)?))
+    } else {
+        None
     };
     if let (Some((name, values)), Some(map)) = (related, plain.as_object_mut()) {
         let at = map.keys().position(|k| k == "meta").unwrap_or(map.len());
         map.shift_insert(at, name.to_owned(), Value::Array(values));
     }
     Ok(projection.apply(kind, plain))
+}
+
+/// The member a resource's representation derives from the memberships.
+fn related_name(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "groups",
+        ResourceKind::Group => "members",
+    }
+}
+
+/// A User's `groups` (with each group's `display`) or a Group's `members`.
+fn related(
+    read: &TenantRead,
+    base_url: &str,
+    kind: ResourceKind,
+    id: &ResourceId,
+) -> Result<Vec<Value>, StoreError> {
+    let mut refs = Vec::new();
+    match kind {
+        ResourceKind::User => {
+            for group in read.groups_of(id)? {
+                let display = read
+                    .get_resource_body(ResourceKind::Group, &group)?
+                    .and_then(|(g, _)| text(&g, "displayName"));
+                refs.push(member_ref(
+                    base_url,
+                    ResourceKind::Group,
+                    group.as_str(),
+                    display.as_deref(),
+                ));
+            }
+        }
+        ResourceKind::Group => {
+            // `display` is not published for members (it is not stored), so not returned.
+            for user in read.members_of(id)? {
+                refs.push(member_ref(
+                    base_url,
+                    ResourceKind::User,
+                    user.as_str(),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(refs)
 }
 
 fn text(body: &Value, key: &str) -> Option<String> {
@@ -189,7 +208,7 @@ pub(super) fn asks_for_attributes(query: &str) -> bool {
 fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Reply, ScimError> {
     let (tenant, _) = tenant(call)?;
     let read = app.store.read(tenant).map_err(storage)?;
-    let stored = read.get_resource_body(kind, id).map_err(storage)?;
+    let stored = read.get_resource_raw(kind, id).map_err(storage)?;
     let version = stored.as_ref().map(|(_, meta)| meta.version.to_string());
     let precondition = evaluate_preconditions(
         version.as_deref(),
@@ -197,25 +216,47 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
         call.if_none_match.as_deref(),
         true,
     )?;
-    let stored = match stored {
-        Some(found) => Some(found),
+    let projection = projection_of(kind, &call.query);
+    let corrupt = |err: serde_json::Error| {
+        storage(StoreError::Corrupt {
+            table: "resources",
+            detail: err.to_string(),
+        })
+    };
+    let (body, meta) = match stored {
+        Some((_, meta)) if precondition == Precondition::NotModified => {
+            return Ok(Reply::empty(304).with_header(header::ETAG, etag(&meta.version.to_string())));
+        }
+        // The default representation is written straight from the stored text.
+        Some((raw, meta)) if projection == Projection::all() => {
+            let related = related(&read, &call.base_url, kind, id).map_err(storage)?;
+            let text = write_resource(
+                kind,
+                &call.base_url,
+                id.as_str(),
+                &raw,
+                &meta,
+                Some(&related),
+            )
+            .map_err(corrupt)?;
+            return Ok(Reply::json_text(200, text)
+                .with_header(header::ETAG, etag(&meta.version.to_string())));
+        }
+        Some((raw, meta)) => (serde_json::from_str(raw.get()).map_err(corrupt)?, meta),
         // A pre-existing entity, listed for an import, is read by its id too.
         None => match Listed::of(app, tenant, kind) {
             Some(listed) => listed
                 .get(&read, id)
                 .map_err(storage)?
-                .map(|r| (r.body, r.meta)),
-            None => None,
+                .map(|r| (r.body, r.meta))
+                .ok_or_else(|| ScimError::not_found(kind.as_str(), id.as_str()))?,
+            None => return Err(ScimError::not_found(kind.as_str(), id.as_str())),
         },
-    };
-    let Some((body, meta)) = stored else {
-        return Err(ScimError::not_found(kind.as_str(), id.as_str()));
     };
     let tag = etag(&meta.version.to_string());
     if precondition == Precondition::NotModified {
         return Ok(Reply::empty(304).with_header(header::ETAG, tag));
     }
-    let projection = projection_of(kind, &call.query);
     let body =
         shown(&read, &call.base_url, kind, id, &body, &meta, &projection).map_err(storage)?;
     Ok(Reply::json(200, body).with_header(header::ETAG, tag))

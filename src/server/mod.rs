@@ -85,9 +85,18 @@ pub struct Reply {
     /// HTTP status.
     pub status: u16,
     /// Body.
-    pub body: Option<Value>,
+    pub body: Option<ReplyBody>,
     /// Extra headers (`Location`, `ETag`).
     pub headers: Vec<(header::HeaderName, String)>,
+}
+
+/// A reply's JSON body: a value to serialise, or JSON text already written.
+#[derive(Debug)]
+pub enum ReplyBody {
+    /// A value, serialised when the response is sent.
+    Value(Value),
+    /// JSON text (a representation written straight from the stored row).
+    Text(Vec<u8>),
 }
 
 impl Reply {
@@ -95,7 +104,16 @@ impl Reply {
     pub fn json(status: u16, body: Value) -> Reply {
         Reply {
             status,
-            body: Some(body),
+            body: Some(ReplyBody::Value(body)),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A reply whose JSON body is already written.
+    pub fn json_text(status: u16, body: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            body: Some(ReplyBody::Text(body)),
             headers: Vec::new(),
         }
     }
@@ -361,13 +379,15 @@ pub fn error_reply(err: &ScimError) -> Reply {
 
 fn render(reply: Reply) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = Response::new(Full::new(match &reply.body {
-        Some(body) => Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    let has_body = reply.body.is_some();
+    let mut response = Response::new(Full::new(match reply.body {
+        Some(ReplyBody::Value(body)) => Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        Some(ReplyBody::Text(text)) => Bytes::from(text),
         None => Bytes::new(),
     }));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    if reply.body.is_some() {
+    if has_body {
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(SCIM_MEDIA_TYPE),

@@ -87,6 +87,13 @@ pub(crate) struct ResourceRow {
     pub(crate) meta: Meta,
 }
 
+/// A resource row read with its body left as the stored JSON text.
+#[derive(Deserialize)]
+pub(crate) struct RawResourceRow {
+    pub(crate) body: Box<serde_json::value::RawValue>,
+    pub(crate) meta: Meta,
+}
+
 /// A resource row to write, borrowed (the same bytes as [`ResourceRow`]).
 #[derive(Serialize)]
 pub(crate) struct ResourceRowRef<'a> {
@@ -161,6 +168,20 @@ impl<X: Txn> Queries<'_, X> {
             return Ok(None);
         };
         let row = decode::<ResourceRow>("resources", guard.value())?;
+        Ok(Some((row.body, row.meta)))
+    }
+
+    /// A resource's body as its stored JSON text (not parsed) and its `meta`.
+    pub(crate) fn resource_raw(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<(Box<serde_json::value::RawValue>, Meta)>, StoreError> {
+        let table = self.txn.table(RESOURCES)?;
+        let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
+            return Ok(None);
+        };
+        let row = decode::<RawResourceRow>("resources", guard.value())?;
         Ok(Some((row.body, row.meta)))
     }
 

@@ -54,6 +54,17 @@ macro_rules! queries {
                 self.q().resource_body(kind, id.as_str())
             }
 
+            /// A resource's body as its stored JSON text, unparsed, and its `meta`: what
+            /// is shown of it can be written straight from that text.
+            pub fn get_resource_raw(
+                &self,
+                kind: ResourceKind,
+                id: &ResourceId,
+            ) -> Result<Option<(Box<serde_json::value::RawValue>, crate::domain::Meta)>, StoreError>
+            {
+                self.q().resource_raw(kind, id.as_str())
+            }
+
             /// This tenant's user holding `user_name`, body and meta only.
             pub fn user_body_by_name(
                 &self,
