@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::check::CheckedRules;
 use crate::domain::{
-    EntityType, FieldName, Meta, ResourceId, ResourceKind, StateView, StoredResource, TenantId,
+    EntityType, FieldName, Lifecycle, Meta, ResourceId, ResourceKind, StoredResource, TenantId,
     Timestamp,
 };
 use crate::eval::reverse::resource_of;
@@ -103,19 +103,20 @@ impl Listed {
         else {
             return Ok(Vec::new());
         };
-        let found = read
-            .find_entity(
-                &self.entity_type,
-                &FieldName::new(key.name.as_str()),
-                &by_key,
-            )
-            .map_err(|e| StoreError::Corrupt {
-                table: "entities",
-                detail: e.0,
-            })?;
-        match found.filter(|e| !e.managed) {
-            Some(entity) => self.get(read, &entity.id).map(|r| r.into_iter().collect()),
-            None => Ok(Vec::new()),
-        }
+        // A provisioned holder of the key has no row in the unmanaged index: looked up by
+        // id there, it is passed over without its entity being read.
+        let Some(id) = read.entity_id_by_key(
+            &self.entity_type,
+            &FieldName::new(key.name.as_str()),
+            &by_key,
+        )?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .get(read, &id)?
+            .filter(|r| !r.entity.managed && r.entity.lifecycle != Lifecycle::Deleted)
+            .into_iter()
+            .collect())
     }
 }

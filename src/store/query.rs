@@ -217,22 +217,32 @@ impl<X: Txn> Queries<'_, X> {
         field: &FieldName,
         value: &str,
     ) -> Result<Option<Entity>, StoreError> {
-        let id = {
-            let table = self.txn.table(UNIQUE_KEYS)?;
-            let folded = fold(value);
-            match table.get((
-                self.tenant,
-                entity_type.as_str(),
-                field.as_str(),
-                folded.as_str(),
-            ))? {
-                Some(guard) => guard.value().to_owned(),
-                None => return Ok(None),
-            }
+        let Some(id) = self.entity_id_by_key(entity_type, field, value)? else {
+            return Ok(None);
         };
         Ok(self
             .entity(&id)?
             .filter(|e| e.lifecycle != Lifecycle::Deleted && e.entity_type == *entity_type))
+    }
+
+    /// The id the unique-key index holds for an entity type's field value (matched
+    /// case-insensitively), without reading the entity.
+    pub(crate) fn entity_id_by_key(
+        &self,
+        entity_type: &EntityType,
+        field: &FieldName,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let table = self.txn.table(UNIQUE_KEYS)?;
+        let folded = fold(value);
+        Ok(table
+            .get((
+                self.tenant,
+                entity_type.as_str(),
+                field.as_str(),
+                folded.as_str(),
+            ))?
+            .map(|guard| guard.value().to_owned()))
     }
 
     /// The (tenant, id) holding a userName, globally.

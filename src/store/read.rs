@@ -65,6 +65,20 @@ macro_rules! queries {
                 self.q().resource_raw(kind, id.as_str())
             }
 
+            /// The id of the entity of a type whose unique field holds `value` (matched
+            /// case-insensitively), without reading the entity.
+            pub fn entity_id_by_key(
+                &self,
+                entity_type: &EntityType,
+                field: &FieldName,
+                value: &str,
+            ) -> Result<Option<ResourceId>, StoreError> {
+                Ok(self
+                    .q()
+                    .entity_id_by_key(entity_type, field, value)?
+                    .map(ResourceId::new))
+            }
+
             /// This tenant's user holding `user_name`, body and meta only.
             pub fn user_body_by_name(
                 &self,
