@@ -3,6 +3,7 @@
 //! integration user's role is too weak (`eval::access`). The refusal is the one thing
 //! written: a line of the provisioning log.
 
+use hyper::Uri;
 use hyper::header::{self, HeaderMap};
 
 use crate::domain::Timestamp;
@@ -12,8 +13,9 @@ use crate::server::{App, Reply, error_reply};
 use crate::store::{KeyInfo, LogRecord, Outcome};
 
 impl App {
-    /// Refuses, logging it, a request whose key may not provision.
-    pub(super) fn admit(&self, key: &KeyInfo, method: &str, path: &str) -> Result<(), Reply> {
+    /// Refuses, logging it (with the path and query as sent), a request whose key may not
+    /// provision.
+    pub(super) fn admit(&self, key: &KeyInfo, method: &str, uri: &Uri) -> Result<(), Reply> {
         let profile = self.profile_for(&key.tenant);
         let Err(refused) = access::admit(
             &profile.rules,
@@ -29,7 +31,9 @@ impl App {
             time: Timestamp::EPOCH,
             actor: key.user.clone(),
             method: method.to_owned(),
-            path: path.to_owned(),
+            path: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
             status: 403,
             outcome: Outcome::Rejected,
             scim_type: None,

@@ -233,11 +233,7 @@ impl App {
             self.optional_key(&parts.headers)
         };
         if let Some(key) = &key {
-            let logged = match parts.uri.query() {
-                Some(query) => format!("{path}?{query}"),
-                None => path.clone(),
-            };
-            self.admit(key, parts.method.as_str(), &logged)?;
+            self.admit(key, parts.method.as_str(), &parts.uri)?;
         }
         let base_url = format!("{}{base}", self.config.public_url);
         let has_body = matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
