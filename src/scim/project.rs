@@ -45,7 +45,8 @@ pub fn member_ref(base_url: &str, target: ResourceKind, id: &str, display: Optio
     Value::Object(out)
 }
 
-/// The full representation: `schemas`, `id`, the stored attributes (any `id`, `meta`,
+/// The full representation (`body` is consumed: its values move into it): `schemas`, `id`,
+/// the stored attributes (any `id`, `meta`,
 /// `groups`, `members` in `body` are ignored, and so is any key naming a secret, even one
 /// stored before bodies were canonical), `related` as `groups` (User) or `members` (Group)
 /// when given, and `meta` with `resourceType`, `created`, `lastModified`, `location` and
@@ -55,12 +56,14 @@ pub fn build_resource(
     kind: ResourceKind,
     base_url: &str,
     id: &str,
-    body: &Value,
+    body: Value,
     meta: &Meta,
     related: Option<Vec<Value>>,
 ) -> Value {
-    let empty = Map::new();
-    let stored = body.as_object().unwrap_or(&empty);
+    let stored = match body {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
     let mut out = Map::new();
     let schemas = stored
         .get("schemas")
@@ -70,13 +73,13 @@ pub fn build_resource(
     out.insert("schemas".into(), schemas);
     out.insert("id".into(), Value::String(id.to_owned()));
     for (key, value) in stored {
-        match shown_as(kind, key) {
+        match shown_as(kind, &key) {
             Shown::Hidden => {}
             Shown::AsIs => {
-                out.insert(key.clone(), value.clone());
+                out.insert(key, value);
             }
             Shown::Extension(ext) => {
-                out.insert(key.clone(), without_secrets(ext, value.clone()));
+                out.insert(key, without_secrets(ext, value));
             }
         }
     }
@@ -557,7 +560,7 @@ mod tests {
             ResourceKind::User,
             "https://h/scim/v2",
             "u1",
-            &body,
+            body,
             &meta(),
             Some(vec![]),
         )
@@ -599,7 +602,7 @@ mod tests {
             "PASSWORD": "leak2",
             ENTERPRISE_USER_SCHEMA: {"department": "R&D"}
         });
-        let user = build_resource(ResourceKind::User, "https://h", "u1", &body, &meta(), None);
+        let user = build_resource(ResourceKind::User, "https://h", "u1", body, &meta(), None);
         assert!(!user.to_string().contains("leak"), "{user}");
         assert_eq!(user[ENTERPRISE_USER_SCHEMA], json!({"department": "R&D"}));
     }
@@ -637,7 +640,7 @@ mod tests {
             ResourceKind::Group,
             "https://h/scim/v2",
             "g1",
-            &json!({"displayName": "S"}),
+            json!({"displayName": "S"}),
             &meta(),
             Some(vec![member_ref(
                 "https://h/scim/v2",
@@ -713,7 +716,7 @@ mod tests {
                 kind,
                 "https://h/scim/v2",
                 "r1",
-                &body,
+                body.clone(),
                 &meta,
                 Some(related.clone()),
             );

@@ -3,6 +3,7 @@
 
 use hyper::header;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::domain::{
     Meta, ResourceBody, ResourceId, ResourceKind, StoredResource, TenantId, UserName,
@@ -16,7 +17,7 @@ use crate::scim::project::{self, Projection, build_resource, member_ref, write_r
 use crate::scim::route::Route;
 use crate::server::unmanaged::Listed;
 use crate::server::write::{bulk_request, write_logged};
-use crate::server::{App, Call, Reply, error_reply};
+use crate::server::{App, Call, Reply, ReplyBody, error_reply};
 use crate::store::{StoreError, TenantRead};
 
 /// Whether a call is a read of a few rows (a resource by id, discovery, a list paged
@@ -107,12 +108,41 @@ pub(super) fn shown(
     base_url: &str,
     kind: ResourceKind,
     id: &ResourceId,
-    body: &Value,
+    body: Value,
     meta: &Meta,
     projection: &Projection,
 ) -> Result<Value, StoreError> {
     let plain = build_resource(kind, base_url, id.as_str(), body, &meta_of(meta), None);
     present(read, base_url, kind, id, plain, projection)
+}
+
+/// What a response shows of a stored resource, from its body's stored text: for the
+/// default projection written straight from that text ([`write_resource`]), otherwise
+/// built and projected ([`shown`]).
+pub(super) fn represent(
+    read: &TenantRead,
+    base_url: &str,
+    kind: ResourceKind,
+    id: &ResourceId,
+    raw: &RawValue,
+    meta: &Meta,
+    projection: &Projection,
+) -> Result<ReplyBody, ScimError> {
+    let corrupt = |err: serde_json::Error| {
+        storage(StoreError::Corrupt {
+            table: "resources",
+            detail: err.to_string(),
+        })
+    };
+    if *projection == Projection::all() {
+        let related = related(read, base_url, kind, id).map_err(storage)?;
+        let text = write_resource(kind, base_url, id.as_str(), raw, meta, Some(&related))
+            .map_err(corrupt)?;
+        return Ok(ReplyBody::Text(text));
+    }
+    let body = serde_json::from_str(raw.get()).map_err(corrupt)?;
+    let shown = shown(read, base_url, kind, id, body, meta, projection).map_err(storage)?;
+    Ok(ReplyBody::Value(shown))
 }
 
 /// A plain representation (as [`build_resource`] makes it, without relations) with the
@@ -217,32 +247,15 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
         true,
     )?;
     let projection = projection_of(kind, &call.query);
-    let corrupt = |err: serde_json::Error| {
-        storage(StoreError::Corrupt {
-            table: "resources",
-            detail: err.to_string(),
-        })
-    };
     let (body, meta) = match stored {
-        Some((_, meta)) if precondition == Precondition::NotModified => {
-            return Ok(Reply::empty(304).with_header(header::ETAG, etag(&meta.version.to_string())));
+        Some((raw, meta)) => {
+            let tag = etag(&meta.version.to_string());
+            if precondition == Precondition::NotModified {
+                return Ok(Reply::empty(304).with_header(header::ETAG, tag));
+            }
+            let body = represent(&read, &call.base_url, kind, id, &raw, &meta, &projection)?;
+            return Ok(Reply::with_body(200, body).with_header(header::ETAG, tag));
         }
-        // The default representation is written straight from the stored text.
-        Some((raw, meta)) if projection == Projection::all() => {
-            let related = related(&read, &call.base_url, kind, id).map_err(storage)?;
-            let text = write_resource(
-                kind,
-                &call.base_url,
-                id.as_str(),
-                &raw,
-                &meta,
-                Some(&related),
-            )
-            .map_err(corrupt)?;
-            return Ok(Reply::json_text(200, text)
-                .with_header(header::ETAG, etag(&meta.version.to_string())));
-        }
-        Some((raw, meta)) => (serde_json::from_str(raw.get()).map_err(corrupt)?, meta),
         // A pre-existing entity, listed for an import, is read by its id too.
         None => match Listed::of(app, tenant, kind) {
             Some(listed) => listed
@@ -257,8 +270,7 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
     if precondition == Precondition::NotModified {
         return Ok(Reply::empty(304).with_header(header::ETAG, tag));
     }
-    let body =
-        shown(&read, &call.base_url, kind, id, &body, &meta, &projection).map_err(storage)?;
+    let body = shown(&read, &call.base_url, kind, id, body, &meta, &projection).map_err(storage)?;
     Ok(Reply::json(200, body).with_header(header::ETAG, tag))
 }
 
@@ -318,14 +330,14 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
             page.extend(more.into_iter().map(body_of));
         }
         let mut resources = Vec::with_capacity(page.len());
-        for row in &page {
+        for row in page {
             resources.push(
                 shown(
                     &read,
                     &call.base_url,
                     row.kind,
                     &row.id,
-                    &row.body,
+                    row.body,
                     &row.meta,
                     &query.projection,
                 )
@@ -356,7 +368,7 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
                 *kind,
                 &call.base_url,
                 row.id.as_str(),
-                &row.body,
+                row.body,
                 &meta_of(&row.meta),
                 None,
             );

@@ -102,18 +102,14 @@ pub enum ReplyBody {
 impl Reply {
     /// A JSON reply.
     pub fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            body: Some(ReplyBody::Value(body)),
-            headers: Vec::new(),
-        }
+        Reply::with_body(status, ReplyBody::Value(body))
     }
 
-    /// A reply whose JSON body is already written.
-    pub fn json_text(status: u16, body: Vec<u8>) -> Reply {
+    /// A reply with this body.
+    pub fn with_body(status: u16, body: ReplyBody) -> Reply {
         Reply {
             status,
-            body: Some(ReplyBody::Text(body)),
+            body: Some(body),
             headers: Vec::new(),
         }
     }

@@ -14,7 +14,7 @@ use crate::scim::op::ScimOp;
 use crate::scim::project;
 use crate::scim::redact;
 use crate::scim::route::{Method, Route, route};
-use crate::server::handlers::{asks_for_attributes, projection_of, shown, storage, tenant};
+use crate::server::handlers::{asks_for_attributes, projection_of, represent, storage, tenant};
 use crate::server::{App, Call, Reply, error_reply};
 use crate::store::{LogRecord, Outcome, StoreError};
 
@@ -193,15 +193,16 @@ pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
             reply.with_header(header::ETAG, etag(&version))
         };
     }
-    let body = app.store.read(tenant).and_then(|read| {
-        read.get_resource_body(kind, &id)?
-            .map(|(body, meta)| {
-                shown(
+    let body = app.store.read(tenant).map_err(storage).and_then(|read| {
+        read.get_resource_raw(kind, &id)
+            .map_err(storage)?
+            .map(|(raw, meta)| {
+                represent(
                     &read,
                     &call.base_url,
                     kind,
                     &id,
-                    &body,
+                    &raw,
                     &meta,
                     &projection_of(kind, &call.query),
                 )
@@ -211,9 +212,9 @@ pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
     let body = match body {
         Ok(Some(body)) => body,
         Ok(None) => return error_reply(&ScimError::not_found(kind.as_str(), id.as_str())),
-        Err(err) => return error_reply(&storage(err)),
+        Err(err) => return error_reply(&err),
     };
-    let mut reply = Reply::json(status, body).with_header(header::ETAG, etag(&version));
+    let mut reply = Reply::with_body(status, body).with_header(header::ETAG, etag(&version));
     if status == 201 {
         reply = reply.with_header(
             header::LOCATION,

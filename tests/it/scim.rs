@@ -30,7 +30,7 @@ fn represent(kind: ResourceKind, id: &str, body: &Value) -> Value {
         last_modified: CREATED.into(),
         version: "1".into(),
     };
-    build_resource(kind, BASE, id, body, &meta, Some(vec![]))
+    build_resource(kind, BASE, id, body.clone(), &meta, Some(vec![]))
 }
 
 #[test]
