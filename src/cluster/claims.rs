@@ -4,15 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use etcd_client::{
     Compare, CompareOp, GetOptions, KeyValue, PutOptions, Txn, TxnOp, TxnOpResponse,
 };
 
 use super::{
-    ClaimEntry, Cluster, Pending, Reservation, claim_key, claims_prefix, connect, timed,
-    unavailable,
+    ClaimEntry, Cluster, Pending, Reservation, claim_key, claims_prefix, reach, timed, unavailable,
 };
 use crate::domain::{TenantId, UserName};
 use crate::store::{Store, StoreError};
@@ -272,10 +270,7 @@ pub async fn verify_claims(
     node: &str,
     store: &Store,
 ) -> Result<Vec<String>, String> {
-    let client = tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
-        .await
-        .map_err(|_| "cannot reach etcd: no answer within 5s".to_string())?
-        .map_err(|e| format!("cannot reach etcd: {e}"))?;
+    let client = reach(endpoints).await?;
     let mut kv = client.kv_client();
     let response = timed(kv.get(claims_prefix(), Some(GetOptions::new().with_prefix())))
         .await

@@ -313,6 +313,15 @@ pub async fn connect(endpoints: &[String]) -> Result<Client, etcd_client::Error>
     Client::connect(endpoints, Some(options)).await
 }
 
+/// Connects for a command run outside any node (`cluster place`, `status`, claims checks):
+/// at most 5s, the error as the command reports it.
+async fn reach(endpoints: &[String]) -> Result<Client, String> {
+    tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
+        .await
+        .map_err(|_| "cannot reach etcd: no answer within 5s".to_string())?
+        .map_err(|e| format!("cannot reach etcd: {e}"))
+}
+
 /// Runs `fut` with the deadline.
 async fn timed<T>(
     fut: impl Future<Output = Result<T, etcd_client::Error>>,
