@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use etcd_client::{
-    Compare, CompareOp, GetOptions, KeyValue, PutOptions, Txn, TxnOp, TxnOpResponse,
-};
+use etcd_client::{Compare, CompareOp, GetOptions, KeyValue, PutOptions, Txn, TxnOp};
 
 use super::{
-    ClaimEntry, Cluster, Pending, Reservation, claim_key, claims_prefix, reach, timed, unavailable,
+    ClaimEntry, Cluster, Pending, Reservation, claim_key, claims_prefix, got_entry, reach, timed,
+    unavailable,
 };
 use crate::domain::{TenantId, UserName};
 use crate::store::{Store, StoreError};
@@ -76,12 +75,7 @@ impl Cluster {
                 value,
             });
         }
-        let holder = response.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Get(get) => get.kvs().first().cloned(),
-            _ => None,
-        });
-        let holder: Option<ClaimEntry> =
-            holder.and_then(|kv| serde_json::from_slice(kv.value()).ok());
+        let holder: Option<ClaimEntry> = got_entry(&response);
         match holder {
             // The tenant holds it already: the local index decides (same user or 409).
             Some(entry) if entry.tenant == tenant.as_str() => Ok(Reservation {

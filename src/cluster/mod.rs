@@ -322,6 +322,18 @@ async fn reach(endpoints: &[String]) -> Result<Client, String> {
         .map_err(|e| format!("cannot reach etcd: {e}"))
 }
 
+/// The entry the transaction's get found, when it found one and it reads back as `T`.
+fn got_entry<T: serde::de::DeserializeOwned>(response: &etcd_client::TxnResponse) -> Option<T> {
+    response
+        .op_responses()
+        .into_iter()
+        .find_map(|op| match op {
+            TxnOpResponse::Get(get) => get.kvs().first().cloned(),
+            _ => None,
+        })
+        .and_then(|kv| serde_json::from_slice(kv.value()).ok())
+}
+
 /// Runs `fut` with the deadline.
 async fn timed<T>(
     fut: impl Future<Output = Result<T, etcd_client::Error>>,
@@ -497,12 +509,7 @@ impl Cluster {
             if response.succeeded() {
                 return Ok(());
             }
-            let existing = response.op_responses().into_iter().find_map(|op| match op {
-                TxnOpResponse::Get(get) => get.kvs().first().cloned(),
-                _ => None,
-            });
-            let entry: Option<TenantEntry> =
-                existing.and_then(|kv| serde_json::from_slice(kv.value()).ok());
+            let entry: Option<TenantEntry> = got_entry(&response);
             match entry {
                 Some(entry) if entry.node == node => {
                     timed(kv.put(key, value, None)).await?;
