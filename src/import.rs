@@ -143,22 +143,29 @@ fn csv_error(err: &csv::Error) -> ImportFileError {
 mod tests {
     use super::*;
 
+    /// The records of an import file that must parse into `count` of them.
+    fn parsed(text: &str, count: usize) -> Vec<ImportRecord> {
+        let records = parse_import(text).unwrap();
+        assert_eq!(records.len(), count);
+        records
+    }
+
     #[test]
     fn csv_quoting() {
-        let records =
-            parse_import("type,UserName,Title\r\nUser,\"x,\"\"y\"\"\",z\nUser,b,\"multi\nline\"\n")
-                .unwrap();
-        assert_eq!(records.len(), 2);
+        let records = parsed(
+            "type,UserName,Title\r\nUser,\"x,\"\"y\"\"\",z\nUser,b,\"multi\nline\"\n",
+            2,
+        );
         assert_eq!(records[0].fields["UserName"], "x,\"y\"");
         assert_eq!(records[1].fields["Title"], "multi\nline");
     }
 
     #[test]
     fn csv_records() {
-        let records =
-            parse_import("type,UserName,FirstName,Name\nUser,ann@x.io,Ann,\ngroup,,,Sales\n\n")
-                .unwrap();
-        assert_eq!(records.len(), 2);
+        let records = parsed(
+            "type,UserName,FirstName,Name\nUser,ann@x.io,Ann,\ngroup,,,Sales\n\n",
+            2,
+        );
         assert_eq!(records[0].entity_type, "User");
         assert_eq!(
             records[0].fields.get("FirstName").map(String::as_str),
@@ -180,11 +187,10 @@ mod tests {
 
     #[test]
     fn json_records() {
-        let records = parse_import(
+        let records = parsed(
             r#"{"users":[{"UserName":"a","FirstName":"A","Email":null}],"groups":[{"Name":"G"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(records.len(), 2);
+            2,
+        );
         assert_eq!(records[0].fields.len(), 2);
         assert_eq!(records[1].entity_type, "Group");
         assert!(parse_import(r#"{"people":[]}"#).is_err());

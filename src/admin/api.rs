@@ -227,6 +227,16 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+/// A 200 reply with the JSON of what an [`Admin`] operation answered.
+fn ok_json<T: serde::Serialize>(answer: Result<T, AdminError>) -> Result<ApiReply, ApiReply> {
+    Ok(ApiReply::ok(to_json(&answer?)))
+}
+
+/// A 201 reply with the JSON of what an [`Admin`] operation created.
+fn created_json<T: serde::Serialize>(answer: Result<T, AdminError>) -> Result<ApiReply, ApiReply> {
+    Ok(ApiReply::created(to_json(&answer?)))
+}
+
 fn dispatch(
     admin: &Admin,
     operator: &OperatorRecord,
@@ -237,14 +247,10 @@ fn dispatch(
     match segments.as_slice() {
         ["whoami"] => Ok(ApiReply::ok(to_json(operator))),
         ["tenants"] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.tenants(operator)?))),
+            "GET" => ok_json(admin.tenants(operator)),
             "POST" => {
                 let new: NewTenant = parse(request.body)?;
-                Ok(ApiReply::created(to_json(&admin.create_tenant(
-                    operator,
-                    &new.name,
-                    new.edition.as_deref(),
-                )?)))
+                created_json(admin.create_tenant(operator, &new.name, new.edition.as_deref()))
             }
             _ => Err(method_not_allowed(request, "GET, POST")),
         },
@@ -259,7 +265,7 @@ fn dispatch(
             tenant_call(&cx, rest)
         }
         ["operators"] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.operators(operator)?))),
+            "GET" => ok_json(admin.operators(operator)),
             "POST" => {
                 let new: NewOperator = parse(request.body)?;
                 let scope = new.tenant.map_or(OperatorScope::All, OperatorScope::Tenant);
@@ -271,16 +277,14 @@ fn dispatch(
             _ => Err(method_not_allowed(request, "GET, POST")),
         },
         ["operators", id] => match method {
-            "DELETE" => Ok(ApiReply::ok(to_json(&admin.revoke_operator(operator, id)?))),
+            "DELETE" => ok_json(admin.revoke_operator(operator, id)),
             _ => Err(method_not_allowed(request, "DELETE")),
         },
         ["audit"] => match method {
             "GET" => {
                 let before = number(request, "before")?;
                 let limit = usize::try_from(number(request, "limit")?.unwrap_or(0)).unwrap_or(1000);
-                Ok(ApiReply::ok(to_json(
-                    &admin.audit_log(operator, before, limit)?,
-                )))
+                ok_json(admin.audit_log(operator, before, limit))
             }
             _ => Err(method_not_allowed(request, "GET")),
         },
@@ -298,63 +302,52 @@ struct TenantCall<'a, 'r> {
 }
 
 fn tenant_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiReply> {
-    let TenantCall {
-        admin,
-        operator,
-        request,
-        tenant,
-    } = *cx;
-    let method = request.method;
+    let method = cx.request.method;
     match rest {
         [] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.tenant(operator, tenant)?))),
+            "GET" => ok_json(cx.admin.tenant(cx.operator, cx.tenant)),
             "PATCH" => {
-                let change: TenantChange = parse(request.body)?;
-                Ok(ApiReply::ok(to_json(&admin.set_edition(
-                    operator,
-                    tenant,
-                    &change.edition,
-                )?)))
+                let change: TenantChange = parse(cx.request.body)?;
+                ok_json(
+                    cx.admin
+                        .set_edition(cx.operator, cx.tenant, &change.edition),
+                )
             }
-            _ => Err(method_not_allowed(request, "GET, PATCH")),
+            _ => Err(method_not_allowed(cx.request, "GET, PATCH")),
         },
         ["integration-users"] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(
-                &admin.integration_users(operator, tenant)?,
-            ))),
-            _ => Err(method_not_allowed(request, "GET")),
+            "GET" => ok_json(cx.admin.integration_users(cx.operator, cx.tenant)),
+            _ => Err(method_not_allowed(cx.request, "GET")),
         },
         ["integration-users", user] => match method {
             "PUT" => {
-                let change: RoleChange = parse(request.body)?;
-                Ok(ApiReply::ok(to_json(&admin.set_role(
-                    operator,
-                    tenant,
-                    user,
-                    &change.role,
-                )?)))
+                let change: RoleChange = parse(cx.request.body)?;
+                ok_json(
+                    cx.admin
+                        .set_role(cx.operator, cx.tenant, user, &change.role),
+                )
             }
-            _ => Err(method_not_allowed(request, "PUT")),
+            _ => Err(method_not_allowed(cx.request, "PUT")),
         },
         ["keys"] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.keys(operator, tenant)?))),
+            "GET" => ok_json(cx.admin.keys(cx.operator, cx.tenant)),
             "POST" => {
-                let new: NewKey = parse(request.body)?;
-                Ok(ApiReply::created(to_json(&admin.create_key(
-                    operator,
-                    tenant,
+                let new: NewKey = parse(cx.request.body)?;
+                created_json(cx.admin.create_key(
+                    cx.operator,
+                    cx.tenant,
                     &new.user,
                     new.role.as_deref(),
-                )?)))
+                ))
             }
-            _ => Err(method_not_allowed(request, "GET, POST")),
+            _ => Err(method_not_allowed(cx.request, "GET, POST")),
         },
         ["keys", id] => match method {
             "DELETE" => {
-                admin.revoke_key(operator, tenant, id)?;
+                cx.admin.revoke_key(cx.operator, cx.tenant, id)?;
                 Ok(ApiReply::ok(json!({"key_id": id, "revoked": true})))
             }
-            _ => Err(method_not_allowed(request, "DELETE")),
+            _ => Err(method_not_allowed(cx.request, "DELETE")),
         },
         ["overlay", overlay_rest @ ..] => overlay_call(cx, overlay_rest),
         _ => records_call(cx, rest),
@@ -363,48 +356,42 @@ fn tenant_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiRe
 
 /// `/tenants/NAME/overlay/...`: the tenant's rules overlay, its check, preview and versions.
 fn overlay_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiReply> {
-    let TenantCall {
-        admin,
-        operator,
-        request,
-        tenant,
-    } = *cx;
-    let method = request.method;
+    let method = cx.request.method;
     match rest {
         [] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.overlay(operator, tenant)?))),
+            "GET" => ok_json(cx.admin.overlay(cx.operator, cx.tenant)),
             "PUT" => {
-                let overlay: OverlayText = parse(request.body)?;
-                let version = admin.save_overlay(operator, tenant, &overlay.text)?;
+                let overlay: OverlayText = parse(cx.request.body)?;
+                let version = cx
+                    .admin
+                    .save_overlay(cx.operator, cx.tenant, &overlay.text)?;
                 Ok(ApiReply::ok(json!({"version": version})))
             }
             "DELETE" => {
-                let version = admin.save_overlay(operator, tenant, "")?;
+                let version = cx.admin.save_overlay(cx.operator, cx.tenant, "")?;
                 Ok(ApiReply::ok(json!({"version": version, "defaults": true})))
             }
-            _ => Err(method_not_allowed(request, "GET, PUT, DELETE")),
+            _ => Err(method_not_allowed(cx.request, "GET, PUT, DELETE")),
         },
         ["check"] => match method {
             "POST" => {
-                let overlay: OverlayText = parse(request.body)?;
-                let diagnostics = admin.check_overlay(operator, tenant, &overlay.text)?;
+                let overlay: OverlayText = parse(cx.request.body)?;
+                let diagnostics = cx
+                    .admin
+                    .check_overlay(cx.operator, cx.tenant, &overlay.text)?;
                 let clean = diagnostics.iter().all(|d| !d.is_error());
                 Ok(ApiReply::ok(
                     json!({"ok": clean, "diagnostics": diagnostics}),
                 ))
             }
-            _ => Err(method_not_allowed(request, "POST")),
+            _ => Err(method_not_allowed(cx.request, "POST")),
         },
         ["preview"] => match method {
             "POST" => {
-                let overlay: OverlayText = parse(request.body)?;
-                Ok(ApiReply::ok(to_json(&admin.preview(
-                    operator,
-                    tenant,
-                    &overlay.text,
-                )?)))
+                let overlay: OverlayText = parse(cx.request.body)?;
+                ok_json(cx.admin.preview(cx.operator, cx.tenant, &overlay.text))
             }
-            _ => Err(method_not_allowed(request, "POST")),
+            _ => Err(method_not_allowed(cx.request, "POST")),
         },
         ["versions", version, "restore"] => match method {
             "POST" => {
@@ -415,42 +402,31 @@ fn overlay_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiR
                         format!("`{version}` is not a version number"),
                     )
                 })?;
-                let saved = admin.restore_overlay(operator, tenant, version)?;
+                let saved = cx.admin.restore_overlay(cx.operator, cx.tenant, version)?;
                 Ok(ApiReply::ok(
                     json!({"version": saved, "restored_from": version}),
                 ))
             }
-            _ => Err(method_not_allowed(request, "POST")),
+            _ => Err(method_not_allowed(cx.request, "POST")),
         },
-        _ => Err(not_found(request)),
+        _ => Err(not_found(cx.request)),
     }
 }
 
 /// `/tenants/NAME/{history,log,users,groups,entities,import,explain}`: what the tenant holds.
 fn records_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiReply> {
-    let TenantCall {
-        admin,
-        operator,
-        request,
-        tenant,
-    } = *cx;
-    let method = request.method;
+    let method = cx.request.method;
     match rest {
-        ["history"] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.history(
-                operator,
-                tenant,
-                &page_query(request)?,
-            )?))),
-            _ => Err(method_not_allowed(request, "GET")),
-        },
-        ["log"] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.log(
-                operator,
-                tenant,
-                &page_query(request)?,
-            )?))),
-            _ => Err(method_not_allowed(request, "GET")),
+        [listing @ ("history" | "log")] => match method {
+            "GET" => {
+                let page = page_query(cx.request)?;
+                if *listing == "history" {
+                    ok_json(cx.admin.history(cx.operator, cx.tenant, &page))
+                } else {
+                    ok_json(cx.admin.log(cx.operator, cx.tenant, &page))
+                }
+            }
+            _ => Err(method_not_allowed(cx.request, "GET")),
         },
         [collection @ ("users" | "groups")] => match method {
             "GET" => {
@@ -460,12 +436,12 @@ fn records_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiR
                     ResourceKind::Group
                 };
                 let limit =
-                    usize::try_from(number(request, "limit")?.unwrap_or(50)).unwrap_or(1000);
-                let found = admin.search(
-                    operator,
-                    tenant,
+                    usize::try_from(number(cx.request, "limit")?.unwrap_or(50)).unwrap_or(1000);
+                let found = cx.admin.search(
+                    cx.operator,
+                    cx.tenant,
                     kind,
-                    query(request, "q").unwrap_or(""),
+                    query(cx.request, "q").unwrap_or(""),
                     limit,
                 )?;
                 let items: Vec<Value> = found
@@ -474,41 +450,38 @@ fn records_call(cx: &TenantCall<'_, '_>, rest: &[&str]) -> Result<ApiReply, ApiR
                     .collect();
                 Ok(ApiReply::ok(json!({"items": items})))
             }
-            _ => Err(method_not_allowed(request, "GET")),
+            _ => Err(method_not_allowed(cx.request, "GET")),
         },
         ["entities", id] => match method {
-            "GET" => Ok(ApiReply::ok(to_json(&admin.entity(
-                operator,
-                tenant,
-                &ResourceId::new(*id),
-            )?))),
-            _ => Err(method_not_allowed(request, "GET")),
+            "GET" => ok_json(
+                cx.admin
+                    .entity(cx.operator, cx.tenant, &ResourceId::new(*id)),
+            ),
+            _ => Err(method_not_allowed(cx.request, "GET")),
         },
         ["import"] => match method {
             "POST" => {
-                let text = std::str::from_utf8(request.body).map_err(|_| {
+                let text = std::str::from_utf8(cx.request.body).map_err(|_| {
                     ApiReply::error(400, "invalid_body", "the import file must be UTF-8")
                 })?;
                 // The body is the import file itself, CSV or JSON (the format is told by
                 // its first character, as for `provisio entities import`).
-                let summary = admin.import(operator, tenant, text)?;
+                let summary = cx.admin.import(cx.operator, cx.tenant, text)?;
                 Ok(ApiReply::created(json!({
                     "users": summary.count("User"),
                     "groups": summary.count("Group"),
                     "created": summary.created,
                 })))
             }
-            _ => Err(method_not_allowed(request, "POST")),
+            _ => Err(method_not_allowed(cx.request, "POST")),
         },
         ["explain"] => match method {
             "POST" => {
-                let body: Value = parse(request.body)?;
-                Ok(ApiReply::ok(to_json(
-                    &admin.explain(operator, tenant, &body)?,
-                )))
+                let body: Value = parse(cx.request.body)?;
+                ok_json(cx.admin.explain(cx.operator, cx.tenant, &body))
             }
-            _ => Err(method_not_allowed(request, "POST")),
+            _ => Err(method_not_allowed(cx.request, "POST")),
         },
-        _ => Err(not_found(request)),
+        _ => Err(not_found(cx.request)),
     }
 }

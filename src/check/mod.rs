@@ -108,6 +108,14 @@ impl ProfileSources {
     }
 }
 
+/// [`embedded_clarizen`], checked: the rules the unit tests of other modules run on.
+#[cfg(test)]
+pub(crate) fn checked_clarizen() -> CheckedRules {
+    check(&embedded_clarizen())
+        .rules
+        .expect("the Clarizen profile checks")
+}
+
 /// The Clarizen profile built into the binary: `rules/clarizen` as it was at build time.
 /// `provisio serve` and `provisio explain` use it when no profile folder is on disk.
 #[must_use]

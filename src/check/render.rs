@@ -110,6 +110,20 @@ impl At<'_> {
         self.diagnostic(code, Severity::Error, message)
     }
 
+    /// An error for something written a second time: labelled "VERB again here", with the
+    /// note "first VERB here" at `first`.
+    fn repeated(
+        &self,
+        code: Code,
+        message: impl Into<String>,
+        verb: &str,
+        first: Span,
+    ) -> RulesDiagnostic {
+        self.error(code, message)
+            .label(format!("{verb} again here"))
+            .note(first, format!("first {verb} here"))
+    }
+
     fn diagnostic(
         &self,
         code: Code,
@@ -177,9 +191,7 @@ impl At<'_> {
 
     /// "declared again here", pointing back at the first declaration.
     fn again(&self, code: Code, message: String, first: Span) -> RulesDiagnostic {
-        self.error(code, message)
-            .label("declared again here")
-            .note(first, "first declared here")
+        self.repeated(code, message, "declared", first)
     }
 }
 
@@ -395,9 +407,12 @@ fn mapping(at: &At<'_>, error: &MappingError) -> RulesDiagnostic {
             .label("not allowed here")
             .help("to stop mapping a field by default, delete this line's mapping"),
         MappingError::MappedTwice { field, first } => at
-            .error(Code::DuplicateTarget, format!("`{field}` is mapped twice"))
-            .label("mapped again here")
-            .note(*first, "first mapped here")
+            .repeated(
+                Code::DuplicateTarget,
+                format!("`{field}` is mapped twice"),
+                "mapped",
+                *first,
+            )
             .help("a field takes its value from one mapping; remove one of them"),
         MappingError::UnknownTransform { name } => at.unknown(
             &TRANSFORMS,
@@ -505,12 +520,12 @@ fn conversion_help(wanted: &FieldType, given: &FieldType) -> String {
 fn overlay(at: &At<'_>, error: &OverlayError) -> RulesDiagnostic {
     match error {
         OverlayError::ChangedTwice { field, first } => at
-            .error(
+            .repeated(
                 Code::DuplicateTarget,
                 format!("the overlay changes `{field}` twice"),
+                "changed",
+                *first,
             )
-            .label("changed again here")
-            .note(*first, "first changed here")
             .help("keep one mapping (or one `remove`) per field"),
         OverlayError::LockedMapping {
             field,

@@ -4,14 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use etcd_client::{
-    Compare, CompareOp, GetOptions, KeyValue, PutOptions, Txn, TxnOp, TxnOpResponse,
-};
+use etcd_client::{Compare, CompareOp, GetOptions, KeyValue, PutOptions, Txn, TxnOp};
 
 use super::{
-    ClaimEntry, Cluster, Pending, Reservation, claim_key, claims_prefix, connect, timed,
+    ClaimEntry, Cluster, Pending, Reservation, claim_key, claims_prefix, got_entry, reach, timed,
     unavailable,
 };
 use crate::domain::{TenantId, UserName};
@@ -78,12 +75,7 @@ impl Cluster {
                 value,
             });
         }
-        let holder = response.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Get(get) => get.kvs().first().cloned(),
-            _ => None,
-        });
-        let holder: Option<ClaimEntry> =
-            holder.and_then(|kv| serde_json::from_slice(kv.value()).ok());
+        let holder: Option<ClaimEntry> = got_entry(&response);
         match holder {
             // The tenant holds it already: the local index decides (same user or 409).
             Some(entry) if entry.tenant == tenant.as_str() => Ok(Reservation {
@@ -272,10 +264,7 @@ pub async fn verify_claims(
     node: &str,
     store: &Store,
 ) -> Result<Vec<String>, String> {
-    let client = tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
-        .await
-        .map_err(|_| "cannot reach etcd: no answer within 5s".to_string())?
-        .map_err(|e| format!("cannot reach etcd: {e}"))?;
+    let client = reach(endpoints).await?;
     let mut kv = client.kv_client();
     let response = timed(kv.get(claims_prefix(), Some(GetOptions::new().with_prefix())))
         .await

@@ -313,6 +313,27 @@ pub async fn connect(endpoints: &[String]) -> Result<Client, etcd_client::Error>
     Client::connect(endpoints, Some(options)).await
 }
 
+/// Connects for a command run outside any node (`cluster place`, `status`, claims checks):
+/// at most 5s, the error as the command reports it.
+async fn reach(endpoints: &[String]) -> Result<Client, String> {
+    tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
+        .await
+        .map_err(|_| "cannot reach etcd: no answer within 5s".to_string())?
+        .map_err(|e| format!("cannot reach etcd: {e}"))
+}
+
+/// The entry the transaction's get found, when it found one and it reads back as `T`.
+fn got_entry<T: serde::de::DeserializeOwned>(response: &etcd_client::TxnResponse) -> Option<T> {
+    response
+        .op_responses()
+        .into_iter()
+        .find_map(|op| match op {
+            TxnOpResponse::Get(get) => get.kvs().first().cloned(),
+            _ => None,
+        })
+        .and_then(|kv| serde_json::from_slice(kv.value()).ok())
+}
+
 /// Runs `fut` with the deadline.
 async fn timed<T>(
     fut: impl Future<Output = Result<T, etcd_client::Error>>,
@@ -488,12 +509,7 @@ impl Cluster {
             if response.succeeded() {
                 return Ok(());
             }
-            let existing = response.op_responses().into_iter().find_map(|op| match op {
-                TxnOpResponse::Get(get) => get.kvs().first().cloned(),
-                _ => None,
-            });
-            let entry: Option<TenantEntry> =
-                existing.and_then(|kv| serde_json::from_slice(kv.value()).ok());
+            let entry: Option<TenantEntry> = got_entry(&response);
             match entry {
                 Some(entry) if entry.node == node => {
                     timed(kv.put(key, value, None)).await?;

@@ -6,7 +6,7 @@ use etcd_client::{Compare, CompareOp, GetOptions, Txn, TxnOp};
 use serde::Serialize;
 
 use super::{
-    Directory, NodeEntry, TenantEntry, connect, dir_prefix, forward, node_key, tenant_key, timed,
+    Directory, NodeEntry, TenantEntry, dir_prefix, forward, node_key, reach, tenant_key, timed,
 };
 use crate::domain::TenantId;
 
@@ -28,10 +28,7 @@ pub async fn place_remote(
             "invalid tenant name `{tenant}`: use 1 to 64 letters, digits, `_` or `-`"
         ));
     }
-    let client = tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
-        .await
-        .map_err(|_| "cannot reach etcd: no answer within 5s".to_string())?
-        .map_err(|e| format!("cannot reach etcd: {e}"))?;
+    let client = reach(endpoints).await?;
     let mut kv = client.kv_client();
     let node_entry = timed(kv.get(node_key(node), None))
         .await
@@ -105,10 +102,7 @@ pub struct NodeStatus {
 ///
 /// When etcd does not answer.
 pub async fn status(endpoints: &[String]) -> Result<Vec<NodeStatus>, String> {
-    let client = tokio::time::timeout(Duration::from_secs(5), connect(endpoints))
-        .await
-        .map_err(|_| "cannot reach etcd: no answer within 5s".to_string())?
-        .map_err(|e| format!("cannot reach etcd: {e}"))?;
+    let client = reach(endpoints).await?;
     let mut kv = client.kv_client();
     let response = timed(kv.get(dir_prefix(), Some(GetOptions::new().with_prefix())))
         .await

@@ -172,6 +172,17 @@ impl<'v> Recorder<'v> {
             reads.push(read);
         }
     }
+
+    /// Records the read `read` makes of a successful `answer`, and passes the answer on.
+    fn recorded<T>(
+        &self,
+        answer: Result<T, StateError>,
+        read: impl FnOnce(&T) -> Read,
+    ) -> Result<T, StateError> {
+        let answer = answer?;
+        self.record(read(&answer));
+        Ok(answer)
+    }
 }
 
 impl StateView for Recorder<'_> {
@@ -180,19 +191,19 @@ impl StateView for Recorder<'_> {
         kind: ResourceKind,
         id: &ResourceId,
     ) -> Result<Option<StoredResource>, StateError> {
-        let answer = self.view.resource(kind, id)?;
-        self.record(Read::Resource(
-            kind,
-            id.clone(),
-            answer.as_ref().map(|r| (r.meta.version, r.entity.clone())),
-        ));
-        Ok(answer)
+        self.recorded(self.view.resource(kind, id), |answer| {
+            Read::Resource(
+                kind,
+                id.clone(),
+                answer.as_ref().map(|r| (r.meta.version, r.entity.clone())),
+            )
+        })
     }
 
     fn entity(&self, id: &ResourceId) -> Result<Option<Entity>, StateError> {
-        let answer = self.view.entity(id)?;
-        self.record(Read::Entity(id.clone(), answer.clone()));
-        Ok(answer)
+        self.recorded(self.view.entity(id), |answer| {
+            Read::Entity(id.clone(), answer.clone())
+        })
     }
 
     fn find_entity(
@@ -201,32 +212,32 @@ impl StateView for Recorder<'_> {
         field: &FieldName,
         value: &str,
     ) -> Result<Option<Entity>, StateError> {
-        let answer = self.view.find_entity(entity_type, field, value)?;
-        self.record(Read::Find(
-            entity_type.clone(),
-            field.clone(),
-            value.to_owned(),
-            answer.clone(),
-        ));
-        Ok(answer)
+        self.recorded(self.view.find_entity(entity_type, field, value), |answer| {
+            Read::Find(
+                entity_type.clone(),
+                field.clone(),
+                value.to_owned(),
+                answer.clone(),
+            )
+        })
     }
 
     fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Result<bool, StateError> {
-        let answer = self.view.user_name_taken_elsewhere(user_name)?;
-        self.record(Read::TakenElsewhere(user_name.clone(), answer));
-        Ok(answer)
+        self.recorded(self.view.user_name_taken_elsewhere(user_name), |answer| {
+            Read::TakenElsewhere(user_name.clone(), *answer)
+        })
     }
 
     fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Result<bool, StateError> {
-        let answer = self.view.is_member(group, user)?;
-        self.record(Read::IsMember(group.clone(), user.clone(), answer));
-        Ok(answer)
+        self.recorded(self.view.is_member(group, user), |answer| {
+            Read::IsMember(group.clone(), user.clone(), *answer)
+        })
     }
 
     fn members(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StateError> {
-        let answer = self.view.members(group)?;
-        self.record(Read::Members(group.clone(), answer.clone()));
-        Ok(answer)
+        self.recorded(self.view.members(group), |answer| {
+            Read::Members(group.clone(), answer.clone())
+        })
     }
 
     fn pending_refs(
@@ -234,12 +245,12 @@ impl StateView for Recorder<'_> {
         entity: &EntityType,
         keys: &[&str],
     ) -> Result<Vec<PendingRef>, StateError> {
-        let answer = self.view.pending_refs(entity, keys)?;
-        self.record(Read::Pending(
-            entity.clone(),
-            keys.iter().map(|k| (*k).to_owned()).collect(),
-            answer.clone(),
-        ));
-        Ok(answer)
+        self.recorded(self.view.pending_refs(entity, keys), |answer| {
+            Read::Pending(
+                entity.clone(),
+                keys.iter().map(|k| (*k).to_owned()).collect(),
+                answer.clone(),
+            )
+        })
     }
 }

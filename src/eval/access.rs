@@ -155,6 +155,16 @@ pub struct UnknownName {
     pub known: Vec<String>,
 }
 
+impl UnknownName {
+    fn new(what: &'static str, given: &str, known: &[&str]) -> UnknownName {
+        UnknownName {
+            what,
+            name: given.to_owned(),
+            known: known.iter().copied().map(str::to_owned).collect(),
+        }
+    }
+}
+
 fn describe_unknown(what: &str, name: &str, known: &[String]) -> String {
     let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
@@ -189,11 +199,7 @@ pub fn edition_name(
     editions
         .find(given)
         .map(|e| Some(e.name.clone()))
-        .ok_or_else(|| UnknownName {
-            what: "edition",
-            name: given.to_owned(),
-            known: editions.names().into_iter().map(str::to_owned).collect(),
-        })
+        .ok_or_else(|| UnknownName::new("edition", given, &editions.names()))
 }
 
 /// The role an integration user is given: `given` as the profile spells it, or `None` when
@@ -212,11 +218,7 @@ pub fn role_name(rules: &CheckedRules, given: Option<&str>) -> Result<Option<Str
     declared
         .find(given)
         .map(|r| Some(r.name.clone()))
-        .ok_or_else(|| UnknownName {
-            what: "role",
-            name: given.to_owned(),
-            known: declared.names().into_iter().map(str::to_owned).collect(),
-        })
+        .ok_or_else(|| UnknownName::new("role", given, &declared.names()))
 }
 
 /// How a stored edition or role reads: the name, or the profile's default (marked so) when
@@ -250,15 +252,9 @@ fn join(names: &[String], word: &str) -> String {
 mod tests {
     use super::*;
 
-    fn clarizen() -> CheckedRules {
-        crate::check::check(&crate::check::embedded_clarizen())
-            .rules
-            .expect("the Clarizen profile checks")
-    }
-
     #[test]
     fn enterprise_and_unlimited_provision_professional_does_not() {
-        let rules = clarizen();
+        let rules = crate::check::checked_clarizen();
         assert_eq!(admit(&rules, None, "okta", None), Ok(()));
         assert_eq!(
             admit(&rules, Some("unlimited"), "okta", Some("admin")),
@@ -278,7 +274,7 @@ mod tests {
 
     #[test]
     fn names_are_given_as_the_profile_spells_them_with_a_suggestion_when_misspelt() {
-        let rules = clarizen();
+        let rules = crate::check::checked_clarizen();
         assert_eq!(edition_name(&rules, None), Ok(Some("Enterprise".into())));
         assert_eq!(
             edition_name(&rules, Some("unlimited")),
@@ -304,7 +300,7 @@ mod tests {
 
     #[test]
     fn lite_admin_and_admin_provision_weaker_roles_do_not() {
-        let rules = clarizen();
+        let rules = crate::check::checked_clarizen();
         assert_eq!(admit(&rules, None, "okta", Some("Lite Admin")), Ok(()));
         let refused = admit(&rules, None, "okta", Some("full user")).unwrap_err();
         assert_eq!(

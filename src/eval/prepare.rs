@@ -71,12 +71,7 @@ pub(crate) fn prepare(
             notes.extend(ignored.iter().cloned().map(Note::ReadOnlyIgnored));
             let id = ids.next_id();
             let after = with_id(input.body.clone(), &id);
-            let members = input
-                .members
-                .clone()
-                .map(MemberOp::Add)
-                .into_iter()
-                .collect();
+            let members = member_ops(input.members.as_deref(), MemberOp::Add);
             (id, None, Some(after), members)
         }
         ScimOp::Replace {
@@ -89,12 +84,7 @@ pub(crate) fn prepare(
                 resource::replace_preserving(&before.body, input.body.clone()),
                 id,
             );
-            let members = input
-                .members
-                .clone()
-                .map(MemberOp::ReplaceAll)
-                .into_iter()
-                .collect();
+            let members = member_ops(input.members.as_deref(), MemberOp::ReplaceAll);
             (id.clone(), Some(before), Some(after), members)
         }
         ScimOp::Patch {
@@ -236,6 +226,11 @@ fn user_name_in(body: &Value) -> Result<Option<UserName>, ScimError> {
 }
 
 /// The body with `id` first, where a reader looks for it.
+/// The member operation of a create or replace: `op` with the members sent, if any.
+fn member_ops(members: Option<&[String]>, op: fn(Vec<String>) -> MemberOp) -> Vec<MemberOp> {
+    members.map(|m| op(m.to_vec())).into_iter().collect()
+}
+
 fn with_id(body: Value, id: &ResourceId) -> Value {
     let mut map = match body {
         Value::Object(map) => map,

@@ -115,11 +115,7 @@ mod tests {
     use super::*;
     use crate::domain::{EntityType, FieldName, ResourceId};
 
-    fn rules() -> CheckedRules {
-        crate::check::check(&crate::check::embedded_clarizen())
-            .rules
-            .expect("checks")
-    }
+    use crate::check::checked_clarizen as rules;
 
     #[test]
     fn a_user_is_its_locked_mappings_reversed() {

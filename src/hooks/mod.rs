@@ -450,31 +450,42 @@ mod tests {
         assert_eq!(err.limit, None);
     }
 
+    /// Running `script` fails on `limit`.
+    fn assert_hits_limit(script: &str, limit: LimitKind) {
+        let err = run(script).unwrap_err();
+        assert_eq!(err.limit, Some(limit), "{err}");
+    }
+
     #[test]
     fn deep_recursion_hits_the_call_depth_limit() {
-        let err = run("fn r(n) { r(n + 1) } fn f(user, before, after) { r(0) }").unwrap_err();
-        assert_eq!(err.limit, Some(LimitKind::CallLevels), "{err}");
+        assert_hits_limit(
+            "fn r(n) { r(n + 1) } fn f(user, before, after) { r(0) }",
+            LimitKind::CallLevels,
+        );
     }
 
     #[test]
     fn growing_string_hits_the_size_limit() {
-        let err = run(r#"fn f(user, before, after) { let s = "x"; for i in 0..100 { s += s; } }"#)
-            .unwrap_err();
-        assert_eq!(err.limit, Some(LimitKind::DataSize), "{err}");
+        assert_hits_limit(
+            r#"fn f(user, before, after) { let s = "x"; for i in 0..100 { s += s; } }"#,
+            LimitKind::DataSize,
+        );
     }
 
     #[test]
     fn growing_array_hits_the_size_limit() {
-        let err = run("fn f(user, before, after) { let a = []; a.pad(20000, 0); }").unwrap_err();
-        assert_eq!(err.limit, Some(LimitKind::DataSize), "{err}");
+        assert_hits_limit(
+            "fn f(user, before, after) { let a = []; a.pad(20000, 0); }",
+            LimitKind::DataSize,
+        );
     }
 
     #[test]
     fn growing_map_hits_the_size_limit() {
-        let err =
-            run("fn f(user, before, after) { let m = #{}; for i in 0..1500 { m[i.to_string()] = i; } m.len() }")
-                .unwrap_err();
-        assert_eq!(err.limit, Some(LimitKind::DataSize), "{err}");
+        assert_hits_limit(
+            "fn f(user, before, after) { let m = #{}; for i in 0..1500 { m[i.to_string()] = i; } m.len() }",
+            LimitKind::DataSize,
+        );
     }
 
     #[test]

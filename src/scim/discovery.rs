@@ -46,15 +46,21 @@ pub fn service_provider_config(base_url: &str) -> Value {
     })
 }
 
+/// A `ListResponse` of all of `resources`, on one page.
+fn whole_list(resources: Vec<Value>) -> Value {
+    let total = resources.len();
+    list_response(resources, total, 1)
+}
+
 /// `/Schemas`: a `ListResponse` of the User, Group and enterprise User schemas.
 #[must_use]
 pub fn schemas(base_url: &str) -> Value {
-    let resources: Vec<Value> = ALL_SCHEMAS
-        .iter()
-        .map(|s| schema_json(base_url, s))
-        .collect();
-    let total = resources.len();
-    list_response(resources, total, 1)
+    whole_list(
+        ALL_SCHEMAS
+            .iter()
+            .map(|s| schema_json(base_url, s))
+            .collect(),
+    )
 }
 
 /// `/Schemas/{urn}` (URN matched case-insensitively), or `None` for an unknown URN (404).
@@ -66,12 +72,12 @@ pub fn schema(base_url: &str, urn: &str) -> Option<Value> {
 /// `/ResourceTypes`: a `ListResponse` of User (enterprise extension optional) and Group.
 #[must_use]
 pub fn resource_types(base_url: &str) -> Value {
-    let resources: Vec<Value> = [ResourceKind::User, ResourceKind::Group]
-        .into_iter()
-        .map(|k| resource_type_json(base_url, k))
-        .collect();
-    let total = resources.len();
-    list_response(resources, total, 1)
+    whole_list(
+        [ResourceKind::User, ResourceKind::Group]
+            .into_iter()
+            .map(|k| resource_type_json(base_url, k))
+            .collect(),
+    )
 }
 
 /// `/ResourceTypes/{name}` (`User` or `Group`, case-insensitive), or `None` (404).

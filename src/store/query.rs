@@ -42,43 +42,41 @@ pub(crate) trait Txn {
     ) -> Result<Self::Multimap<'a, K, V>, TableError>;
 }
 
-impl Txn for ReadTransaction {
-    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = ReadOnlyTable<K, V>;
-    type Multimap<'a, K: Key + 'static, V: Key + 'static> = ReadOnlyMultimapTable<K, V>;
+/// Implements [`Txn`] for a redb transaction type with its own `open_table` and
+/// `open_multimap_table`.
+macro_rules! impl_txn {
+    ($txn:ty, $table:ty, $multimap:ty) => {
+        impl Txn for $txn {
+            type Table<'a, K: Key + 'static, V: RedbValue + 'static> = $table;
+            type Multimap<'a, K: Key + 'static, V: Key + 'static> = $multimap;
 
-    fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
-        &'a self,
-        def: TableDefinition<'_, K, V>,
-    ) -> Result<Self::Table<'a, K, V>, TableError> {
-        self.open_table(def)
-    }
+            fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
+                &'a self,
+                def: TableDefinition<'_, K, V>,
+            ) -> Result<Self::Table<'a, K, V>, TableError> {
+                self.open_table(def)
+            }
 
-    fn multimap<'a, K: Key + 'static, V: Key + 'static>(
-        &'a self,
-        def: MultimapTableDefinition<'_, K, V>,
-    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
-        self.open_multimap_table(def)
-    }
+            fn multimap<'a, K: Key + 'static, V: Key + 'static>(
+                &'a self,
+                def: MultimapTableDefinition<'_, K, V>,
+            ) -> Result<Self::Multimap<'a, K, V>, TableError> {
+                self.open_multimap_table(def)
+            }
+        }
+    };
 }
 
-impl Txn for WriteTransaction {
-    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = redb::Table<'a, K, V>;
-    type Multimap<'a, K: Key + 'static, V: Key + 'static> = redb::MultimapTable<'a, K, V>;
-
-    fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
-        &'a self,
-        def: TableDefinition<'_, K, V>,
-    ) -> Result<Self::Table<'a, K, V>, TableError> {
-        self.open_table(def)
-    }
-
-    fn multimap<'a, K: Key + 'static, V: Key + 'static>(
-        &'a self,
-        def: MultimapTableDefinition<'_, K, V>,
-    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
-        self.open_multimap_table(def)
-    }
-}
+impl_txn!(
+    ReadTransaction,
+    ReadOnlyTable<K, V>,
+    ReadOnlyMultimapTable<K, V>
+);
+impl_txn!(
+    WriteTransaction,
+    redb::Table<'a, K, V>,
+    redb::MultimapTable<'a, K, V>
+);
 
 /// A resource row: the entity half lives in `ENTITIES` under the same id.
 #[derive(Serialize, Deserialize)]
@@ -300,10 +298,8 @@ impl<X: Txn> Queries<'_, X> {
         &self,
         user_name: &UserName,
     ) -> Result<Option<ResourceBody>, StoreError> {
-        match self.own_user_id(user_name)? {
-            Some(id) => self.body(ResourceKind::User, id.as_str()),
-            None => Ok(None),
-        }
+        self.own_user_id(user_name)?
+            .map_or(Ok(None), |id| self.body(ResourceKind::User, id.as_str()))
     }
 
     /// The body of the resource of `kind` with this externalId, without its entity.
@@ -312,10 +308,8 @@ impl<X: Txn> Queries<'_, X> {
         kind: ResourceKind,
         external_id: &str,
     ) -> Result<Option<ResourceBody>, StoreError> {
-        match self.id_by_external_id(kind, external_id)? {
-            Some(id) => self.body(kind, &id),
-            None => Ok(None),
-        }
+        self.id_by_external_id(kind, external_id)?
+            .map_or(Ok(None), |id| self.body(kind, &id))
     }
 
     /// The body of the group with this displayName, without its entity.
@@ -323,10 +317,8 @@ impl<X: Txn> Queries<'_, X> {
         &self,
         name: &str,
     ) -> Result<Option<ResourceBody>, StoreError> {
-        match self.group_id_by_name(name)? {
-            Some(id) => self.body(ResourceKind::Group, &id),
-            None => Ok(None),
-        }
+        self.group_id_by_name(name)?
+            .map_or(Ok(None), |id| self.body(ResourceKind::Group, &id))
     }
 
     fn body(&self, kind: ResourceKind, id: &str) -> Result<Option<ResourceBody>, StoreError> {
@@ -372,10 +364,9 @@ impl<X: Txn> Queries<'_, X> {
         &self,
         user_name: &UserName,
     ) -> Result<Option<StoredResource>, StoreError> {
-        match self.own_user_id(user_name)? {
-            Some(id) => self.resource(ResourceKind::User, id.as_str()),
-            None => Ok(None),
-        }
+        self.own_user_id(user_name)?.map_or(Ok(None), |id| {
+            self.resource(ResourceKind::User, id.as_str())
+        })
     }
 
     pub(crate) fn by_external_id(
@@ -383,17 +374,13 @@ impl<X: Txn> Queries<'_, X> {
         kind: ResourceKind,
         external_id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        match self.id_by_external_id(kind, external_id)? {
-            Some(id) => self.resource(kind, &id),
-            None => Ok(None),
-        }
+        self.id_by_external_id(kind, external_id)?
+            .map_or(Ok(None), |id| self.resource(kind, &id))
     }
 
     pub(crate) fn by_group_name(&self, name: &str) -> Result<Option<StoredResource>, StoreError> {
-        match self.group_id_by_name(name)? {
-            Some(id) => self.resource(ResourceKind::Group, &id),
-            None => Ok(None),
-        }
+        self.group_id_by_name(name)?
+            .map_or(Ok(None), |id| self.resource(ResourceKind::Group, &id))
     }
 
     /// Whether `user` is a member of `group`, read from the user's side (its groups, a

@@ -63,31 +63,26 @@ impl Store {
         let mut tables = Vec::new();
         for handle in txn.list_tables()? {
             let table = txn.open_untyped_table(handle)?;
-            tables.push(usage_of(
-                redb::TableHandle::name(&table),
-                table.len()?,
-                &table.stats()?,
-            ));
+            tables.push(usage_of(redb::TableHandle::name(&table), &table)?);
         }
         for handle in txn.list_multimap_tables()? {
             let table = txn.open_untyped_multimap_table(handle)?;
-            tables.push(usage_of(
-                redb::MultimapTableHandle::name(&table),
-                table.len()?,
-                &table.stats()?,
-            ));
+            tables.push(usage_of(redb::MultimapTableHandle::name(&table), &table)?);
         }
         tables.sort_by(|a, b| b.total().cmp(&a.total()).then(a.name.cmp(&b.name)));
         Ok(Usage { tables, file_bytes })
     }
 }
 
-fn usage_of(name: &str, rows: u64, stats: &redb::TableStats) -> TableUsage {
-    TableUsage {
+/// The usage of one table, plain or multimap, named `name`.
+fn usage_of(name: &str, table: &impl ReadableTableMetadata) -> Result<TableUsage, StoreError> {
+    let rows = table.len()?;
+    let stats = table.stats()?;
+    Ok(TableUsage {
         name: name.to_owned(),
         rows,
         stored: stats.stored_bytes(),
         metadata: stats.metadata_bytes(),
         fragmented: stats.fragmented_bytes(),
-    }
+    })
 }

@@ -535,6 +535,25 @@ fn references(
     Ok(())
 }
 
+/// Every record of a per-tenant, sequence-numbered table (history, provisioning log) must
+/// decode as `R`.
+fn records<R: serde::de::DeserializeOwned>(
+    txn: &ReadTransaction,
+    c: &mut Checker,
+    table: redb::TableDefinition<(&str, u64), &[u8]>,
+    name: &'static str,
+) -> Result<(), StoreError> {
+    for item in txn.open_table(table)?.iter()? {
+        let (key, value) = item?;
+        c.counted(name);
+        if let Err(err) = decode::<R>(name, value.value()) {
+            let (tenant, seq) = key.value();
+            c.problem(name, format!("{tenant} #{seq} does not read back: {err}"));
+        }
+    }
+    Ok(())
+}
+
 fn keys_and_logs(
     txn: &ReadTransaction,
     c: &mut Checker,
@@ -574,28 +593,8 @@ fn keys_and_logs(
             Err(err) => c.problem("api_keys", err.to_string()),
         }
     }
-    for item in txn.open_table(HISTORY)?.iter()? {
-        let (key, value) = item?;
-        c.counted("history");
-        if let Err(err) = decode::<HistoryRecord>("history", value.value()) {
-            let (tenant, seq) = key.value();
-            c.problem(
-                "history",
-                format!("{tenant} #{seq} does not read back: {err}"),
-            );
-        }
-    }
-    for item in txn.open_table(LOG)?.iter()? {
-        let (key, value) = item?;
-        c.counted("provisioning_log");
-        if let Err(err) = decode::<LogRecord>("provisioning_log", value.value()) {
-            let (tenant, seq) = key.value();
-            c.problem(
-                "provisioning_log",
-                format!("{tenant} #{seq} does not read back: {err}"),
-            );
-        }
-    }
+    records::<HistoryRecord>(txn, c, HISTORY, "history")?;
+    records::<LogRecord>(txn, c, LOG, "provisioning_log")?;
     for item in txn.open_table(OUTBOX)?.iter()? {
         let (key, value) = item?;
         c.counted("outbox");

@@ -320,6 +320,19 @@ fn user(name: &str) -> String {
     .to_string()
 }
 
+/// POST of a new user named `name` (see [`user`]), which must be answered.
+fn post_user(addr: &str, key: &str, name: &str) -> (u16, String) {
+    call(addr, key, "POST", "/Users", Some(&user(name)))
+}
+
+/// The `detail` of an error answer (empty when there is none).
+fn detail_of(text: &str) -> String {
+    json_of(text)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// One request that must be answered: its status and the whole answer.
 fn call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     request(addr, key, method, path, body).expect("answers")
@@ -386,14 +399,7 @@ fn a_tenant_is_served_identically_through_every_node() {
         unreachable!()
     };
     // Tenant `a` lives on node a; its key works through b and c.
-    let (status, created) = request(
-        &b.addr,
-        &a.key,
-        "POST",
-        "/Users",
-        Some(&user("ada@x.example")),
-    )
-    .expect("b answers");
+    let (status, created) = post_user(&b.addr, &a.key, "ada@x.example");
     assert_eq!(status, 201, "{created}");
     let created = json_of(&created);
     let id = created["id"].as_str().expect("an id").to_owned();
@@ -447,31 +453,13 @@ fn a_tenant_is_served_identically_through_every_node() {
         Some(&rename),
     );
     assert_eq!(status, 200, "{text}");
-    let (status, text) = call(
-        &a.addr,
-        &b.key,
-        "POST",
-        "/Users",
-        Some(&user("ada2@x.example")),
-    );
+    let (status, text) = post_user(&a.addr, &b.key, "ada2@x.example");
     assert_eq!(status, 409, "the new name is claimed: {text}");
-    let (status, text) = call(
-        &a.addr,
-        &b.key,
-        "POST",
-        "/Users",
-        Some(&user("ada@x.example")),
-    );
+    let (status, text) = post_user(&a.addr, &b.key, "ada@x.example");
     assert_eq!(status, 201, "the old name was released: {text}");
     let (status, _) = call(&b.addr, &a.key, "DELETE", &format!("/Users/{id}"), None);
     assert_eq!(status, 204);
-    let (status, text) = call(
-        &c.addr,
-        &c.key,
-        "POST",
-        "/Users",
-        Some(&user("ada2@x.example")),
-    );
+    let (status, text) = post_user(&c.addr, &c.key, "ada2@x.example");
     assert_eq!(status, 201, "a deleted user's name is free: {text}");
     // Bulk creates claim too.
     let bulk = json!({
@@ -644,12 +632,10 @@ fn a_revoked_key_is_refused_at_once_on_every_node_and_a_dead_owner_is_a_503() {
     }
     // An import of pre-existing users claims their userNames in etcd too: a name another
     // tenant holds refuses the whole import, a new one is claimed.
-    let (status, _) = call(
+    let (status, _) = post_user(
         &cluster.nodes[1].addr,
         &cluster.nodes[1].key,
-        "POST",
-        "/Users",
-        Some(&user("held@x.example")),
+        "held@x.example",
     );
     assert_eq!(status, 201);
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -710,10 +696,7 @@ User,fresh@x.example
     for node in &cluster.nodes[..2] {
         let (status, text) = call(&node.addr, &c_key, "GET", "/Users", None);
         assert_eq!(status, 503, "{text}");
-        let detail = json_of(&text)["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let detail = detail_of(&text);
         assert!(
             detail.contains("node `c`") && detail.contains("not answering"),
             "{detail}"
@@ -728,13 +711,7 @@ fn etcd_losing_one_member_works_losing_two_refuses_claims_and_recovers() {
     let mut cluster = Cluster::start();
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     let (a_addr, a_key, b_addr) = (a.addr.clone(), a.key.clone(), b.addr.clone());
-    let (status, text) = call(
-        &b_addr,
-        &a_key,
-        "POST",
-        "/Users",
-        Some(&user("before@x.example")),
-    );
+    let (status, text) = post_user(&b_addr, &a_key, "before@x.example");
     assert_eq!(status, 201, "{text}");
     let id = json_of(&text)["id"].as_str().expect("id").to_owned();
 
@@ -752,18 +729,9 @@ fn etcd_losing_one_member_works_losing_two_refuses_claims_and_recovers() {
     // Two down: a create (needs a claim) is a 503 and writes nothing; reads and writes that
     // need no claim go on, also through another node.
     cluster.etcd.kill(1);
-    let (status, text) = call(
-        &b_addr,
-        &a_key,
-        "POST",
-        "/Users",
-        Some(&user("refused@x.example")),
-    );
+    let (status, text) = post_user(&b_addr, &a_key, "refused@x.example");
     assert_eq!(status, 503, "{text}");
-    let detail = json_of(&text)["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let detail = detail_of(&text);
     assert!(
         detail.contains("etcd") && detail.contains("nothing was changed"),
         "{detail}"
@@ -850,13 +818,7 @@ fn a_node_killed_mid_create_agrees_with_etcd_after_restart() {
     }
     // Restarted, it reconciles with etcd; stopped again, `db verify --cluster` agrees.
     cluster.nodes[0].launch(&endpoints);
-    let created = call(
-        &cluster.nodes[0].addr,
-        &key,
-        "POST",
-        "/Users",
-        Some(&user("later@x.example")),
-    );
+    let created = post_user(&cluster.nodes[0].addr, &key, "later@x.example");
     assert_eq!(created.0, 201, "{}", created.1);
     assert!(cluster.nodes[0].stop(), "node a stops cleanly");
     let db = cluster.nodes[0].db.clone();

@@ -2,7 +2,6 @@
 //! tokens, CSRF refusal, tenant-scoped operators, every page rendering names (not ids),
 //! hostile userNames escaped, and bad form input refused with nothing changed.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
@@ -10,7 +9,7 @@ use provisio::store::OperatorScope;
 use serde_json::json;
 
 use crate::http::support::{
-    ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, connect, encode, okta_user,
+    ENTERPRISE, SYNC_GROUP, Server, USER_SCHEMA, connect, encode, okta_user, request_head,
 };
 
 /// A response from the page.
@@ -133,24 +132,16 @@ impl Browser {
         body: Option<&str>,
     ) -> Answer {
         let mut stream = connect(self.addr);
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: text/html\r\n",
-            self.addr
+        let mut all: Vec<(&str, &str)> =
+            self.cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+        all.extend_from_slice(headers);
+        let mut head = request_head(
+            &format!("{method} {path}"),
+            self.addr,
+            "text/html",
+            &all,
+            body.map(|body| ("application/x-www-form-urlencoded", body.len())),
         );
-        if let Some(cookie) = &self.cookie {
-            let _ = write!(head, "Cookie: {cookie}\r\n");
-        }
-        for (name, value) in headers {
-            let _ = write!(head, "{name}: {value}\r\n");
-        }
-        if let Some(body) = body {
-            let _ = write!(
-                head,
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            );
-        }
-        head.push_str("\r\n");
         head.push_str(body.unwrap_or_default());
         stream.write_all(head.as_bytes()).unwrap();
         let mut raw = Vec::new();

@@ -536,6 +536,11 @@ mod tests {
         crate::check::check(&profile()).rules.unwrap()
     }
 
+    /// The index of the row writing `target`.
+    fn row_of(rows: &[Row], target: &str) -> usize {
+        rows.iter().position(|r| r.target == target).unwrap()
+    }
+
     fn check(text: &str) -> crate::check::CheckReport {
         let mut sources = profile();
         sources.overlay =
@@ -618,7 +623,7 @@ mod tests {
         let base = base();
         let mut rows = editable_rows(&base);
         // Remap OfficePhone, drop MobilePhone, add CostCenter.
-        let office = rows.iter().position(|r| r.target == "OfficePhone").unwrap();
+        let office = row_of(&rows, "OfficePhone");
         rows[office].source = "phoneNumbers[type eq \"home\"].value".into();
         rows.retain(|r| r.target != "MobilePhone");
         rows.push(row("CostCenter", "enterprise.costCenter", "upper"));
@@ -645,7 +650,7 @@ mod tests {
     fn a_profile_row_moved_to_another_field() {
         let base = base();
         let mut rows = editable_rows(&base);
-        let office = rows.iter().position(|r| r.target == "OfficePhone").unwrap();
+        let office = row_of(&rows, "OfficePhone");
         rows[office].target = "CostCenter".into();
         let draft = write_overlay(&base, &rows, &[]);
         assert!(
@@ -661,7 +666,7 @@ mod tests {
     fn a_duplicate_target_is_written_so_the_checker_sees_it_at_its_row() {
         let base = base();
         let mut rows = editable_rows(&base);
-        let mobile = rows.iter().position(|r| r.target == "MobilePhone").unwrap();
+        let mobile = row_of(&rows, "MobilePhone");
         rows[mobile].target = "OfficePhone".into();
         let draft = write_overlay(&base, &rows, &[]);
         let report = check(&draft.text);

@@ -81,6 +81,19 @@ pub(super) fn go(ctx: &Ctx<'_>) -> Reply {
     Reply::redirect(format!("/t/{tenant}/{section}"))
 }
 
+/// The links of a listing at `base` (its path and filters): the next, older page when
+/// there is one, and the first page when this is not it.
+fn page_links(
+    base: &str,
+    next: Option<u64>,
+    before: Option<u64>,
+) -> (Option<String>, Option<String>) {
+    (
+        next.map(|next| format!("{base}&before={next}")),
+        before.map(|_| base.to_owned()),
+    )
+}
+
 fn cursor(ctx: &Ctx<'_>) -> Result<Option<u64>, PageError> {
     match ctx.query.text("before") {
         None => Ok(None),
@@ -173,6 +186,7 @@ pub(super) fn history(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageErr
         .entity_of(ResourceKind::User)
         .map(|e| e.fields.iter().map(|f| f.name.clone()).collect())
         .unwrap_or_default();
+    let (older, newest) = page_links(&format!("/t/{tenant}/history?{filters}"), page.next, before);
     let view = History {
         l: ctx.layout("History", Some(tenant), "history"),
         tenant: tenant.to_string(),
@@ -180,10 +194,8 @@ pub(super) fn history(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageErr
         field,
         fields,
         items,
-        older: page
-            .next
-            .map(|next| format!("/t/{tenant}/history?{filters}&before={next}")),
-        newest: before.map(|_| format!("/t/{tenant}/history?{filters}")),
+        older,
+        newest,
     };
     html(200, &view)
 }
@@ -227,16 +239,15 @@ pub(super) fn log(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageError> 
         encode(&user),
         if failed { "&failed=1" } else { "" }
     );
+    let (older, newest) = page_links(&format!("/t/{tenant}/log?{filters}"), page.next, before);
     let view = Log {
         l: ctx.layout("Provisioning log", Some(tenant), "log"),
         tenant: tenant.to_string(),
         failed,
         user,
         items,
-        older: page
-            .next
-            .map(|next| format!("/t/{tenant}/log?{filters}&before={next}")),
-        newest: before.map(|_| format!("/t/{tenant}/log?{filters}")),
+        older,
+        newest,
     };
     html(200, &view)
 }

@@ -53,12 +53,12 @@ pub(super) fn render(at: &At<'_>, error: &AccessError) -> RulesDiagnostic {
                 block.noun()
             )),
         AccessError::RepeatedFlag { flag, first } => at
-            .error(
+            .repeated(
                 Code::DuplicateStatement,
                 format!("`{flag}` is written twice"),
+                "written",
+                *first,
             )
-            .label("written again here")
-            .note(*first, "first written here")
             .help("write each flag once"),
         AccessError::SecondDefault { block, first } => at
             .error(
@@ -98,9 +98,12 @@ pub(super) fn render(at: &At<'_>, error: &AccessError) -> RulesDiagnostic {
                 quoted(example)
             )),
         AccessError::SecondNeeds { first } => at
-            .error(Code::DuplicateStatement, "a second `provisioning needs`")
-            .label("written again here")
-            .note(*first, "first written here")
+            .repeated(
+                Code::DuplicateStatement,
+                "a second `provisioning needs`",
+                "written",
+                *first,
+            )
             .help("provisioning needs one role (and every stronger one may); keep one"),
         AccessError::UnknownRole { name, roles } => at
             .error(Code::UnknownRole, format!("unknown role `{name}`"))

@@ -594,6 +594,11 @@ mod tests {
         Filter::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"))
     }
 
+    /// Whether the filter `input` matches [`jane`].
+    fn jane_matches(input: &str) -> bool {
+        user_matches(input, &jane())
+    }
+
     fn user_matches(input: &str, user: &Value) -> bool {
         parse_filter(ResourceKind::User, input)
             .unwrap_or_else(|e| panic!("{input}: {e}"))
@@ -624,24 +629,23 @@ mod tests {
 
     #[test]
     fn eq_matches() {
-        assert!(user_matches(r#"userName eq "Jane@Example.com""#, &jane()));
+        assert!(jane_matches(r#"userName eq "Jane@Example.com""#));
     }
 
     #[test]
     fn username_is_case_insensitive() {
-        assert!(user_matches(r#"userName eq "JANE@EXAMPLE.COM""#, &jane()));
+        assert!(jane_matches(r#"userName eq "JANE@EXAMPLE.COM""#));
     }
 
     #[test]
     fn external_id_is_case_exact() {
-        assert!(!user_matches(r#"externalId eq "abc""#, &jane()));
+        assert!(!jane_matches(r#"externalId eq "abc""#));
     }
 
     #[test]
     fn keywords_and_attributes_are_case_insensitive() {
-        assert!(user_matches(
-            r#"USERNAME EQ "jane@example.com" And Active Eq TRUE"#,
-            &jane()
+        assert!(jane_matches(
+            r#"USERNAME EQ "jane@example.com" And Active Eq TRUE"#
         ));
     }
 
@@ -662,48 +666,40 @@ mod tests {
 
     #[test]
     fn or_not_and_grouping() {
-        assert!(user_matches(
-            r#"(userName eq "x" or name.givenName eq "jane") and not (active eq false)"#,
-            &jane()
+        assert!(jane_matches(
+            r#"(userName eq "x" or name.givenName eq "jane") and not (active eq false)"#
         ));
     }
 
     #[test]
     fn sub_attribute_of_multi_valued_matches_any() {
-        assert!(user_matches(
-            r#"emails.value eq "jane@home.example""#,
-            &jane()
-        ));
+        assert!(jane_matches(r#"emails.value eq "jane@home.example""#));
     }
 
     #[test]
     fn value_path() {
-        assert!(user_matches(
-            r#"emails[type eq "work" and value co "@work"]"#,
-            &jane()
+        assert!(jane_matches(
+            r#"emails[type eq "work" and value co "@work"]"#
         ));
-        assert!(!user_matches(
-            r#"emails[type eq "work" and value co "@home"]"#,
-            &jane()
+        assert!(!jane_matches(
+            r#"emails[type eq "work" and value co "@home"]"#
         ));
     }
 
     #[test]
     fn entra_value_path_with_sub_attribute() {
-        assert!(user_matches(
-            r#"emails[type eq "work"].value eq "jane@work.example""#,
-            &jane()
+        assert!(jane_matches(
+            r#"emails[type eq "work"].value eq "jane@work.example""#
         ));
-        assert!(!user_matches(
-            r#"emails[type eq "home"].value eq "jane@work.example""#,
-            &jane()
+        assert!(!jane_matches(
+            r#"emails[type eq "home"].value eq "jane@work.example""#
         ));
     }
 
     #[test]
     fn string_booleans_equal_booleans() {
-        assert!(user_matches(r#"addresses[primary eq "True"]"#, &jane()));
-        assert!(user_matches(r#"active eq "true""#, &jane()));
+        assert!(jane_matches(r#"addresses[primary eq "True"]"#));
+        assert!(jane_matches(r#"active eq "true""#));
     }
 
     #[test]
@@ -725,15 +721,12 @@ mod tests {
 
     #[test]
     fn unqualified_extension_attribute() {
-        assert!(user_matches(r#"department eq "R&D""#, &jane()));
+        assert!(jane_matches(r#"department eq "R&D""#));
     }
 
     #[test]
     fn unknown_extension_matches_nothing() {
-        assert!(!user_matches(
-            r#"urn:example:custom:2.0:User:badge eq "1""#,
-            &jane()
-        ));
+        assert!(!jane_matches(r#"urn:example:custom:2.0:User:badge eq "1""#));
     }
 
     #[test]
@@ -744,13 +737,11 @@ mod tests {
 
     #[test]
     fn datetime_comparison_normalises_offsets() {
-        assert!(user_matches(
-            r#"meta.lastModified gt "2024-05-01T11:59:00+02:00""#,
-            &jane()
+        assert!(jane_matches(
+            r#"meta.lastModified gt "2024-05-01T11:59:00+02:00""#
         ));
-        assert!(user_matches(
-            r#"meta.lastModified eq "2024-05-01T12:00:00.000+02:00""#,
-            &jane()
+        assert!(jane_matches(
+            r#"meta.lastModified eq "2024-05-01T12:00:00.000+02:00""#
         ));
     }
 
@@ -841,7 +832,7 @@ mod tests {
 
     #[test]
     fn hint_for_username() {
-        let hint = equality_hint(&parse(r#"UserName EQ "Jane""#));
+        let hint = hint_of(r#"UserName EQ "Jane""#);
         assert_eq!(hint, Some((IndexedAttr::UserName, "jane".into())));
         // The PRECIS key, as the filter compares: NFD and full-width spellings look up the
         // same index entry as the NFC name.
@@ -859,28 +850,28 @@ mod tests {
         }
     }
 
+    /// The equality hint of the User filter `input`.
+    fn hint_of(input: &str) -> Option<(IndexedAttr, String)> {
+        equality_hint(&parse(input))
+    }
+
     #[test]
     fn hint_inside_top_level_and() {
-        let f = parse(r#"active eq true and externalId eq "e1""#);
         assert_eq!(
-            equality_hint(&f),
+            hint_of(r#"active eq true and externalId eq "e1""#),
             Some((IndexedAttr::ExternalId, "e1".into()))
         );
     }
 
     #[test]
     fn no_hint_under_or() {
-        assert_eq!(
-            equality_hint(&parse(r#"userName eq "a" or userName eq "b""#)),
-            None
-        );
+        assert_eq!(hint_of(r#"userName eq "a" or userName eq "b""#), None);
     }
 
     #[test]
     fn hint_for_group_display_name() {
-        let f = parse(r#"displayName eq "Sales""#);
         assert_eq!(
-            equality_hint(&f),
+            hint_of(r#"displayName eq "Sales""#),
             Some((IndexedAttr::DisplayName, "Sales".into()))
         );
     }

@@ -106,30 +106,31 @@ fn describe_rule(rule: Rule) -> &'static str {
     }
 }
 
+/// The one operand itself, or all of them joined by `join` (`Filter::Or`, `Filter::And`).
+fn joined(mut operands: Vec<Filter>, join: fn(Vec<Filter>) -> Filter) -> Filter {
+    if operands.len() == 1 {
+        operands.remove(0)
+    } else {
+        join(operands)
+    }
+}
+
 pub(super) fn build_or(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {
-    let mut operands = pair
+    let operands = pair
         .into_inner()
         .filter(|p| p.as_rule() == Rule::and_expr)
         .map(build_and)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(if operands.len() == 1 {
-        operands.remove(0)
-    } else {
-        Filter::Or(operands)
-    })
+    Ok(joined(operands, Filter::Or))
 }
 
 fn build_and(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {
-    let mut operands = pair
+    let operands = pair
         .into_inner()
         .filter(|p| p.as_rule() != Rule::and_kw)
         .map(build_unary)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(if operands.len() == 1 {
-        operands.remove(0)
-    } else {
-        Filter::And(operands)
-    })
+    Ok(joined(operands, Filter::And))
 }
 
 fn build_unary(pair: Pair<'_, Rule>) -> Result<Filter, ScimError> {

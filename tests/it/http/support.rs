@@ -395,24 +395,19 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Response {
         let mut stream = connect(self.addr);
-        let mut head = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/scim+json\r\n",
-            self.base, self.addr
+        let bearer = self.token.as_ref().map(|token| format!("Bearer {token}"));
+        let mut all: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("Authorization", b.as_str()))
+            .collect();
+        all.extend_from_slice(headers);
+        let head = request_head(
+            &format!("{method} {}{path}", self.base),
+            self.addr,
+            "application/scim+json",
+            &all,
+            body.map(|body| ("application/scim+json", body.len())),
         );
-        if let Some(token) = &self.token {
-            let _ = write!(head, "Authorization: Bearer {token}\r\n");
-        }
-        for (name, value) in headers {
-            let _ = write!(head, "{name}: {value}\r\n");
-        }
-        if let Some(body) = body {
-            let _ = write!(
-                head,
-                "Content-Type: application/scim+json\r\nContent-Length: {}\r\n",
-                body.len()
-            );
-        }
-        head.push_str("\r\n");
         let mut request = head.into_bytes();
         request.extend_from_slice(body.unwrap_or_default());
         // A server refusing a body early may close before reading it all; the answer
@@ -433,6 +428,32 @@ impl Client {
         }
         parse_response(&raw)
     }
+}
+
+/// The head of an HTTP/1.1 request that closes its connection: `request_line` (method and
+/// target), `Host`, `Accept`, the `headers` in order, then `Content-Type` and
+/// `Content-Length` for a body of that type and length.
+pub fn request_head(
+    request_line: &str,
+    addr: SocketAddr,
+    accept: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, usize)>,
+) -> String {
+    let mut head = format!(
+        "{request_line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: {accept}\r\n"
+    );
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    if let Some((content_type, length)) = body {
+        let _ = write!(
+            head,
+            "Content-Type: {content_type}\r\nContent-Length: {length}\r\n"
+        );
+    }
+    head.push_str("\r\n");
+    head
 }
 
 /// A new connection to `addr`, whose reads give up after 30 seconds.
