@@ -39,8 +39,15 @@ pub fn is_quick(call: &Call) -> bool {
     }
 }
 
-/// Runs the handler for a routed, authenticated call.
-pub fn dispatch(app: &App, call: &Call) -> Reply {
+/// Runs the handler for a routed, authenticated call (a write takes its body).
+pub fn dispatch(app: &App, call: Call) -> Reply {
+    if matches!(
+        call.route,
+        Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..)
+    ) {
+        return write_logged(app, call);
+    }
+    let call = &call;
     let result = match &call.route {
         Route::ServiceProviderConfig => Ok(Reply::json(
             200,
@@ -65,7 +72,7 @@ pub fn dispatch(app: &App, call: &Call) -> Reply {
         Route::SearchAll => search(app, call, &[ResourceKind::User, ResourceKind::Group]),
         Route::Get(kind, id) => get(app, call, *kind, id),
         Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..) => {
-            return write_logged(app, call);
+            unreachable!("writes are dispatched above")
         }
         Route::Bulk => bulk_request(app, call),
     };

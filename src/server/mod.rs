@@ -188,14 +188,14 @@ impl App {
             Ok(call) if handlers::is_quick(&call) => {
                 // A read of a few rows: cheaper here than a hop to the blocking pool.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    handlers::dispatch(&self, &call)
+                    handlers::dispatch(&self, call)
                 }))
                 .unwrap_or_else(|_| panicked())
             }
             Ok(call) => {
                 let app = Arc::clone(&self);
                 // Writes, scans and rule evaluation are synchronous; keep them off the reactor.
-                tokio::task::spawn_blocking(move || handlers::dispatch(&app, &call))
+                tokio::task::spawn_blocking(move || handlers::dispatch(&app, call))
                     .await
                     .unwrap_or_else(|_| panicked())
             }

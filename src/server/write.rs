@@ -135,7 +135,9 @@ fn success_status(op: &ScimOp, query: &str) -> u16 {
 
 /// One write, with its outcome recorded in the provisioning log: a success in the
 /// operation's own transaction, a failure in a transaction of its own.
-pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
+pub(super) fn write_logged(app: &App, mut call: Call) -> Reply {
+    let body = call.body.take();
+    let call = &call;
     let (tenant, actor) = match tenant(call) {
         Ok(pair) => pair,
         Err(err) => return error_reply(&err),
@@ -145,12 +147,12 @@ pub(super) fn write_logged(app: &App, call: &Call) -> Reply {
         actor: actor.to_owned(),
         method: call.method.to_string(),
         path: call.path.clone(),
-        request: call.body.clone().map(|mut body| {
+        request: body.clone().map(|mut body| {
             redact::redact_all(&mut body);
             body
         }),
     };
-    let op = match ScimOp::from_route(&call.route, call.body.clone()) {
+    let op = match ScimOp::from_route(&call.route, body) {
         Ok(op) => op,
         Err(err) => {
             entry.record_failure(app, &err, Outcome::Failed);
