@@ -193,9 +193,7 @@ fn related(
     match kind {
         ResourceKind::User => {
             for group in read.groups_of(id)? {
-                let display = read
-                    .get_resource_body(ResourceKind::Group, &group)?
-                    .and_then(|(g, _)| text(&g, "displayName"));
+                let display = read.group_display_name(&group)?;
                 refs.push(member_ref(
                     base_url,
                     ResourceKind::Group,
@@ -217,10 +215,6 @@ fn related(
         }
     }
     Ok(refs)
-}
-
-fn text(body: &Value, key: &str) -> Option<String> {
-    body.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// The `attributes`/`excludedAttributes` projection a query asks for.

@@ -404,6 +404,29 @@ impl<X: Txn> Queries<'_, X> {
         Ok(ids)
     }
 
+    /// A group's `displayName` (when it is a string), read without building the rest of
+    /// its body: each group a User's representation names.
+    pub(crate) fn group_display_name(&self, id: &str) -> Result<Option<String>, StoreError> {
+        #[derive(Deserialize)]
+        struct Named {
+            #[serde(rename = "displayName")]
+            display_name: Option<Value>,
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            body: Named,
+        }
+        let table = self.txn.table(RESOURCES)?;
+        let Some(guard) = table.get((self.tenant, ResourceKind::Group.as_str(), id))? else {
+            return Ok(None);
+        };
+        let row = decode::<Row>("resources", guard.value())?;
+        Ok(row
+            .body
+            .display_name
+            .and_then(|name| name.as_str().map(str::to_owned)))
+    }
+
     pub(crate) fn groups_of(&self, user: &str) -> Result<Vec<ResourceId>, StoreError> {
         let table = self.txn.multimap(MEMBER_OF)?;
         let mut ids = Vec::new();

@@ -181,6 +181,14 @@ macro_rules! queries {
                 self.q().members_of(group.as_str())
             }
 
+            /// A group's `displayName`, when it is a string (the rest of it unread).
+            pub fn group_display_name(
+                &self,
+                id: &ResourceId,
+            ) -> Result<Option<String>, StoreError> {
+                self.q().group_display_name(id.as_str())
+            }
+
             /// Group ids a user is a member of, in id order.
             pub fn groups_of(&self, user: &ResourceId) -> Result<Vec<ResourceId>, StoreError> {
                 self.q().groups_of(user.as_str())
