@@ -338,6 +338,35 @@ pub fn list_response(resources: Vec<Value>, total_results: usize, start_index: u
     Value::Object(out)
 }
 
+/// [`list_response`] written as JSON text around resources already written as JSON text
+/// (the same bytes `serde_json` makes of [`list_response`]).
+#[must_use]
+pub fn write_list_response(
+    resources: &[Vec<u8>],
+    total_results: usize,
+    start_index: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160 + resources.iter().map(Vec::len).sum::<usize>());
+    out.extend_from_slice(br#"{"schemas":[""#);
+    out.extend_from_slice(LIST_RESPONSE_SCHEMA.as_bytes());
+    out.extend_from_slice(
+        format!(
+            r#""],"totalResults":{total_results},"startIndex":{},"itemsPerPage":{},"Resources":["#,
+            start_index.max(1),
+            resources.len()
+        )
+        .as_bytes(),
+    );
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(resource);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,5 +485,21 @@ mod tests {
         assert_eq!(r["totalResults"], json!(0));
         assert_eq!(r["Resources"], json!([]));
         assert_eq!(r["itemsPerPage"], json!(0));
+    }
+
+    #[test]
+    fn written_list_response_is_the_serialised_one() {
+        let resources = [json!({"id": "a", "n": 1}), json!({"id": "b\"", "x": [1.5]})];
+        for (count, total, start) in [(0, 0, 1), (1, 7, 0), (2, 2, 3)] {
+            let shown: Vec<Value> = resources[..count].to_vec();
+            let texts: Vec<Vec<u8>> = shown
+                .iter()
+                .map(|r| serde_json::to_vec(r).unwrap())
+                .collect();
+            assert_eq!(
+                String::from_utf8(write_list_response(&texts, total, start)).unwrap(),
+                serde_json::to_string(&list_response(shown, total, start)).unwrap()
+            );
+        }
     }
 }

@@ -11,8 +11,10 @@ use crate::domain::{
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
-use crate::scim::filter::{IndexedAttr, equality_hint};
-use crate::scim::list::{ListQuery, list_response, parse_list_query, parse_search_request};
+use crate::scim::filter::{Filter, IndexedAttr, equality_hint};
+use crate::scim::list::{
+    ListQuery, list_response, parse_list_query, parse_search_request, write_list_response,
+};
 use crate::scim::project::{self, Projection, build_resource, member_ref, write_resource};
 use crate::scim::route::Route;
 use crate::server::unmanaged::Listed;
@@ -350,6 +352,9 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
             list_response(resources, total, query.start_index),
         ));
     }
+    if let Some(key) = lookup_alone(app, tenant, &read, queries)? {
+        return user_by_name(&read, call, query, &key);
+    }
     // Each candidate's plain representation is built once: the filter and the sort read
     // it, and the page shows it.
     let mut matched: Vec<(ResourceKind, ResourceId, Value, &ListQuery)> = Vec::new();
@@ -403,6 +408,71 @@ fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result
     Ok(Reply::json(
         200,
         list_response(resources, total, query.start_index),
+    ))
+}
+
+/// For the Okta lookup, `userName eq "x"` alone on Users with the default projection and
+/// no pre-existing entity answering it, the userName key to look up. The userName index
+/// holds at most one user for the key, and that user matches (the index key is the form
+/// the filter compares), so it is written straight from its stored text.
+fn lookup_alone(
+    app: &App,
+    tenant: &TenantId,
+    read: &TenantRead,
+    queries: &[(ResourceKind, ListQuery)],
+) -> Result<Option<String>, ScimError> {
+    let [(ResourceKind::User, query)] = queries else {
+        return Ok(None);
+    };
+    let (Some(filter @ Filter::Compare { .. }), None) = (&query.filter, &query.sort_by) else {
+        return Ok(None);
+    };
+    let Some((IndexedAttr::UserName, key)) = equality_hint(filter) else {
+        return Ok(None);
+    };
+    if query.projection != Projection::all() {
+        return Ok(None);
+    }
+    let listed = match Listed::of(app, tenant, ResourceKind::User) {
+        Some(listed) => listed.candidates(read, query).map_err(storage)?,
+        None => Vec::new(),
+    };
+    Ok(listed.is_empty().then_some(key))
+}
+
+/// The list answering `userName eq "x"`: the user the index holds for the key, if any,
+/// windowed by `startIndex` and `count`.
+fn user_by_name(
+    read: &TenantRead,
+    call: &Call,
+    query: &ListQuery,
+    key: &str,
+) -> Result<Reply, ScimError> {
+    let found = match UserName::new(key) {
+        Ok(name) => read.user_raw_by_name(&name).map_err(storage)?,
+        // A text that is not a valid userName names no user.
+        Err(_) => None,
+    };
+    let total = usize::from(found.is_some());
+    let mut resources = Vec::new();
+    if let Some((id, raw, meta)) = found.filter(|_| !query.window(total).is_empty()) {
+        let shown = represent(
+            read,
+            &call.base_url,
+            ResourceKind::User,
+            &id,
+            &raw,
+            &meta,
+            &query.projection,
+        )?;
+        resources.push(match shown {
+            ReplyBody::Text(text) => text,
+            ReplyBody::Value(value) => serde_json::to_vec(&value).unwrap_or_default(),
+        });
+    }
+    Ok(Reply::with_body(
+        200,
+        ReplyBody::Text(write_list_response(&resources, total, query.start_index)),
     ))
 }
 

@@ -302,6 +302,19 @@ impl<X: Txn> Queries<'_, X> {
             .map_or(Ok(None), |id| self.body(ResourceKind::User, id.as_str()))
     }
 
+    /// This tenant's user holding `user_name`: its id, its body as stored text, its `meta`.
+    pub(crate) fn user_raw_by_name(
+        &self,
+        user_name: &UserName,
+    ) -> Result<Option<(ResourceId, Box<serde_json::value::RawValue>, Meta)>, StoreError> {
+        let Some(id) = self.own_user_id(user_name)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .resource_raw(ResourceKind::User, id.as_str())?
+            .map(|(raw, meta)| (id, raw, meta)))
+    }
+
     /// The body of the resource of `kind` with this externalId, without its entity.
     pub(crate) fn body_by_external_id(
         &self,

@@ -79,6 +79,21 @@ macro_rules! queries {
                     .map(ResourceId::new))
             }
 
+            /// This tenant's user holding `user_name`: id, body as stored text, `meta`.
+            pub fn user_raw_by_name(
+                &self,
+                user_name: &UserName,
+            ) -> Result<
+                Option<(
+                    ResourceId,
+                    Box<serde_json::value::RawValue>,
+                    crate::domain::Meta,
+                )>,
+                StoreError,
+            > {
+                self.q().user_raw_by_name(user_name)
+            }
+
             /// This tenant's user holding `user_name`, body and meta only.
             pub fn user_body_by_name(
                 &self,

@@ -44,6 +44,49 @@ fn lookup_of_an_absent_user_name_is_an_empty_list() {
     }
 }
 
+/// The lookup alone (`userName eq`, answered from the userName index and written from the
+/// stored text) answers exactly what the general filter path answers for the same user,
+/// groups included, whatever the spelling, window or projection.
+#[test]
+fn the_lookup_answers_what_the_general_filter_path_answers() {
+    let (_server, okta) = Server::with_tenant("acme");
+    let id = okta.create_user("jane@ex.com");
+    okta.create_user("john@ex.com");
+    okta.create_group("Sales", &[&id]);
+    let lookup = |filter: &str, rest: &str| {
+        let query = super::support::encode(filter);
+        okta.get_json(&format!("/Users?filter={query}{rest}"))
+    };
+    for rest in [
+        "",
+        "&startIndex=1&count=100",
+        "&count=0",
+        "&startIndex=2",
+        "&attributes=userName,groups",
+    ] {
+        let alone = lookup(r#"userName eq "JANE@ex.com""#, rest);
+        // `and active eq true` takes the general path (filter evaluated on the representation).
+        let general = lookup(r#"userName eq "jane@ex.com" and active eq true"#, rest);
+        assert_eq!(alone, general, "{rest}");
+        assert_eq!(alone["totalResults"], json!(1), "{rest}: {alone}");
+    }
+    let shown = lookup(r#"userName eq "jane@EX.COM""#, "");
+    assert_eq!(shown["Resources"][0]["id"], json!(id));
+    assert_eq!(
+        shown["Resources"][0]["groups"][0]["display"],
+        json!("Sales"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["Resources"][0],
+        okta.get_json(&format!("/Users/{id}"))
+    );
+    assert_eq!(
+        lookup(r#"userName eq "nobody@ex.com""#, "")["totalResults"],
+        json!(0)
+    );
+}
+
 #[test]
 fn create_with_password_and_empty_groups() {
     let (server, okta) = Server::with_tenant("acme");
