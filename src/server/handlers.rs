@@ -41,14 +41,10 @@ pub fn is_quick(call: &Call) -> bool {
     }
 }
 
-/// Runs the handler for a routed, authenticated call (a write takes its body).
-pub fn dispatch(app: &App, call: Call) -> Reply {
-    if matches!(
-        call.route,
-        Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..)
-    ) {
-        return write_logged(app, call);
-    }
+/// Runs the handler for a routed, authenticated call; the one that reads the body (a
+/// write, a search, a bulk request) takes it.
+pub fn dispatch(app: &App, mut call: Call) -> Reply {
+    let body = call.body.take();
     let call = &call;
     let result = match &call.route {
         Route::ServiceProviderConfig => Ok(Reply::json(
@@ -70,13 +66,13 @@ pub fn dispatch(app: &App, call: Call) -> Reply {
                 parse_list_query(*kind, &call.query).and_then(|q| list(app, call, &[(*kind, q)]))
             }
         },
-        Route::Search(kind) => search(app, call, &[*kind]),
-        Route::SearchAll => search(app, call, &[ResourceKind::User, ResourceKind::Group]),
+        Route::Search(kind) => search(app, call, body, &[*kind]),
+        Route::SearchAll => search(app, call, body, &[ResourceKind::User, ResourceKind::Group]),
         Route::Get(kind, id) => get(app, call, *kind, id),
         Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..) => {
-            unreachable!("writes are dispatched above")
+            return write_logged(app, call, body);
         }
-        Route::Bulk => bulk_request(app, call),
+        Route::Bulk => bulk_request(app, call, body),
     };
     result.unwrap_or_else(|err| error_reply(&err))
 }
@@ -277,8 +273,13 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
     Ok(Reply::json(200, body).with_header(header::ETAG, tag))
 }
 
-fn search(app: &App, call: &Call, kinds: &[ResourceKind]) -> Result<Reply, ScimError> {
-    let body = call.body.clone().unwrap_or(Value::Null);
+fn search(
+    app: &App,
+    call: &Call,
+    body: Option<Value>,
+    kinds: &[ResourceKind],
+) -> Result<Reply, ScimError> {
+    let body = body.unwrap_or(Value::Null);
     // At the root, a filter need only make sense for one of the kinds; each kind gets the
     // request resolved against its own schema (filter, attributes, sortBy).
     let mut first_error = None;

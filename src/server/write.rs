@@ -135,9 +135,7 @@ fn success_status(op: &ScimOp, query: &str) -> u16 {
 
 /// One write, with its outcome recorded in the provisioning log: a success in the
 /// operation's own transaction, a failure in a transaction of its own.
-pub(super) fn write_logged(app: &App, mut call: Call) -> Reply {
-    let body = call.body.take();
-    let call = &call;
+pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply {
     let (tenant, actor) = match tenant(call) {
         Ok(pair) => pair,
         Err(err) => return error_reply(&err),
@@ -227,9 +225,13 @@ pub(super) fn write_logged(app: &App, mut call: Call) -> Reply {
 }
 
 /// `POST /Bulk`: the operations in bulkId dependency order, each one write of its own.
-pub(super) fn bulk_request(app: &App, call: &Call) -> Result<Reply, ScimError> {
+pub(super) fn bulk_request(
+    app: &App,
+    call: &Call,
+    body: Option<Value>,
+) -> Result<Reply, ScimError> {
     let (tenant, actor) = tenant(call)?;
-    let body = call.body.clone().unwrap_or(Value::Null);
+    let body = body.unwrap_or(Value::Null);
     let request = bulk::parse_bulk(&body)?;
     let order = bulk::execution_order(&request.operations);
     let mut results: Vec<Option<BulkResult>> = vec![None; request.operations.len()];
