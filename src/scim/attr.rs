@@ -21,6 +21,18 @@ use crate::domain::suggest::did_you_mean;
 /// a relation, bounded by the body size).
 pub const MAX_VALUES: usize = 1000;
 
+/// `invalidValue` when `count` is over [`MAX_VALUES`]; `what` says what holds them
+/// (`` `emails` has ``).
+pub(crate) fn at_most_max_values(count: usize, what: &str) -> Result<(), ScimError> {
+    if count > MAX_VALUES {
+        return Err(ScimError::new(
+            ScimType::InvalidValue,
+            format!("{what} {count} values; at most {MAX_VALUES} are accepted"),
+        ));
+    }
+    Ok(())
+}
+
 /// An attribute path as written by a client: an optional schema URN, an attribute name and an
 /// optional sub-attribute name, all as sent (case is resolved by [`resolve`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,15 +454,7 @@ pub fn normalize_value(
             Value::Array(items) => items,
             single => vec![single],
         };
-        if items.len() > MAX_VALUES {
-            return Err(ScimError::new(
-                ScimType::InvalidValue,
-                format!(
-                    "`{label}` has {} values; at most {MAX_VALUES} are accepted",
-                    items.len()
-                ),
-            ));
-        }
+        at_most_max_values(items.len(), &format!("`{label}` has"))?;
         let normalized = items
             .into_iter()
             .filter(|item| !item.is_null())

@@ -13,8 +13,8 @@
 use serde_json::{Map, Value};
 
 use super::attr::{
-    AttrPath, Key, MAX_VALUES, Resolved, classify_key, describe_type, extension_schema, is_urn,
-    key_ci, normalize_value, resolve,
+    AttrPath, Key, Resolved, at_most_max_values, classify_key, describe_type, extension_schema,
+    is_urn, key_ci, normalize_value, resolve,
 };
 use super::error::{ScimError, ScimType};
 use super::patch::member_ids;
@@ -383,7 +383,7 @@ fn check_schemas(kind: ResourceKind, value: Value) -> Result<Value, ScimError> {
 /// Checks the invariants of a whole resource body, as stored after any change (POST, PUT or
 /// PATCH): every key canonical and an attribute of `kind` (or of a foreign extension, kept as
 /// sent); every value of its attribute's type, multi-valued ones arrays of at most
-/// [`MAX_VALUES`]; no secret; the required attributes (`userName` for a User, `displayName`
+/// [`MAX_VALUES`](super::attr::MAX_VALUES); no secret; the required attributes (`userName` for a User, `displayName`
 /// for a Group) present and non-empty; the userName valid under PRECIS (RFC 8265), else 400
 /// `invalidValue` with the reason.
 ///
@@ -482,15 +482,7 @@ fn check_value(def: &'static AttributeDef, value: &Value, label: &str) -> Result
         let Value::Array(items) = value else {
             return Err(wrong_type(label, "an array", value));
         };
-        if items.len() > MAX_VALUES {
-            return Err(ScimError::new(
-                ScimType::InvalidValue,
-                format!(
-                    "`{label}` would hold {} values; at most {MAX_VALUES} are accepted",
-                    items.len()
-                ),
-            ));
-        }
+        at_most_max_values(items.len(), &format!("`{label}` would hold"))?;
         return items
             .iter()
             .try_for_each(|item| check_single(def, item, label));
@@ -549,15 +541,7 @@ fn check_foreign(value: &Value, label: &str) -> Result<(), ScimError> {
     while let Some(node) = stack.pop() {
         match node {
             Value::Array(items) => {
-                if items.len() > MAX_VALUES {
-                    return Err(ScimError::new(
-                        ScimType::InvalidValue,
-                        format!(
-                            "`{label}` holds an array of {} values; at most {MAX_VALUES} are accepted",
-                            items.len()
-                        ),
-                    ));
-                }
+                at_most_max_values(items.len(), &format!("`{label}` holds an array of"))?;
                 stack.extend(items);
             }
             Value::Object(map) => stack.extend(map.values()),
@@ -585,6 +569,7 @@ pub fn replace_preserving(old: &Value, new: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::attr::MAX_VALUES;
     use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
     use serde_json::json;
 

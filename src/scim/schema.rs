@@ -333,8 +333,22 @@ pub static COMMON_ATTRIBUTES: &[AttributeDef] = &[
 /// A multi-valued complex attribute of RFC 7643's common shape (§2.4):
 /// `plural!(name, description, value, type, primary's description)` gives it the
 /// sub-attributes `value`, `display` (a human-readable name), `type` (a label) and `primary`.
+/// `plural!(name, description, value type, noun)` words the three from the noun alone.
 macro_rules! plural {
-    ($name:literal, $description:literal, $value:expr, $label:expr, $primary:literal $(,)?) => {
+    ($name:literal, $description:literal, $value:ident, $noun:literal) => {
+        plural!(
+            $name,
+            $description,
+            attr("value", AttrType::$value, concat!("The ", $noun, ".")),
+            attr(
+                "type",
+                AttrType::String,
+                concat!("A label for the ", $noun, ".")
+            ),
+            concat!("Whether this is the primary ", $noun, ".")
+        )
+    };
+    ($name:literal, $description:literal, $value:expr, $label:expr, $primary:expr $(,)?) => {
         attr($name, AttrType::Complex, $description).multi().sub(&[
             $value,
             attr("display", AttrType::String, "A human-readable name."),
@@ -523,17 +537,10 @@ pub static USER: SchemaDef = SchemaDef {
         plural!(
             "entitlements",
             "Entitlements of the user.",
-            attr("value", AttrType::String, "The entitlement."),
-            attr("type", AttrType::String, "A label for the entitlement."),
-            "Whether this is the primary entitlement."
+            String,
+            "entitlement"
         ),
-        plural!(
-            "roles",
-            "Roles of the user.",
-            attr("value", AttrType::String, "The role."),
-            attr("type", AttrType::String, "A label for the role."),
-            "Whether this is the primary role."
-        ),
+        plural!("roles", "Roles of the user.", String, "role"),
         plural!(
             "x509Certificates",
             "Certificates of the user.",

@@ -4,7 +4,7 @@
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::query::{decode, encode};
+use super::query::{decode, each_of_tenant, encode, require_tenant};
 use super::tables::{INTEGRATION_USERS, TENANTS};
 use super::{IntegrationUser, KeyRecord, Store, StoreError, TenantRecord};
 use crate::domain::{TenantId, Timestamp};
@@ -114,18 +114,12 @@ impl Store {
     pub fn list_users(&self, tenant: &TenantId) -> Result<Vec<IntegrationUser>, StoreError> {
         let name = tenant.as_str();
         let txn = self.db.begin_read()?;
-        if txn.open_table(TENANTS)?.get(name)?.is_none() {
-            return Err(StoreError::UnknownTenant(name.to_owned()));
-        }
-        let table = txn.open_table(INTEGRATION_USERS)?;
+        require_tenant(&txn.open_table(TENANTS)?, name)?;
         let mut users = Vec::new();
-        for item in table.range((name, "")..)? {
-            let (key, value) = item?;
-            if key.value().0 != name {
-                break;
-            }
-            users.push(decode("integration_users", value.value())?);
-        }
+        each_of_tenant(&txn.open_table(INTEGRATION_USERS)?, name, |bytes| {
+            users.push(decode("integration_users", bytes)?);
+            Ok(())
+        })?;
         Ok(users)
     }
 
@@ -145,9 +139,7 @@ impl Store {
         let name = tenant.as_str();
         let txn = self.begin_write()?;
         let (before, after) = {
-            if txn.open_table(TENANTS)?.get(name)?.is_none() {
-                return Err(StoreError::UnknownTenant(name.to_owned()));
-            }
+            require_tenant(&txn.open_table(TENANTS)?, name)?;
             let mut table = txn.open_table(INTEGRATION_USERS)?;
             let before: IntegrationUser = match table.get((name, user))? {
                 Some(guard) => decode("integration_users", guard.value())?,

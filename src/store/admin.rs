@@ -5,11 +5,13 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
-use super::query::{decode, encode};
+use super::query::{decode, encode, require_tenant, update_row};
 use super::tables::{ADMIN_AUDIT, HISTORY, LOG, OPERATOR_IDS, OPERATORS, TENANTS};
-use super::{HistoryRecord, LogRecord, Outcome, Store, StoreError, key_hash, random_hex};
+use super::{
+    Credential, HistoryRecord, LogRecord, Outcome, Store, StoreError, key_hash, random_hex,
+    valid_credential,
+};
 use crate::domain::{TenantId, Timestamp, fold};
 
 /// The prefix of every operator token.
@@ -54,6 +56,15 @@ pub struct OperatorRecord {
 struct StoredOperator {
     hash: [u8; 32],
     record: OperatorRecord,
+}
+
+impl Credential for StoredOperator {
+    fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+    fn revoked(&self) -> bool {
+        self.record.revoked
+    }
 }
 
 /// One write made through the admin surface (API, page or CLI through the server).
@@ -169,13 +180,8 @@ impl Store {
     pub fn authenticate_operator(&self, token: &str) -> Result<Option<OperatorRecord>, StoreError> {
         let hash = key_hash(token);
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(OPERATORS)?;
-        let Some(guard) = table.get(hash.as_slice())? else {
-            return Ok(None);
-        };
-        let stored: StoredOperator = decode("operators", guard.value())?;
-        let matches: bool = stored.hash.ct_eq(&hash).into();
-        Ok((matches && !stored.record.revoked).then_some(stored.record))
+        let stored = valid_credential::<StoredOperator>(&txn, OPERATORS, "operators", &hash)?;
+        Ok(stored.map(|s| s.record))
     }
 
     /// Every operator, in id order.
@@ -202,14 +208,8 @@ impl Store {
                 None => return Err(StoreError::UnknownKey(id.to_owned())),
             };
             let mut table = txn.open_table(OPERATORS)?;
-            let mut stored: StoredOperator = match table.get(hash.as_slice())? {
-                Some(guard) => decode("operators", guard.value())?,
-                None => return Err(StoreError::UnknownKey(id.to_owned())),
-            };
-            stored.record.revoked = true;
-            let bytes = encode("operators", &stored)?;
-            table.insert(hash.as_slice(), bytes.as_slice())?;
-            stored.record
+            let revoke = |s: &mut StoredOperator| s.record.revoked = true;
+            update_row(&mut table, "operators", &hash, id, revoke)?.record
         };
         txn.commit()?;
         Ok(record)
@@ -326,9 +326,7 @@ impl Store {
     ) -> Result<Page<T>, StoreError> {
         let tenant = tenant.as_str();
         let txn = self.db.begin_read()?;
-        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-            return Err(StoreError::UnknownTenant(tenant.to_owned()));
-        }
+        require_tenant(&txn.open_table(TENANTS)?, tenant)?;
         let table = txn.open_table(def)?;
         let end = query.before.unwrap_or(u64::MAX);
         let mut items: Vec<T> = Vec::new();

@@ -44,13 +44,13 @@ impl Store {
     /// When the database cannot be read.
     pub fn user_name_claims(&self) -> Result<Vec<(String, TenantId)>, StoreError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(USER_NAMES)?;
-        let mut claims = Vec::new();
-        for item in table.iter()? {
-            let (name, holder) = item?;
-            claims.push((name.value().to_owned(), TenantId::new(holder.value().0)));
-        }
-        Ok(claims)
+        txn.open_table(USER_NAMES)?
+            .iter()?
+            .map(|item| {
+                let (name, holder) = item?;
+                Ok((name.value().to_owned(), TenantId::new(holder.value().0)))
+            })
+            .collect()
     }
 
     /// Every unrevoked key: `(hex SHA-256, tenant)`.

@@ -353,9 +353,7 @@ impl Store {
         let hash = key_hash(&key);
         let txn = self.begin_write()?;
         let key_id = {
-            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-                return Err(StoreError::UnknownTenant(tenant.to_owned()));
-            }
+            query::require_tenant(&txn.open_table(TENANTS)?, tenant)?;
             let mut ids = txn.open_table(KEY_IDS)?;
             // An id is never reused: a key whose id was overwritten could not be revoked.
             let key_id = loop {
@@ -403,15 +401,9 @@ impl Store {
             cache.generation
         };
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(KEYS)?;
-        let Some(guard) = table.get(hash.as_slice())? else {
+        let Some(stored) = valid_credential::<StoredKey>(&txn, KEYS, "api_keys", &hash)? else {
             return Ok(None);
         };
-        let stored: StoredKey = decode("api_keys", guard.value())?;
-        let matches: bool = stored.hash.ct_eq(&hash).into();
-        if !matches || stored.record.revoked {
-            return Ok(None);
-        }
         let (edition, role) = access::edition_and_role(&txn, &stored.record)?;
         let info = KeyInfo {
             key_id: stored.record.key_id,
@@ -435,21 +427,15 @@ impl Store {
     pub fn list_keys(&self, tenant: &TenantId) -> Result<Vec<KeyRecord>, StoreError> {
         let tenant = tenant.as_str();
         let txn = self.db.begin_read()?;
-        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-            return Err(StoreError::UnknownTenant(tenant.to_owned()));
-        }
-        let ids = txn.open_table(KEY_IDS)?;
+        query::require_tenant(&txn.open_table(TENANTS)?, tenant)?;
         let keys = txn.open_table(KEYS)?;
         let mut records = Vec::new();
-        for item in ids.range((tenant, "")..)? {
-            let (key, hash) = item?;
-            if key.value().0 != tenant {
-                break;
-            }
-            if let Some(guard) = keys.get(hash.value())? {
+        query::each_of_tenant(&txn.open_table(KEY_IDS)?, tenant, |hash| {
+            if let Some(guard) = keys.get(hash)? {
                 records.push(decode::<StoredKey>("api_keys", guard.value())?.record);
             }
-        }
+            Ok(())
+        })?;
         Ok(records)
     }
 
@@ -459,21 +445,15 @@ impl Store {
         let tenant = tenant.as_str();
         let txn = self.begin_write()?;
         {
-            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-                return Err(StoreError::UnknownTenant(tenant.to_owned()));
-            }
+            query::require_tenant(&txn.open_table(TENANTS)?, tenant)?;
             let hash = match txn.open_table(KEY_IDS)?.get((tenant, key_id))? {
                 Some(guard) => guard.value().to_vec(),
                 None => return Err(StoreError::UnknownKey(key_id.to_owned())),
             };
             let mut keys = txn.open_table(KEYS)?;
-            let mut stored: StoredKey = match keys.get(hash.as_slice())? {
-                Some(guard) => decode("api_keys", guard.value())?,
-                None => return Err(StoreError::UnknownKey(key_id.to_owned())),
-            };
-            stored.record.revoked = true;
-            let bytes = encode("api_keys", &stored)?;
-            keys.insert(hash.as_slice(), bytes.as_slice())?;
+            query::update_row::<StoredKey>(&mut keys, "api_keys", &hash, key_id, |s| {
+                s.record.revoked = true;
+            })?;
             if let Some(cluster) = self.cluster.get() {
                 cluster.withdraw_key(&global::hex(&hash))?;
             }
@@ -539,9 +519,7 @@ impl Store {
     ) -> Result<Vec<T>, StoreError> {
         let tenant = tenant.as_str();
         let txn = self.db.begin_read()?;
-        if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-            return Err(StoreError::UnknownTenant(tenant.to_owned()));
-        }
+        query::require_tenant(&txn.open_table(TENANTS)?, tenant)?;
         let table = txn.open_table(def)?;
         let mut records = Vec::new();
         for item in table.range((tenant, 0)..=(tenant, u64::MAX))? {
@@ -561,9 +539,7 @@ impl Store {
         let tenant = tenant.as_str();
         let txn = self.begin_write()?;
         let version = {
-            if txn.open_table(TENANTS)?.get(tenant)?.is_none() {
-                return Err(StoreError::UnknownTenant(tenant.to_owned()));
-            }
+            query::require_tenant(&txn.open_table(TENANTS)?, tenant)?;
             let mut table = txn.open_table(OVERLAYS)?;
             let version = last_seq(&table, tenant)? + 1;
             table.insert((tenant, version), text)?;
@@ -667,6 +643,39 @@ pub struct OverlayVersion {
 struct StoredKey {
     hash: [u8; 32],
     record: KeyRecord,
+}
+
+/// A stored credential (an API key or an operator token): its hash and whether it is
+/// revoked.
+trait Credential: serde::de::DeserializeOwned {
+    fn hash(&self) -> &[u8; 32];
+    fn revoked(&self) -> bool;
+}
+
+impl Credential for StoredKey {
+    fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+    fn revoked(&self) -> bool {
+        self.record.revoked
+    }
+}
+
+/// The credential stored under `hash` in `table` (named `name`) when its stored hash
+/// matches, compared in constant time, and it is not revoked.
+fn valid_credential<T: Credential>(
+    txn: &redb::ReadTransaction,
+    table: redb::TableDefinition<&[u8], &[u8]>,
+    name: &'static str,
+    hash: &[u8; 32],
+) -> Result<Option<T>, StoreError> {
+    let table = txn.open_table(table)?;
+    let Some(guard) = table.get(hash.as_slice())? else {
+        return Ok(None);
+    };
+    let stored: T = decode(name, guard.value())?;
+    let matches: bool = stored.hash().ct_eq(hash).into();
+    Ok((matches && !stored.revoked()).then_some(stored))
 }
 
 /// The hex SHA-256 of an API key, as the cluster directory names it.

@@ -110,6 +110,51 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
+/// [`StoreError::UnknownTenant`] unless `tenants` (the tenants table) holds `tenant`.
+pub(crate) fn require_tenant(
+    tenants: &impl ReadableTable<&'static str, &'static [u8]>,
+    tenant: &str,
+) -> Result<(), StoreError> {
+    if tenants.get(tenant)?.is_none() {
+        return Err(StoreError::UnknownTenant(tenant.to_owned()));
+    }
+    Ok(())
+}
+
+/// Calls `each` with the value of every row of `table` keyed `(tenant, …)`, in key order.
+pub(crate) fn each_of_tenant<V: redb::Value + 'static>(
+    table: &impl ReadableTable<(&'static str, &'static str), V>,
+    tenant: &str,
+    mut each: impl FnMut(V::SelfType<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for item in table.range((tenant, "")..)? {
+        let (key, value) = item?;
+        if key.value().0 != tenant {
+            break;
+        }
+        each(value.value())?;
+    }
+    Ok(())
+}
+
+/// Reads the row at `key` of `table` (named `name`), changes it and writes it back;
+/// a missing row is [`StoreError::UnknownKey`] of `id`. Returns the changed row.
+pub(crate) fn update_row<T: Serialize + DeserializeOwned>(
+    table: &mut redb::Table<&[u8], &[u8]>,
+    name: &'static str,
+    key: &[u8],
+    id: &str,
+    change: impl FnOnce(&mut T),
+) -> Result<T, StoreError> {
+    let Some(bytes) = table.get(key)?.map(|guard| guard.value().to_vec()) else {
+        return Err(StoreError::UnknownKey(id.to_owned()));
+    };
+    let mut row: T = decode(name, &bytes)?;
+    change(&mut row);
+    table.insert(key, encode(name, &row)?.as_slice())?;
+    Ok(row)
+}
+
 /// The deepest nesting a stored row may have: [`decode`] (`serde_json`) reads up to 128
 /// levels, so a row is refused at write time well before that, never at read time.
 pub(crate) const MAX_ROW_DEPTH: usize = 100;
@@ -352,25 +397,16 @@ impl<X: Txn> Queries<'_, X> {
         skip: usize,
         count: usize,
     ) -> Result<Vec<ResourceBody>, StoreError> {
-        let mut rows = Vec::new();
-        let mut skipped = 0;
-        if count > 0 {
-            self.scan(kind, None, |id, bytes| {
-                if skipped < skip {
-                    skipped += 1;
-                    return Ok(true);
-                }
-                let row = decode::<ResourceRow>("resources", bytes)?;
-                rows.push(ResourceBody {
-                    kind,
-                    id: ResourceId::new(id),
-                    body: row.body,
-                    meta: row.meta,
-                });
-                Ok(rows.len() < count)
-            })?;
-        }
-        Ok(rows)
+        Ok(self
+            .rows(kind, None, skip, count)?
+            .into_iter()
+            .map(|(id, row)| ResourceBody {
+                kind,
+                id: ResourceId::new(id),
+                body: row.body,
+                meta: row.meta,
+            })
+            .collect())
     }
 
     pub(crate) fn by_user_name(
@@ -380,20 +416,6 @@ impl<X: Txn> Queries<'_, X> {
         self.own_user_id(user_name)?.map_or(Ok(None), |id| {
             self.resource(ResourceKind::User, id.as_str())
         })
-    }
-
-    pub(crate) fn by_external_id(
-        &self,
-        kind: ResourceKind,
-        external_id: &str,
-    ) -> Result<Option<StoredResource>, StoreError> {
-        self.id_by_external_id(kind, external_id)?
-            .map_or(Ok(None), |id| self.resource(kind, &id))
-    }
-
-    pub(crate) fn by_group_name(&self, name: &str) -> Result<Option<StoredResource>, StoreError> {
-        self.group_id_by_name(name)?
-            .map_or(Ok(None), |id| self.resource(ResourceKind::Group, &id))
     }
 
     /// Whether `user` is a member of `group`, read from the user's side (its groups, a
@@ -542,13 +564,15 @@ impl<X: Txn> Queries<'_, X> {
         Ok(ids)
     }
 
-    fn collect_rows(
+    /// Rows of a kind in id order after `after` (exclusive) or from the first, skipping
+    /// `skip` (stepped over, not decoded), at most `count`.
+    fn rows(
         &self,
         kind: ResourceKind,
         after: Option<&str>,
         skip: usize,
         count: usize,
-    ) -> Result<Vec<StoredResource>, StoreError> {
+    ) -> Result<Vec<(String, ResourceRow)>, StoreError> {
         let mut rows = Vec::new();
         let mut skipped = 0;
         if count > 0 {
@@ -561,7 +585,18 @@ impl<X: Txn> Queries<'_, X> {
                 Ok(rows.len() < count)
             })?;
         }
-        rows.into_iter()
+        Ok(rows)
+    }
+
+    fn collect_rows(
+        &self,
+        kind: ResourceKind,
+        after: Option<&str>,
+        skip: usize,
+        count: usize,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        self.rows(kind, after, skip, count)?
+            .into_iter()
             .map(|(id, row)| self.join(kind, &id, row))
             .collect()
     }
@@ -592,18 +627,14 @@ impl<X: Txn> Queries<'_, X> {
         &self,
         entity_type: &EntityType,
     ) -> Result<Vec<Entity>, StoreError> {
-        let table = self.txn.table(ENTITIES)?;
         let mut entities = Vec::new();
-        for item in table.range((self.tenant, "")..)? {
-            let (key, value) = item?;
-            if key.value().0 != self.tenant {
-                break;
-            }
-            let entity: Entity = decode("entities", value.value())?;
+        each_of_tenant(&self.txn.table(ENTITIES)?, self.tenant, |bytes| {
+            let entity: Entity = decode("entities", bytes)?;
             if entity.entity_type == *entity_type {
                 entities.push(entity);
             }
-        }
+            Ok(())
+        })?;
         Ok(entities)
     }
 

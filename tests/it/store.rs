@@ -203,11 +203,13 @@ fn resources_round_trip_with_indexes() {
     );
     let by_name = read.by_user_name(&un("ann@EXAMPLE.com")).unwrap().unwrap();
     assert_eq!(by_name.entity.id, "u1");
-    let by_ext = read.by_external_id(ResourceKind::User, "ext-1").unwrap();
-    assert_eq!(by_ext.map(|r| r.entity.id), Some(rid("u1")));
-    none(read.by_external_id(ResourceKind::Group, "ext-1"));
-    let by_group = read.by_group_name("sales team").unwrap();
-    assert_eq!(by_group.map(|r| r.entity.id), Some(rid("g1")));
+    let by_ext = read
+        .body_by_external_id(ResourceKind::User, "ext-1")
+        .unwrap();
+    assert_eq!(by_ext.map(|r| r.id), Some(rid("u1")));
+    none(read.body_by_external_id(ResourceKind::Group, "ext-1"));
+    let by_group = read.group_body_by_name("sales team").unwrap();
+    assert_eq!(by_group.map(|r| r.id), Some(rid("g1")));
     assert_eq!(read.count(ResourceKind::User).unwrap(), 1);
     assert_eq!(read.count(ResourceKind::Group).unwrap(), 1);
     drop(read);
@@ -216,10 +218,10 @@ fn resources_round_trip_with_indexes() {
     put_user(&store, "a", &user("u1", "Ann@Example.com", Some("ext-2")));
     put_group(&store, "a", &group("g1", "Marketing"));
     let read = snapshot(&store, "a");
-    none(read.by_external_id(ResourceKind::User, "ext-1"));
-    some(read.by_external_id(ResourceKind::User, "ext-2"));
-    none(read.by_group_name("Sales Team"));
-    some(read.by_group_name("MARKETING"));
+    none(read.body_by_external_id(ResourceKind::User, "ext-1"));
+    some(read.body_by_external_id(ResourceKind::User, "ext-2"));
+    none(read.group_body_by_name("Sales Team"));
+    some(read.group_body_by_name("MARKETING"));
     assert_eq!(read.count(ResourceKind::User).unwrap(), 1);
     drop(read);
 
@@ -234,7 +236,7 @@ fn resources_round_trip_with_indexes() {
     );
     txn.commit().unwrap();
     let read = snapshot(&store, "a");
-    none(read.by_group_name("marketing"));
+    none(read.group_body_by_name("marketing"));
     assert_eq!(read.count(ResourceKind::Group).unwrap(), 0);
     // The entity stays for history.
     some(read.get_entity(&rid("g1")));
@@ -318,8 +320,8 @@ fn tenants_are_isolated() {
     let read = snapshot(&store, "a");
     check(&read);
     none(read.by_user_name(&un("bob")));
-    none(read.by_external_id(ResourceKind::User, "ext-b"));
-    none(read.by_group_name("b group"));
+    none(read.body_by_external_id(ResourceKind::User, "ext-b"));
+    none(read.group_body_by_name("b group"));
     empty(read.members_of(&rid("gb")));
     empty(read.groups_of(&rid("ub")));
     none(read.get_entity(&rid("ub")));
@@ -485,7 +487,7 @@ fn a_dropped_write_leaves_nothing() {
     let read = snapshot(&store, "a");
     none(read.get_resource(ResourceKind::User, &rid("u1")));
     none(read.get_entity(&rid("u1")));
-    none(read.by_external_id(ResourceKind::User, "e1"));
+    none(read.body_by_external_id(ResourceKind::User, "e1"));
     assert!(!read.user_name_taken_elsewhere(&un("ann")).unwrap());
     empty(read.members_of(&rid("g1")));
     empty(read.outbox());
