@@ -24,7 +24,7 @@ pub use ids::{IdSource, SequentialIds, UuidIds};
 pub use names::{EntityType, FieldName, ResourceId, TenantId};
 pub use nesting::nests_deeper;
 pub use origin::{Origin, RuleOrigin};
-pub use state::{Read, ReadSet, Recorder, StateError, StateView};
+pub use state::{Answer, Read, ReadSet, Recorder, StateError, StateView};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
 pub use user_name::{
     MAX_USER_NAME_BYTES, UserName, UserNameError, fold, key_of as user_name_key, same_name,

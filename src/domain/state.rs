@@ -16,43 +16,33 @@ use super::{
 #[error("reading state: {0}")]
 pub struct StateError(pub String);
 
+/// What a [`StateView`] read answers: the value, or the storage error that stopped it.
+pub type Answer<T> = Result<T, StateError>;
+
 /// Read access to one tenant's state, as the evaluator needs it.
 pub trait StateView {
     /// A managed resource by kind and id, or `None`.
-    fn resource(
-        &self,
-        kind: ResourceKind,
-        id: &ResourceId,
-    ) -> Result<Option<StoredResource>, StateError>;
+    fn resource(&self, kind: ResourceKind, id: &ResourceId) -> Answer<Option<StoredResource>>;
 
     /// An entity by id (managed or not), or `None`.
-    fn entity(&self, id: &ResourceId) -> Result<Option<Entity>, StateError>;
+    fn entity(&self, id: &ResourceId) -> Answer<Option<Entity>>;
 
-    /// The entity of `entity_type` whose unique String `field` equals `value`,
-    /// compared case-insensitively, or `None`. Deleted entities are not found.
-    fn find_entity(
-        &self,
-        entity_type: &EntityType,
-        field: &FieldName,
-        value: &str,
-    ) -> Result<Option<Entity>, StateError>;
+    /// The entity of type `ty` whose unique String `field` equals `key`, compared
+    /// case-insensitively, or `None`. Deleted entities are not found.
+    fn find_entity(&self, ty: &EntityType, field: &FieldName, key: &str) -> Answer<Option<Entity>>;
 
     /// Whether another tenant holds this userName. Never says which.
-    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Result<bool, StateError>;
+    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Answer<bool>;
 
     /// Whether `user` is a member of `group`.
-    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Result<bool, StateError>;
+    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Answer<bool>;
 
     /// All member ids of a group, in id order. Used only for a replace of all members.
-    fn members(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StateError>;
+    fn members(&self, group: &ResourceId) -> Answer<Vec<ResourceId>>;
 
     /// Pending references waiting for an entity of type `entity` with one of these keys
     /// (SCIM id or natural key; compared case-insensitively), in a stable order.
-    fn pending_refs(
-        &self,
-        entity: &EntityType,
-        keys: &[&str],
-    ) -> Result<Vec<PendingRef>, StateError>;
+    fn pending_refs(&self, entity: &EntityType, keys: &[&str]) -> Answer<Vec<PendingRef>>;
 }
 
 /// One read and what it returned.
@@ -77,7 +67,7 @@ pub enum Read {
 
 impl Read {
     /// Whether the same read on `view` returns the same answer.
-    pub fn holds(&self, view: &dyn StateView) -> Result<bool, StateError> {
+    pub fn holds(&self, view: &dyn StateView) -> Answer<bool> {
         Ok(match self {
             Read::Resource(kind, id, seen) => view.resource(*kind, id)?.map(stamp) == *seen,
             Read::Entity(id, seen) => view.entity(id)? == *seen,
@@ -136,7 +126,7 @@ impl ReadSet {
     }
 
     /// The first read whose answer on `view` differs from the recorded one, if any.
-    pub fn first_changed(&self, view: &dyn StateView) -> Result<Option<&Read>, StateError> {
+    pub fn first_changed(&self, view: &dyn StateView) -> Answer<Option<&Read>> {
         for read in &self.0 {
             if !read.holds(view)? {
                 return Ok(Some(read));
@@ -174,11 +164,7 @@ impl<'v> Recorder<'v> {
     }
 
     /// Records the read `read` makes of a successful `answer`, and passes the answer on.
-    fn recorded<T>(
-        &self,
-        answer: Result<T, StateError>,
-        read: impl FnOnce(&T) -> Read,
-    ) -> Result<T, StateError> {
+    fn recorded<T>(&self, answer: Answer<T>, read: impl FnOnce(&T) -> Read) -> Answer<T> {
         let answer = answer?;
         self.record(read(&answer));
         Ok(answer)
@@ -186,71 +172,46 @@ impl<'v> Recorder<'v> {
 }
 
 impl StateView for Recorder<'_> {
-    fn resource(
-        &self,
-        kind: ResourceKind,
-        id: &ResourceId,
-    ) -> Result<Option<StoredResource>, StateError> {
-        self.recorded(self.view.resource(kind, id), |answer| {
-            Read::Resource(
-                kind,
-                id.clone(),
-                answer.as_ref().map(|r| (r.meta.version, r.entity.clone())),
-            )
+    fn resource(&self, kind: ResourceKind, id: &ResourceId) -> Answer<Option<StoredResource>> {
+        self.recorded(self.view.resource(kind, id), |a| {
+            Read::Resource(kind, id.clone(), a.clone().map(stamp))
         })
     }
 
-    fn entity(&self, id: &ResourceId) -> Result<Option<Entity>, StateError> {
-        self.recorded(self.view.entity(id), |answer| {
-            Read::Entity(id.clone(), answer.clone())
+    fn entity(&self, id: &ResourceId) -> Answer<Option<Entity>> {
+        self.recorded(self.view.entity(id), |a| {
+            Read::Entity(id.clone(), a.clone())
         })
     }
 
-    fn find_entity(
-        &self,
-        entity_type: &EntityType,
-        field: &FieldName,
-        value: &str,
-    ) -> Result<Option<Entity>, StateError> {
-        self.recorded(self.view.find_entity(entity_type, field, value), |answer| {
-            Read::Find(
-                entity_type.clone(),
-                field.clone(),
-                value.to_owned(),
-                answer.clone(),
-            )
+    fn find_entity(&self, ty: &EntityType, field: &FieldName, key: &str) -> Answer<Option<Entity>> {
+        self.recorded(self.view.find_entity(ty, field, key), |a| {
+            Read::Find(ty.clone(), field.clone(), key.to_owned(), a.clone())
         })
     }
 
-    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Result<bool, StateError> {
-        self.recorded(self.view.user_name_taken_elsewhere(user_name), |answer| {
-            Read::TakenElsewhere(user_name.clone(), *answer)
+    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Answer<bool> {
+        self.recorded(self.view.user_name_taken_elsewhere(user_name), |a| {
+            Read::TakenElsewhere(user_name.clone(), *a)
         })
     }
 
-    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Result<bool, StateError> {
-        self.recorded(self.view.is_member(group, user), |answer| {
-            Read::IsMember(group.clone(), user.clone(), *answer)
+    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Answer<bool> {
+        self.recorded(self.view.is_member(group, user), |a| {
+            Read::IsMember(group.clone(), user.clone(), *a)
         })
     }
 
-    fn members(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StateError> {
-        self.recorded(self.view.members(group), |answer| {
-            Read::Members(group.clone(), answer.clone())
+    fn members(&self, group: &ResourceId) -> Answer<Vec<ResourceId>> {
+        self.recorded(self.view.members(group), |a| {
+            Read::Members(group.clone(), a.clone())
         })
     }
 
-    fn pending_refs(
-        &self,
-        entity: &EntityType,
-        keys: &[&str],
-    ) -> Result<Vec<PendingRef>, StateError> {
-        self.recorded(self.view.pending_refs(entity, keys), |answer| {
-            Read::Pending(
-                entity.clone(),
-                keys.iter().map(|k| (*k).to_owned()).collect(),
-                answer.clone(),
-            )
+    fn pending_refs(&self, ty: &EntityType, keys: &[&str]) -> Answer<Vec<PendingRef>> {
+        let owned = || keys.iter().map(|k| (*k).to_owned()).collect();
+        self.recorded(self.view.pending_refs(ty, keys), |a| {
+            Read::Pending(ty.clone(), owned(), a.clone())
         })
     }
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::{
-    Entity, EntityType, FieldName, FieldValue, Lifecycle, Meta, PendingRef, ResourceId,
-    ResourceKind, StateError, StateView, StoredResource, Timestamp, UserName, fold, same_name,
+    Answer, Entity, EntityType, FieldName, FieldValue, Lifecycle, Meta, PendingRef, ResourceId,
+    ResourceKind, StateView, StoredResource, Timestamp, UserName, fold, same_name,
 };
 
 /// A tenant's state held in memory.
@@ -260,46 +260,37 @@ impl MemoryState {
 }
 
 impl StateView for MemoryState {
-    fn resource(
-        &self,
-        kind: ResourceKind,
-        id: &ResourceId,
-    ) -> Result<Option<StoredResource>, StateError> {
+    fn resource(&self, kind: ResourceKind, id: &ResourceId) -> Answer<Option<StoredResource>> {
         Ok(self.resources.get(&(kind, id.clone())).cloned())
     }
 
-    fn entity(&self, id: &ResourceId) -> Result<Option<Entity>, StateError> {
+    fn entity(&self, id: &ResourceId) -> Answer<Option<Entity>> {
         Ok(self.entities.get(id).cloned())
     }
 
-    fn find_entity(
-        &self,
-        entity_type: &EntityType,
-        field: &FieldName,
-        value: &str,
-    ) -> Result<Option<Entity>, StateError> {
+    fn find_entity(&self, ty: &EntityType, field: &FieldName, key: &str) -> Answer<Option<Entity>> {
         Ok(self
             .entities
             .values()
             .find(|e| {
-                e.entity_type == *entity_type
+                e.entity_type == *ty
                     && e.lifecycle != Lifecycle::Deleted
                     && e.fields
                         .get(field)
-                        .is_some_and(|v| same_name(&v.display(), value))
+                        .is_some_and(|v| same_name(&v.display(), key))
             })
             .cloned())
     }
 
-    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Result<bool, StateError> {
+    fn user_name_taken_elsewhere(&self, user_name: &UserName) -> Answer<bool> {
         Ok(self.taken_elsewhere.contains(user_name))
     }
 
-    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Result<bool, StateError> {
+    fn is_member(&self, group: &ResourceId, user: &ResourceId) -> Answer<bool> {
         Ok(self.members.get(group).is_some_and(|m| m.contains(user)))
     }
 
-    fn members(&self, group: &ResourceId) -> Result<Vec<ResourceId>, StateError> {
+    fn members(&self, group: &ResourceId) -> Answer<Vec<ResourceId>> {
         Ok(self
             .members
             .get(group)
@@ -307,11 +298,7 @@ impl StateView for MemoryState {
             .unwrap_or_default())
     }
 
-    fn pending_refs(
-        &self,
-        entity: &EntityType,
-        keys: &[&str],
-    ) -> Result<Vec<PendingRef>, StateError> {
+    fn pending_refs(&self, entity: &EntityType, keys: &[&str]) -> Answer<Vec<PendingRef>> {
         let mut found: Vec<PendingRef> = self
             .pending
             .iter()

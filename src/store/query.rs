@@ -431,9 +431,22 @@ impl<X: Txn> Queries<'_, X> {
     }
 
     pub(crate) fn members_of(&self, group: &str) -> Result<Vec<ResourceId>, StoreError> {
-        let table = self.txn.multimap(MEMBERS)?;
+        self.linked(MEMBERS, group)
+    }
+
+    pub(crate) fn groups_of(&self, user: &str) -> Result<Vec<ResourceId>, StoreError> {
+        self.linked(MEMBER_OF, user)
+    }
+
+    /// The ids a membership table ([`MEMBERS`] or [`MEMBER_OF`]) holds for `id`, in order.
+    fn linked(
+        &self,
+        table: MultimapTableDefinition<(&str, &str), &str>,
+        id: &str,
+    ) -> Result<Vec<ResourceId>, StoreError> {
+        let table = self.txn.multimap(table)?;
         let mut ids = Vec::new();
-        for value in table.get((self.tenant, group))? {
+        for value in table.get((self.tenant, id))? {
             ids.push(ResourceId::new(value?.value()));
         }
         Ok(ids)
@@ -460,15 +473,6 @@ impl<X: Txn> Queries<'_, X> {
             .body
             .display_name
             .and_then(|name| name.as_str().map(str::to_owned)))
-    }
-
-    pub(crate) fn groups_of(&self, user: &str) -> Result<Vec<ResourceId>, StoreError> {
-        let table = self.txn.multimap(MEMBER_OF)?;
-        let mut ids = Vec::new();
-        for value in table.get((self.tenant, user))? {
-            ids.push(ResourceId::new(value?.value()));
-        }
-        Ok(ids)
     }
 
     pub(crate) fn pending_refs(
