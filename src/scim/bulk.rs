@@ -42,7 +42,7 @@ impl BulkMethod {
 }
 
 /// One operation of a `BulkRequest`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct BulkOperation {
     /// The method.
     pub method: BulkMethod,
@@ -59,7 +59,7 @@ pub struct BulkOperation {
 }
 
 /// A parsed `BulkRequest`: at most [`MAX_OPERATIONS`] operations.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct BulkRequest {
     /// Stop after this many errors (`None`: run every operation).
     pub fail_on_errors: Option<usize>,

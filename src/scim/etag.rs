@@ -85,6 +85,31 @@ pub enum Precondition {
     NotModified,
 }
 
+/// A request's conditional headers (RFC 9110 §13.1), as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preconditions {
+    /// `If-Match`.
+    pub if_match: Option<String>,
+    /// `If-None-Match`.
+    pub if_none_match: Option<String>,
+}
+
+impl Preconditions {
+    /// [`evaluate_preconditions`] of these headers.
+    ///
+    /// # Errors
+    ///
+    /// 412 when a precondition fails.
+    pub fn evaluate(&self, current: Option<&str>, safe: bool) -> Result<Precondition, ScimError> {
+        evaluate_preconditions(
+            current,
+            self.if_match.as_deref(),
+            self.if_none_match.as_deref(),
+            safe,
+        )
+    }
+}
+
 /// Evaluates `If-Match` then `If-None-Match` (RFC 9110 §13.2.2) for a resource whose current
 /// version is `current` (`None` when it does not exist). `safe` is true for GET/HEAD.
 /// A failed precondition is `Err` with status 412 (a header that cannot be read cannot

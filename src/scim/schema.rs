@@ -631,54 +631,30 @@ const fn attr(name: &'static str, ty: AttrType, description: &'static str) -> At
     }
 }
 
-impl AttributeDef {
-    const fn multi(mut self) -> Self {
-        self.multi_valued = true;
-        self
-    }
-    const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-    const fn exact(mut self) -> Self {
-        self.matching = Matching::Exact;
-        self
-    }
-    const fn user_name(mut self) -> Self {
-        self.matching = Matching::UserName;
-        self
-    }
-    const fn read_only(mut self) -> Self {
-        self.mutability = Mutability::ReadOnly;
-        self
-    }
-    const fn immutable(mut self) -> Self {
-        self.mutability = Mutability::Immutable;
-        self
-    }
-    const fn write_only(mut self) -> Self {
-        self.mutability = Mutability::WriteOnly;
-        self.returned = Returned::Never;
-        self
-    }
-    const fn returned(mut self, returned: Returned) -> Self {
-        self.returned = returned;
-        self
-    }
-    const fn unique(mut self, uniqueness: Uniqueness) -> Self {
-        self.uniqueness = uniqueness;
-        self
-    }
-    const fn canonical(mut self, values: &'static [&'static str]) -> Self {
-        self.canonical_values = values;
-        self
-    }
-    const fn refs(mut self, types: &'static [&'static str]) -> Self {
-        self.reference_types = types;
-        self
-    }
-    const fn sub(mut self, subs: &'static [AttributeDef]) -> Self {
-        self.sub_attributes = subs;
-        self
-    }
+/// The builder steps of [`attr`]: `name => field = value;` sets a field to a fixed value,
+/// `name(arg: Type) => field;` to the argument.
+macro_rules! steps {
+    ($($name:ident $(($arg:ident: $ty:ty))? => $($field:ident = $value:expr),+;)*) => {
+        impl AttributeDef {
+            $(const fn $name(mut self $(, $arg: $ty)?) -> Self {
+                $(self.$field = $value;)+
+                self
+            })*
+        }
+    };
+}
+
+steps! {
+    multi => multi_valued = true;
+    required => required = true;
+    exact => matching = Matching::Exact;
+    user_name => matching = Matching::UserName;
+    read_only => mutability = Mutability::ReadOnly;
+    immutable => mutability = Mutability::Immutable;
+    write_only => mutability = Mutability::WriteOnly, returned = Returned::Never;
+    returned(returned: Returned) => returned = returned;
+    unique(uniqueness: Uniqueness) => uniqueness = uniqueness;
+    canonical(values: &'static [&'static str]) => canonical_values = values;
+    refs(types: &'static [&'static str]) => reference_types = types;
+    sub(subs: &'static [AttributeDef]) => sub_attributes = subs;
 }

@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
-use crate::scim::etag::{Precondition, etag, evaluate_preconditions};
+use crate::scim::etag::{Precondition, etag};
 use crate::scim::filter::{Filter, IndexedAttr, equality_hint};
 use crate::scim::list::{
     ListQuery, list_response, parse_list_query, parse_search_request, write_list_response,
@@ -239,12 +239,7 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
     let read = app.store.read(tenant).map_err(storage)?;
     let stored = read.get_resource_raw(kind, id).map_err(storage)?;
     let version = stored.as_ref().map(|(_, meta)| meta.version.to_string());
-    let precondition = evaluate_preconditions(
-        version.as_deref(),
-        call.if_match.as_deref(),
-        call.if_none_match.as_deref(),
-        true,
-    )?;
+    let precondition = call.preconditions.evaluate(version.as_deref(), true)?;
     let projection = projection_of(kind, &call.query);
     let (body, meta) = match stored {
         Some((raw, meta)) => {

@@ -148,10 +148,8 @@ pub struct Call {
     pub query: String,
     /// Parsed JSON body, if the method carries one.
     pub body: Option<Value>,
-    /// `If-Match`.
-    pub if_match: Option<String>,
-    /// `If-None-Match`.
-    pub if_none_match: Option<String>,
+    /// `If-Match` and `If-None-Match`.
+    pub preconditions: crate::scim::etag::Preconditions,
     /// The SCIM base URL for `meta.location` (`http://host/scim/v2`).
     pub base_url: String,
 }
@@ -254,8 +252,10 @@ impl App {
             route,
             key,
             method: parts.method.clone(),
-            if_match: header_text(header::IF_MATCH),
-            if_none_match: header_text(header::IF_NONE_MATCH),
+            preconditions: crate::scim::etag::Preconditions {
+                if_match: header_text(header::IF_MATCH),
+                if_none_match: header_text(header::IF_NONE_MATCH),
+            },
             path,
             query,
             body,

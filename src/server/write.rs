@@ -162,7 +162,7 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
         tenant: tenant.clone(),
         actor: actor.to_owned(),
         op,
-        if_match: call.if_match.clone(),
+        if_match: call.preconditions.if_match.clone(),
         success_log: Some(entry.record(status, Outcome::Ok, None)),
     };
     let applied = match pipeline::write(

@@ -312,64 +312,72 @@ mod tests {
         split_members(request).unwrap()
     }
 
+    /// Each of `cases` (what it shows, the operations) is refused with `expected`.
+    fn refused_as(expected: ScimType, cases: &[(&str, Value)]) {
+        for (case, operations) in cases {
+            assert_eq!(error(&user(), operations.clone()), Some(expected), "{case}");
+        }
+    }
+
     #[test]
     fn refusals_carry_their_scim_type() {
-        let cases = [
-            (
-                "wrong type for active is invalid value",
-                json!([{"op": "replace", "path": "active", "value": "maybe"}]),
-                ScimType::InvalidValue,
-            ),
-            (
-                "wrong type for active is invalid value",
-                json!([{"op": "replace", "value": {"active": 1}}]),
-                ScimType::InvalidValue,
-            ),
-            (
-                "replace on unmatched non eq filter is no target",
-                json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "work"}]),
-                ScimType::NoTarget,
-            ),
-            (
-                "remove without path is no target",
-                json!([{"op": "remove"}]),
-                ScimType::NoTarget,
-            ),
-            (
-                "unknown path is invalid path",
-                json!([{"op": "replace", "path": "favouriteColour", "value": "red"}]),
-                ScimType::InvalidPath,
-            ),
-            (
-                "unknown pathless key is invalid path",
-                json!([{"op": "replace", "value": {"favouriteColour": "red"}}]),
-                ScimType::InvalidPath,
-            ),
-            (
-                "read only path is mutability",
-                json!([{"op": "replace", "path": "meta.created", "value": "x"}]),
-                ScimType::Mutability,
-            ),
-            (
-                "read only path is mutability",
-                json!([{"op": "replace", "path": "id", "value": "x"}]),
-                ScimType::Mutability,
-            ),
-            (
-                "pathless id mismatch is mutability",
-                json!([{"op": "replace", "value": {"id": "other"}}]),
-                ScimType::Mutability,
-            ),
-            (
-                "operations are atomic",
-                json!([{"op": "replace", "path": "active", "value": false},
-                   {"op": "replace", "path": "nope", "value": 1}]),
-                ScimType::InvalidPath,
-            ),
-        ];
-        for (case, operations, expected) in cases {
-            assert_eq!(error(&user(), operations), Some(expected), "{case}");
-        }
+        refused_as(
+            ScimType::InvalidValue,
+            &[
+                (
+                    "a string for active",
+                    json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+                ),
+                (
+                    "a number for active, pathless",
+                    json!([{"op": "replace", "value": {"active": 1}}]),
+                ),
+            ],
+        );
+        let unmatched =
+            json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "work"}]);
+        refused_as(
+            ScimType::NoTarget,
+            &[
+                ("replace on an unmatched non-eq filter", unmatched),
+                ("remove without a path", json!([{"op": "remove"}])),
+            ],
+        );
+        refused_as(
+            ScimType::InvalidPath,
+            &[
+                (
+                    "an unknown path",
+                    json!([{"op": "replace", "path": "favouriteColour", "value": "red"}]),
+                ),
+                (
+                    "an unknown pathless key",
+                    json!([{"op": "replace", "value": {"favouriteColour": "red"}}]),
+                ),
+                // The first operation is not applied either: operations are atomic.
+                (
+                    "atomic",
+                    json!([{"op": "replace", "path": "active", "value": false}, {"op": "replace", "path": "nope", "value": 1}]),
+                ),
+            ],
+        );
+        refused_as(
+            ScimType::Mutability,
+            &[
+                (
+                    "a read-only path",
+                    json!([{"op": "replace", "path": "meta.created", "value": "x"}]),
+                ),
+                (
+                    "the id",
+                    json!([{"op": "replace", "path": "id", "value": "x"}]),
+                ),
+                (
+                    "another id, pathless",
+                    json!([{"op": "replace", "value": {"id": "other"}}]),
+                ),
+            ],
+        );
     }
 
     #[test]
