@@ -207,6 +207,17 @@ pub struct Mappings {
     pub draft_text: String,
 }
 
+/// One page of a listing (history, log), newest first, with the links of the pager.
+#[derive(Debug, Clone)]
+pub struct Listing<R> {
+    /// The rows.
+    pub items: Vec<R>,
+    /// The next (older) page.
+    pub older: Option<String>,
+    /// The first page, when this is not it.
+    pub newest: Option<String>,
+}
+
 /// One change-history entry.
 #[derive(Debug, Clone)]
 pub struct HistoryRow {
@@ -243,11 +254,7 @@ pub struct History {
     /// Field names, for the filter's suggestions.
     pub fields: Vec<String>,
     /// The entries.
-    pub items: Vec<HistoryRow>,
-    /// The next (older) page.
-    pub older: Option<String>,
-    /// The first page, when this is not it.
-    pub newest: Option<String>,
+    pub page: Listing<HistoryRow>,
 }
 
 /// One provisioning-log record.
@@ -284,11 +291,7 @@ pub struct Log {
     /// The userName filter.
     pub user: String,
     /// The records.
-    pub items: Vec<LogRow>,
-    /// The next (older) page.
-    pub older: Option<String>,
-    /// The first page, when this is not it.
-    pub newest: Option<String>,
+    pub page: Listing<LogRow>,
 }
 
 /// A search hit.
