@@ -191,7 +191,6 @@ pub(super) fn history(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageErr
         .unwrap_or_default();
     let view = History {
         l: ctx.layout("History", Some(tenant), "history"),
-        tenant: tenant.to_string(),
         user,
         field,
         fields,
@@ -237,7 +236,6 @@ pub(super) fn log(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageError> 
     });
     let view = Log {
         l: ctx.layout("Provisioning log", Some(tenant), "log"),
-        tenant: tenant.to_string(),
         failed,
         user,
         page,
@@ -259,7 +257,6 @@ pub(super) fn search(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageErro
         .search(&ctx.operator, tenant, kind, &q, SEARCH_LIMIT)?;
     let view = Search {
         l: ctx.layout("Users and groups", Some(tenant), "users"),
-        tenant: tenant.to_string(),
         q,
         groups,
         results: found
@@ -334,7 +331,6 @@ pub(super) fn entity(
         .collect();
     let page = EntityPage {
         l: ctx.layout(&name, Some(tenant), "users"),
-        tenant: tenant.to_string(),
         id_path: encode(id.as_str()),
         id: id.to_string(),
         name,
@@ -487,7 +483,6 @@ pub(super) fn keys(
     };
     let page = Keys {
         l,
-        tenant: tenant.to_string(),
         list: keys
             .iter()
             .map(|k| KeyRow {
