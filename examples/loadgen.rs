@@ -418,40 +418,29 @@ fn workloads(
     requests: usize,
     fresh_from: usize,
 ) -> Workloads {
-    let by_id = {
-        let ids = Arc::clone(ids);
+    // The reads: `requests` GETs over 16 connections, of the path made from each number.
+    let gets = |path: Box<dyn Fn(usize) -> String + Send + Sync>| {
         run(
             addr,
             token,
             requests,
             16,
             &[200],
-            Arc::new(move |i| {
-                (
-                    "GET",
-                    format!("/scim/v2/Users/{}", ids[(i * 7919) % ids.len()]),
-                    None,
-                )
-            }),
+            Arc::new(move |i| ("GET", path(i), None)),
         )
     };
-    let lookup = run(
-        addr,
-        token,
-        requests,
-        16,
-        &[200],
-        Arc::new(move |i| {
-            let n = (i * 7919) % users;
-            (
-                "GET",
-                format!(
-                    "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"
-                ),
-                None,
-            )
-        }),
-    );
+    let by_id = {
+        let ids = Arc::clone(ids);
+        gets(Box::new(move |i| {
+            format!("/scim/v2/Users/{}", ids[(i * 7919) % ids.len()])
+        }))
+    };
+    let lookup = gets(Box::new(move |i| {
+        let n = (i * 7919) % users;
+        format!(
+            "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"
+        )
+    }));
     let writes = requests / 4;
     let patch = |connections: usize, offset: usize| {
         let ids = Arc::clone(ids);

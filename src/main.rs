@@ -217,9 +217,8 @@ enum TenantCommand {
 /// `provisio tenant list`
 #[derive(Debug, clap::Args)]
 pub struct TenantListArgs {
-    /// Rules profile folder, for the default edition [default: as for `serve`].
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -232,9 +231,8 @@ pub struct TenantSetArgs {
     /// The application edition (one of the profile's `editions`, any case).
     #[arg(long)]
     pub edition: String,
-    /// Rules profile folder whose editions apply [default: as for `serve`].
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -257,11 +255,18 @@ pub struct UserRoleArgs {
     pub user: String,
     /// The role (one of the profile's `roles`, any case).
     pub role: String,
-    /// Rules profile folder whose roles apply [default: as for `serve`].
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// `--rules DIR` of the commands that name editions and roles.
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    /// Rules profile folder whose editions and roles apply [default: as for `serve`].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
 }
 
 /// `--db PATH`
@@ -280,9 +285,8 @@ pub struct TenantCreateArgs {
     /// The application edition [default: the profile's default edition, Enterprise].
     #[arg(long)]
     pub edition: Option<String>,
-    /// Rules profile folder whose editions apply [default: as for `serve`].
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     /// Place the tenant on this cluster node (with --cluster) instead of the database's.
     #[arg(long, requires = "cluster")]
     pub node: Option<String>,
@@ -316,9 +320,8 @@ pub struct KeyCreateArgs {
     /// profile's default role, Lite Admin].
     #[arg(long)]
     pub role: Option<String>,
-    /// Rules profile folder whose roles apply [default: as for `serve`].
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -329,9 +332,8 @@ pub struct KeyListArgs {
     /// Tenant.
     #[arg(long)]
     pub tenant: provisio::domain::TenantId,
-    /// Rules profile folder, for the default role [default: as for `serve`].
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -3,25 +3,38 @@
 //! `editions` and `roles`; the change applies from the key's next request.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::ExitCode;
 
 use provisio::check::CheckedRules;
 use provisio::domain::TenantId;
-use provisio::eval::access::{edition_name, role_name, shown};
+use provisio::eval::access::{UnknownName, edition_name, role_name, shown};
 use provisio::store::Store;
 
 use serde_json::{Value, json};
 
 use super::admin::{CliError, Db, open, render_table, run};
 use crate::cli::output::{print_block, say};
-use crate::{KeyListArgs, TenantSetArgs, UserRoleArgs};
+use crate::{KeyListArgs, ProfileArgs, TenantSetArgs, UserRoleArgs};
 
-/// The checked profile whose editions and roles apply (as for `serve`).
-pub(super) fn profile(dir: Option<&Path>) -> Result<CheckedRules, CliError> {
-    super::load_rules(dir, None)
-        .map(|(rules, _)| rules)
-        .map_err(|e| CliError::Message(e.to_string()))
+impl ProfileArgs {
+    /// The checked profile whose editions and roles apply (as for `serve`).
+    pub(super) fn checked(&self) -> Result<CheckedRules, CliError> {
+        super::load_rules(self.rules.as_deref(), None)
+            .map(|(rules, _)| rules)
+            .map_err(|e| CliError::Message(e.to_string()))
+    }
+}
+
+/// `given` checked against the profile's editions or roles (`check`: [`edition_name`] or
+/// [`role_name`]), as the profile spells it.
+fn declared(
+    rules: &CheckedRules,
+    check: fn(&CheckedRules, Option<&str>) -> Result<Option<String>, UnknownName>,
+    given: &str,
+) -> Result<String, CliError> {
+    Ok(check(rules, Some(given))
+        .map_err(|e| e.to_string())?
+        .unwrap_or_else(|| given.to_owned()))
 }
 
 /// Each integration user's role as shown: its own, or the profile's default.
@@ -53,10 +66,8 @@ pub(super) fn role_of(
 /// `provisio tenant set NAME --edition EDITION`
 pub fn tenant_set(args: &TenantSetArgs) -> ExitCode {
     run("tenant set", || {
-        let rules = profile(args.rules.as_deref())?;
-        let edition = edition_name(&rules, Some(&args.edition))
-            .map_err(|e| e.to_string())?
-            .unwrap_or_else(|| args.edition.clone());
+        let rules = args.profile.checked()?;
+        let edition = declared(&rules, edition_name, &args.edition)?;
         let default = rules.editions.as_ref().map(|e| e.default.as_str());
         let after_edition = match open(&args.db, false)? {
             Db::Local(store) => {
@@ -96,10 +107,8 @@ pub fn tenant_set(args: &TenantSetArgs) -> ExitCode {
 /// `provisio user role --tenant T USER ROLE`
 pub fn user_role(args: &UserRoleArgs) -> ExitCode {
     run("user role", || {
-        let rules = profile(args.rules.as_deref())?;
-        let role = role_name(&rules, Some(&args.role))
-            .map_err(|e| e.to_string())?
-            .unwrap_or_else(|| args.role.clone());
+        let rules = args.profile.checked()?;
+        let role = declared(&rules, role_name, &args.role)?;
         let default = rules.roles.as_ref().map(|r| r.default.as_str());
         match open(&args.db, false)? {
             Db::Local(store) => {
@@ -140,7 +149,7 @@ pub fn user_role(args: &UserRoleArgs) -> ExitCode {
 /// `provisio user list --tenant T`
 pub fn user_list(args: &KeyListArgs) -> ExitCode {
     run("user list", || {
-        let rules = profile(args.rules.as_deref())?;
+        let rules = args.profile.checked()?;
         let default = rules.roles.as_ref().map(|r| r.default.as_str());
         let users: Vec<provisio::store::IntegrationUser> = match open(&args.db, false)? {
             Db::Local(store) => store.list_users(&args.tenant)?,

@@ -23,7 +23,7 @@ use crate::{
 /// `provisio tenant create`
 pub fn tenant_create(args: &TenantCreateArgs) -> ExitCode {
     run("tenant create", || {
-        let rules = super::access::profile(args.rules.as_deref())?;
+        let rules = args.profile.checked()?;
         let edition = provisio::eval::access::edition_name(&rules, args.edition.as_deref())
             .map_err(|e| e.to_string())?;
         let tenant: TenantRecord = match open(&args.db, true)? {
@@ -51,7 +51,7 @@ pub fn tenant_create(args: &TenantCreateArgs) -> ExitCode {
 /// `provisio tenant list`
 pub fn tenant_list(args: &crate::TenantListArgs) -> ExitCode {
     run("tenant list", || {
-        let rules = super::access::profile(args.rules.as_deref())?;
+        let rules = args.profile.checked()?;
         let default = rules.editions.as_ref().map(|e| e.default.as_str());
         let tenants: Vec<TenantRecord> = match open(&args.db, false)? {
             Db::Local(store) => store.list_tenants()?,
@@ -72,7 +72,7 @@ pub fn tenant_list(args: &crate::TenantListArgs) -> ExitCode {
 /// `provisio key create`: the key alone on the last line of stdout.
 pub fn key_create(args: &KeyCreateArgs) -> ExitCode {
     run("key create", || {
-        let rules = super::access::profile(args.rules.as_deref())?;
+        let rules = args.profile.checked()?;
         let role = provisio::eval::access::role_name(&rules, args.role.as_deref())
             .map_err(|e| e.to_string())?;
         let (key_id, key, role) = match open(&args.db, false)? {
@@ -113,7 +113,7 @@ pub fn key_create(args: &KeyCreateArgs) -> ExitCode {
 /// `provisio key list`
 pub fn key_list(args: &KeyListArgs) -> ExitCode {
     run("key list", || {
-        let rules = super::access::profile(args.rules.as_deref())?;
+        let rules = args.profile.checked()?;
         let (keys, role_of_user): (Vec<KeyRecord>, _) = match open(&args.db, false)? {
             Db::Local(store) => (
                 store.list_keys(&args.tenant)?,

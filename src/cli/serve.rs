@@ -98,17 +98,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(&args.listen).await {
-            Ok(listener) => listener,
+        let (listener, addr) = match listen(&args.listen).await {
+            Ok(bound) => bound,
             Err(err) => {
                 complain!("provisio serve: cannot listen on {}: {err}", args.listen);
-                return ExitCode::FAILURE;
-            }
-        };
-        let addr = match listener.local_addr() {
-            Ok(addr) => addr,
-            Err(err) => {
-                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         };
@@ -125,20 +118,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        let admin_listener = match tokio::net::TcpListener::bind(&args.admin_listen).await {
-            Ok(listener) => listener,
+        let (admin_listener, admin_addr) = match listen(&args.admin_listen).await {
+            Ok(bound) => bound,
             Err(err) => {
                 complain!(
                     "provisio serve: cannot listen on {} for the admin page and API: {err} (choose another with --admin-listen)",
                     args.admin_listen
                 );
-                return ExitCode::FAILURE;
-            }
-        };
-        let admin_addr = match admin_listener.local_addr() {
-            Ok(addr) => addr,
-            Err(err) => {
-                complain!("provisio serve: {err}");
                 return ExitCode::FAILURE;
             }
         };
@@ -246,6 +232,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         say!("provisio: stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// A listener on `address`, and the address it got (the port chosen for `:0`).
+async fn listen(address: &str) -> std::io::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
 }
 
 /// Enforces retention every `every` (first right after start) until stopped.

@@ -328,7 +328,6 @@ fn render(
     }
     let page = Mappings {
         l: ctx.layout_with("Mappings", Some(tenant), "mappings", flash),
-        tenant: tenant.to_string(),
         locked: locked_mappings(&state.effective)
             .into_iter()
             .map(|m| LockedView {

@@ -548,6 +548,23 @@ mod tests {
         crate::check::check(&sources)
     }
 
+    /// The profile's rows with the one writing `from` moved to write `to`: its index, and
+    /// the overlay the table writes.
+    fn moved(from: &str, to: &str) -> (usize, Draft) {
+        let base = base();
+        let mut rows = editable_rows(&base);
+        let moved = row_of(&rows, from);
+        rows[moved].target = to.into();
+        (moved, write_overlay(&base, &rows, &[]))
+    }
+
+    /// The diagnostics of an overlay the checker refuses, placed at the table's rows.
+    fn refused(draft: &Draft) -> Placed {
+        let report = check(&draft.text);
+        assert!(report.rules.is_none(), "{}", draft.text);
+        place(&report.diagnostics, draft)
+    }
+
     fn row(target: &str, source: &str, transforms: &str) -> Row {
         Row {
             target: target.into(),
@@ -648,11 +665,7 @@ mod tests {
 
     #[test]
     fn a_profile_row_moved_to_another_field() {
-        let base = base();
-        let mut rows = editable_rows(&base);
-        let office = row_of(&rows, "OfficePhone");
-        rows[office].target = "CostCenter".into();
-        let draft = write_overlay(&base, &rows, &[]);
+        let (_, draft) = moved("OfficePhone", "CostCenter");
         assert!(
             draft
                 .text
@@ -664,14 +677,8 @@ mod tests {
 
     #[test]
     fn a_duplicate_target_is_written_so_the_checker_sees_it_at_its_row() {
-        let base = base();
-        let mut rows = editable_rows(&base);
-        let mobile = row_of(&rows, "MobilePhone");
-        rows[mobile].target = "OfficePhone".into();
-        let draft = write_overlay(&base, &rows, &[]);
-        let report = check(&draft.text);
-        assert!(report.rules.is_none());
-        let placed = place(&report.diagnostics, &draft);
+        let (mobile, draft) = moved("MobilePhone", "OfficePhone");
+        let placed = refused(&draft);
         let at_row = &placed.rows[&mobile];
         assert_eq!(at_row[0].code, "rules::duplicate_target");
         assert!(at_row[0].help.is_some());
@@ -683,10 +690,7 @@ mod tests {
         let base = base();
         let mut rows = editable_rows(&base);
         rows.retain(|r| r.target != "ScimSyncJobTitle");
-        let draft = write_overlay(&base, &rows, &[]);
-        let report = check(&draft.text);
-        assert!(report.rules.is_none());
-        let placed = place(&report.diagnostics, &draft);
+        let placed = refused(&write_overlay(&base, &rows, &[]));
         assert!(placed.rows.is_empty());
         assert_eq!(placed.general.len(), 1, "{:?}", placed.general);
         assert_eq!(placed.general[0].code, "rules::hook_unmapped_field");

@@ -39,6 +39,11 @@ impl Layout {
         }
     }
 
+    /// The tenant the page is about (empty on a page of no tenant).
+    pub fn tenant_name(&self) -> &str {
+        self.tenant.as_deref().unwrap_or_default()
+    }
+
     /// `(path, label, current)` for each section of the tenant navigation.
     pub fn sections(&self) -> Vec<(String, &'static str, bool)> {
         let Some(tenant) = &self.tenant else {
@@ -183,8 +188,6 @@ pub struct PreviewView {
 pub struct Mappings {
     /// The frame.
     pub l: Layout,
-    /// The tenant.
-    pub tenant: String,
     /// The locked mappings.
     pub locked: Vec<LockedView>,
     /// The editable rows.
@@ -205,6 +208,17 @@ pub struct Mappings {
     pub versions: Vec<VersionView>,
     /// The overlay text the table stands for.
     pub draft_text: String,
+}
+
+/// One page of a listing (history, log), newest first, with the links of the pager.
+#[derive(Debug, Clone)]
+pub struct Listing<R> {
+    /// The rows.
+    pub items: Vec<R>,
+    /// The next (older) page.
+    pub older: Option<String>,
+    /// The first page, when this is not it.
+    pub newest: Option<String>,
 }
 
 /// One change-history entry.
@@ -234,8 +248,6 @@ pub struct HistoryRow {
 pub struct History {
     /// The frame.
     pub l: Layout,
-    /// The tenant.
-    pub tenant: String,
     /// The userName filter.
     pub user: String,
     /// The field filter.
@@ -243,11 +255,7 @@ pub struct History {
     /// Field names, for the filter's suggestions.
     pub fields: Vec<String>,
     /// The entries.
-    pub items: Vec<HistoryRow>,
-    /// The next (older) page.
-    pub older: Option<String>,
-    /// The first page, when this is not it.
-    pub newest: Option<String>,
+    pub page: Listing<HistoryRow>,
 }
 
 /// One provisioning-log record.
@@ -277,18 +285,12 @@ pub struct LogRow {
 pub struct Log {
     /// The frame.
     pub l: Layout,
-    /// The tenant.
-    pub tenant: String,
     /// Failed and rejected requests only.
     pub failed: bool,
     /// The userName filter.
     pub user: String,
     /// The records.
-    pub items: Vec<LogRow>,
-    /// The next (older) page.
-    pub older: Option<String>,
-    /// The first page, when this is not it.
-    pub newest: Option<String>,
+    pub page: Listing<LogRow>,
 }
 
 /// A search hit.
@@ -308,8 +310,6 @@ pub struct SearchRow {
 pub struct Search {
     /// The frame.
     pub l: Layout,
-    /// The tenant.
-    pub tenant: String,
     /// The search text.
     pub q: String,
     /// Groups (else users).
@@ -356,8 +356,6 @@ pub struct PlanView {
 pub struct EntityPage {
     /// The frame.
     pub l: Layout,
-    /// The tenant.
-    pub tenant: String,
     /// The entity id.
     pub id: String,
     /// Its path segment (percent-encoded).
@@ -411,8 +409,6 @@ pub struct KeyRow {
 pub struct Keys {
     /// The frame.
     pub l: Layout,
-    /// The tenant.
-    pub tenant: String,
     /// The keys.
     pub list: Vec<KeyRow>,
     /// A key just created, shown this once.

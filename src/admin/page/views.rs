@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 
 use super::form::encode;
 use super::templates::{
-    EntityPage, FieldRow, History, HistoryRow, KeyRow, Keys, Log, LogRow, Opt, PlanView, Search,
-    SearchRow, Tenants,
+    EntityPage, FieldRow, History, HistoryRow, KeyRow, Keys, Listing, Log, LogRow, Opt, PlanView,
+    Search, SearchRow, Tenants,
 };
 use super::{Ctx, PageError, Reply, when};
 use crate::admin::AdminError;
 use crate::check::FieldType;
 use crate::domain::{ResourceId, ResourceKind, TenantId};
-use crate::store::{HistoryRecord, OperatorScope, Outcome, PageQuery};
+use crate::store::{HistoryRecord, OperatorScope, Outcome, Page, PageQuery};
 
 /// Records on one page of history or log.
 const PAGE_SIZE: usize = 50;
@@ -81,17 +81,20 @@ pub(super) fn go(ctx: &Ctx<'_>) -> Reply {
     Reply::redirect(format!("/t/{tenant}/{section}"))
 }
 
-/// The links of a listing at `base` (its path and filters): the next, older page when
-/// there is one, and the first page when this is not it.
-fn page_links(
+/// A page of a listing at `base` (its path and filters), read from `before`, each record
+/// shown as a `row`, with the links to the next, older page when there is one and to the
+/// first page when this is not it.
+fn listing<T, R>(
+    page: &Page<T>,
     base: &str,
-    next: Option<u64>,
     before: Option<u64>,
-) -> (Option<String>, Option<String>) {
-    (
-        next.map(|next| format!("{base}&before={next}")),
-        before.map(|_| base.to_owned()),
-    )
+    row: impl FnMut(&T) -> R,
+) -> Listing<R> {
+    Listing {
+        items: page.items.iter().map(row).collect(),
+        older: page.next.map(|next| format!("{base}&before={next}")),
+        newest: before.map(|_| base.to_owned()),
+    }
 }
 
 fn cursor(ctx: &Ctx<'_>) -> Result<Option<u64>, PageError> {
@@ -163,39 +166,35 @@ pub(super) fn history(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageErr
             Some(text) => text.to_owned(),
         }
     };
-    let items = page
-        .items
-        .iter()
-        .map(|record| HistoryRow {
-            time: when(&record.time),
-            name: record
-                .user_name
-                .clone()
-                .or_else(|| names.get(&record.entity_id).cloned())
-                .unwrap_or_else(|| format!("{} {}", record.entity_type, record.entity_id)),
-            href: entity_href(tenant, &record.entity_id),
-            field: record.field.clone(),
-            before: shown(record, record.before.as_deref()),
-            after: shown(record, record.after.as_deref()),
-            rule: record.rule.clone(),
-            actor: record.actor.clone(),
-        })
-        .collect();
-    let filters = format!("user={}&field={}", encode(&user), encode(&field));
+    let base = format!(
+        "/t/{tenant}/history?user={}&field={}",
+        encode(&user),
+        encode(&field)
+    );
+    let page = listing(&page, &base, before, |record| HistoryRow {
+        time: when(&record.time),
+        name: record
+            .user_name
+            .clone()
+            .or_else(|| names.get(&record.entity_id).cloned())
+            .unwrap_or_else(|| format!("{} {}", record.entity_type, record.entity_id)),
+        href: entity_href(tenant, &record.entity_id),
+        field: record.field.clone(),
+        before: shown(record, record.before.as_deref()),
+        after: shown(record, record.after.as_deref()),
+        rule: record.rule.clone(),
+        actor: record.actor.clone(),
+    });
     let fields = rules
         .entity_of(ResourceKind::User)
         .map(|e| e.fields.iter().map(|f| f.name.clone()).collect())
         .unwrap_or_default();
-    let (older, newest) = page_links(&format!("/t/{tenant}/history?{filters}"), page.next, before);
     let view = History {
         l: ctx.layout("History", Some(tenant), "history"),
-        tenant: tenant.to_string(),
         user,
         field,
         fields,
-        items,
-        older,
-        newest,
+        page,
     };
     html(200, &view)
 }
@@ -217,37 +216,29 @@ pub(super) fn log(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageError> 
         ..PageQuery::default()
     };
     let page = ctx.admin.log(&ctx.operator, tenant, &query)?;
-    let items = page
-        .items
-        .iter()
-        .map(|record| LogRow {
-            time: when(&record.time),
-            request: format!("{} {}", record.method, record.path),
-            status: record.status,
-            outcome: record.outcome.as_str().to_owned(),
-            scim_type: record.scim_type.clone().unwrap_or_default(),
-            detail: record.detail.clone().unwrap_or_default(),
-            actor: record.actor.clone(),
-            body: record
-                .request
-                .as_ref()
-                .map(|b| serde_json::to_string_pretty(b).unwrap_or_default()),
-        })
-        .collect();
-    let filters = format!(
-        "user={}{}",
+    let base = format!(
+        "/t/{tenant}/log?user={}{}",
         encode(&user),
         if failed { "&failed=1" } else { "" }
     );
-    let (older, newest) = page_links(&format!("/t/{tenant}/log?{filters}"), page.next, before);
+    let page = listing(&page, &base, before, |record| LogRow {
+        time: when(&record.time),
+        request: format!("{} {}", record.method, record.path),
+        status: record.status,
+        outcome: record.outcome.as_str().to_owned(),
+        scim_type: record.scim_type.clone().unwrap_or_default(),
+        detail: record.detail.clone().unwrap_or_default(),
+        actor: record.actor.clone(),
+        body: record
+            .request
+            .as_ref()
+            .map(|b| serde_json::to_string_pretty(b).unwrap_or_default()),
+    });
     let view = Log {
         l: ctx.layout("Provisioning log", Some(tenant), "log"),
-        tenant: tenant.to_string(),
         failed,
         user,
-        items,
-        older,
-        newest,
+        page,
     };
     html(200, &view)
 }
@@ -266,7 +257,6 @@ pub(super) fn search(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Reply, PageErro
         .search(&ctx.operator, tenant, kind, &q, SEARCH_LIMIT)?;
     let view = Search {
         l: ctx.layout("Users and groups", Some(tenant), "users"),
-        tenant: tenant.to_string(),
         q,
         groups,
         results: found
@@ -341,7 +331,6 @@ pub(super) fn entity(
         .collect();
     let page = EntityPage {
         l: ctx.layout(&name, Some(tenant), "users"),
-        tenant: tenant.to_string(),
         id_path: encode(id.as_str()),
         id: id.to_string(),
         name,
@@ -494,7 +483,6 @@ pub(super) fn keys(
     };
     let page = Keys {
         l,
-        tenant: tenant.to_string(),
         list: keys
             .iter()
             .map(|k| KeyRow {

@@ -19,14 +19,10 @@ use serde_json::{Value, json};
 pub const CLARIZEN_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/clarizen");
 /// The SCIM base path.
 pub const BASE: &str = "/scim/v2";
-/// The PATCH request schema.
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-/// The core User schema.
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-/// The core Group schema.
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-/// The enterprise User extension.
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The schema URNs the tests send, the server's own.
+pub use provisio::scim::schema::{
+    ENTERPRISE_USER_SCHEMA as ENTERPRISE, GROUP_SCHEMA, PATCH_OP_SCHEMA as PATCH_OP, USER_SCHEMA,
+};
 /// The sync group of the Clarizen profile.
 pub const SYNC_GROUP: &str = "Clarizen Users";
 
