@@ -130,7 +130,7 @@ fn classify_pick_up(ctx: &Ctx<'_>, subject: &Subject) -> Result<Classified, Eval
             detail,
         ));
     };
-    if subject.user_name_after != subject.user_name_before && taken_elsewhere(ctx, subject)? {
+    if subject.user_names.claim != subject.user_names.release && taken_elsewhere(ctx, subject)? {
         return Ok(Classified::Situation(
             Situation::UsernameTaken,
             MatchOutcome::TakenElsewhere,
@@ -148,7 +148,7 @@ fn classify_pick_up(ctx: &Ctx<'_>, subject: &Subject) -> Result<Classified, Eval
 
 /// Whether the userName the operation claims is held by another tenant.
 fn taken_elsewhere(ctx: &Ctx<'_>, subject: &Subject) -> Result<bool, EvalError> {
-    match &subject.user_name_after {
+    match &subject.user_names.claim {
         Some(name) => Ok(ctx.state.user_name_taken_elsewhere(name)?),
         None => Ok(false),
     }

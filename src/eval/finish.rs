@@ -2,11 +2,12 @@
 //! decisions of step 6 (lifecycle, invitation) and the wording of refusals.
 
 use crate::check::Situation;
-use crate::domain::{Entity, FieldName, FieldValue, Lifecycle, Origin, ResourceKind};
+use crate::domain::{FieldName, FieldValue, Lifecycle, Origin, ResourceKind};
 use crate::eval::context::Ctx;
 use crate::eval::groups::GroupEffects;
+use crate::eval::intents::HookEffects;
 use crate::eval::plan::{
-    ChosenAction, EntityRef, HistoryEntry, HistoryField, HookRun, LifecycleChange, MatchOutcome,
+    ChosenAction, EntityRef, HistoryEntry, HistoryField, LifecycleChange, MatchOutcome,
     Notification, NotificationKind, Operation, PendingChange, Plan, Rejection, ResourceWrite,
     SkippedField, UserNameChange,
 };
@@ -24,10 +25,8 @@ pub(crate) struct Outcome {
     pub writes: Writes,
     pub skipped: Vec<SkippedField>,
     pub pending: Vec<PendingChange>,
-    pub created: Vec<Entity>,
-    pub hook_runs: Vec<HookRun>,
+    pub hooks: HookEffects,
     pub notifications: Vec<Notification>,
-    pub extra_history: Vec<HistoryEntry>,
     pub groups: GroupEffects,
     /// A password to keep as a hash, when the action writes the entity.
     pub password: Option<crate::password::Secret>,
@@ -42,10 +41,8 @@ impl Outcome {
             writes,
             skipped: Vec::new(),
             pending: Vec::new(),
-            created: Vec::new(),
-            hook_runs: Vec::new(),
+            hooks: HookEffects::default(),
             notifications: Vec::new(),
-            extra_history: Vec::new(),
             groups: GroupEffects::default(),
             password: None,
         }
@@ -260,10 +257,13 @@ pub(crate) fn finish(
         writes,
         skipped,
         mut pending,
-        created,
-        hook_runs,
+        hooks:
+            HookEffects {
+                runs: hook_runs,
+                created,
+                history: extra_history,
+            },
         notifications,
-        extra_history,
         groups,
         password,
     } = outcome;
@@ -361,16 +361,13 @@ fn lifecycle_entry(
 
 /// The claim the resource write takes or gives back, when it changes.
 fn user_name_change(subject: &Subject, resource: Fate) -> Option<UserNameChange> {
-    let (release, claim) = match resource {
-        Fate::Put => (
-            subject.user_name_before.clone(),
-            subject.user_name_after.clone(),
-        ),
-        Fate::Delete => (subject.user_name_before.clone(), None),
+    let change = match resource {
+        Fate::Put => subject.user_names.clone(),
+        Fate::Delete => UserNameChange {
+            release: subject.user_names.release.clone(),
+            claim: None,
+        },
         Fate::Keep => return None,
     };
-    if release == claim {
-        return None;
-    }
-    Some(UserNameChange { release, claim })
+    (change.release != change.claim).then_some(change)
 }

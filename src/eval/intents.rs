@@ -7,7 +7,7 @@ use crate::check::{FieldType, Hook};
 use crate::domain::{Entity, EntityType, FieldName, FieldValue, IdSource, Origin};
 use crate::eval::EvalError;
 use crate::eval::context::Ctx;
-use crate::eval::plan::{EntityRef, HistoryEntry, HistoryField, HookRun, Provenance};
+use crate::eval::plan::{EntityRef, HistoryEntry, HistoryField, HookFn, HookRun, Provenance};
 use crate::eval::value::hook_value;
 use crate::eval::writes::Writes;
 use crate::hooks::{self, HookValue, Intent};
@@ -15,6 +15,12 @@ use crate::hooks::{self, HookValue, Intent};
 /// What the hooks did.
 pub(crate) struct Hooked {
     pub writes: Writes,
+    pub effects: HookEffects,
+}
+
+/// What the hooks did besides writing fields.
+#[derive(Default)]
+pub(crate) struct HookEffects {
     pub runs: Vec<HookRun>,
     /// Entities the intents created (a new `JobTitle`).
     pub created: Vec<Entity>,
@@ -30,9 +36,7 @@ pub(crate) fn run_hooks(
 ) -> Result<Hooked, EvalError> {
     let mut out = Hooked {
         writes,
-        runs: Vec::new(),
-        created: Vec::new(),
-        history: Vec::new(),
+        effects: HookEffects::default(),
     };
     for hook in ctx.rules.hooks(ctx.kind) {
         let field = FieldName::new(hook.field.as_str());
@@ -58,10 +62,9 @@ pub(crate) fn run_hooks(
         for intent in &intents {
             apply_intent(ctx, hook, &rule, intent, &mut out, ids)?;
         }
-        out.runs.push(HookRun {
+        out.effects.runs.push(HookRun {
             rule,
-            script: hook.script_path.clone(),
-            function: hook.function.clone(),
+            hook: HookFn::of(hook),
             field,
             before,
             after,
@@ -79,7 +82,7 @@ fn apply_intent(
     out: &mut Hooked,
     ids: &dyn IdSource,
 ) -> Result<(), EvalError> {
-    let script = format!("{}::{}", hook.script_path, hook.function);
+    let script = HookFn::of(hook).to_string();
     let invalid = |detail: String| EvalError::InvalidIntent {
         script: script.clone(),
         detail,
@@ -151,7 +154,7 @@ fn apply_intent(
                         .state
                         .entity(&id)?
                         .is_some_and(|e| e.entity_type == target)
-                        || out.created.iter().any(|e| e.id == id);
+                        || out.effects.created.iter().any(|e| e.id == id);
                     if !exists {
                         return Err(invalid(format!("set: no {target} with id {id}")));
                     }
@@ -182,7 +185,7 @@ fn find_or_create(
     out: &mut Hooked,
     ids: &dyn IdSource,
 ) -> Result<crate::domain::ResourceId, EvalError> {
-    let made_here = out.created.iter().find(|e| {
+    let made_here = out.effects.created.iter().find(|e| {
         e.entity_type == *entity
             && e.fields
                 .get(key_field)
@@ -200,7 +203,7 @@ fn find_or_create(
     created
         .fields
         .insert(key_field.clone(), FieldValue::String(key.to_string()));
-    out.history.push(HistoryEntry {
+    out.effects.history.push(HistoryEntry {
         entity: EntityRef {
             entity_type: entity.clone(),
             id: id.clone(),
@@ -211,6 +214,6 @@ fn find_or_create(
         after: Some(key.to_string()),
         rule: rule.clone(),
     });
-    out.created.push(created);
+    out.effects.created.push(created);
     Ok(id)
 }

@@ -185,9 +185,7 @@ fn react(
     let hooked =
         debug_span!("run_hooks").in_scope(|| intents::run_hooks(ctx, mapped.writes, ids))?;
     outcome.writes = hooked.writes;
-    outcome.hook_runs = hooked.runs;
-    outcome.created = hooked.created;
-    outcome.extra_history = hooked.history;
+    outcome.hooks = hooked.effects;
     let to = match &chosen.action {
         Action::Create => Some(finish::created_lifecycle(&subject)),
         Action::Suspend => Some(Lifecycle::Suspended),

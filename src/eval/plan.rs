@@ -199,7 +199,7 @@ pub enum ResourceWrite {
 
 /// The global userName claim of a User before and after the operation (only when it
 /// changes, compared on the normalised key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UserNameChange {
     /// The name held before (released), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -315,15 +315,39 @@ pub enum PendingChange {
     },
 }
 
+/// The script function a hook calls; shown `script::function`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookFn {
+    /// Script path, relative to the profile folder.
+    pub script: String,
+    /// Function called.
+    pub function: String,
+}
+
+impl HookFn {
+    /// The function `hook` calls.
+    pub fn of(hook: &crate::check::Hook) -> HookFn {
+        HookFn {
+            script: hook.script_path.clone(),
+            function: hook.function.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for HookFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}::{}", self.script, self.function)
+    }
+}
+
 /// One hook run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HookRun {
     /// The hook rule.
     pub rule: Origin,
-    /// Script path.
-    pub script: String,
-    /// Function called.
-    pub function: String,
+    /// What it called.
+    #[serde(flatten)]
+    pub hook: HookFn,
     /// The watched field.
     pub field: FieldName,
     /// Its value before.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::domain::{Entity, IdSource, ResourceId, ResourceKind, StoredResource, UserName};
 use crate::eval::EvalError;
 use crate::eval::context::Ctx;
-use crate::eval::plan::Note;
+use crate::eval::plan::{Note, UserNameChange};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::op::ScimOp;
 use crate::scim::patch::{self, MemberOp};
@@ -25,9 +25,9 @@ pub(crate) struct Subject {
     /// The entity as it is now (a blank one for a new entity).
     pub current: Entity,
     pub member_ops: Vec<MemberOp>,
-    /// The userName held before and after (Users only).
-    pub user_name_before: Option<UserName>,
-    pub user_name_after: Option<UserName>,
+    /// The userName held before (`release`) and after (`claim`) the operation (Users
+    /// only; equal when it does not change).
+    pub user_names: UserNameChange,
     pub notes: Vec<Note>,
     /// A password to keep as a hash (`password hash;`).
     pub password: Option<crate::password::Secret>,
@@ -115,10 +115,10 @@ pub(crate) fn prepare(
         .and_then(|b| user_name_in(&b.body).ok().flatten());
     // A picked-up entity has no stored resource before this write.
     let before = before.filter(|_| !pick_up);
-    let (user_name_before, user_name_after) = if kind == ResourceKind::User {
-        (
-            name_before,
-            match &after {
+    let user_names = if kind == ResourceKind::User {
+        UserNameChange {
+            release: name_before,
+            claim: match &after {
                 Some(body) => Some(user_name_in(body)?.ok_or_else(|| {
                     ScimError::new(
                         ScimType::InvalidValue,
@@ -127,9 +127,9 @@ pub(crate) fn prepare(
                 })?),
                 None => None,
             },
-        )
+        }
     } else {
-        (None, None)
+        UserNameChange::default()
     };
     Ok(Subject {
         method: op.method(),
@@ -138,8 +138,7 @@ pub(crate) fn prepare(
         after,
         current,
         member_ops,
-        user_name_before,
-        user_name_after,
+        user_names,
         notes,
         password,
         pick_up,
