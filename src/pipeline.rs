@@ -66,7 +66,7 @@ pub struct WriteRequest {
     /// `If-Match`, if sent.
     pub if_match: Option<String>,
     /// The provisioning-log record of its success, written with it.
-    pub success_log: Option<LogRecord>,
+    pub success_log: LogRecord,
 }
 
 /// Why a write did not happen. Nothing was written.
@@ -142,7 +142,7 @@ pub fn write(
             unique: Arc::clone(&profile.unique),
             actor: request.actor.clone(),
             reads: recorder.into_reads(),
-            log: request.success_log.clone(),
+            log: Some(request.success_log.clone()),
         };
         drop(snapshot);
         match store.commit(planned) {

@@ -163,7 +163,7 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
         actor: actor.to_owned(),
         op,
         if_match: call.preconditions.if_match.clone(),
-        success_log: Some(entry.record(status, Outcome::Ok, None)),
+        success_log: entry.record(status, Outcome::Ok, None),
     };
     let applied = match pipeline::write(
         &app.store,
@@ -313,7 +313,7 @@ fn bulk_one(
         actor: actor.to_owned(),
         op: scim_op,
         if_match: op.version.clone(),
-        success_log: Some(entry.record(status, Outcome::Ok, None)),
+        success_log: entry.record(status, Outcome::Ok, None),
     };
     match pipeline::write(
         &app.store,
