@@ -24,6 +24,12 @@ pub trait StateView {
     /// A managed resource by kind and id, or `None`.
     fn resource(&self, kind: ResourceKind, id: &ResourceId) -> Answer<Option<StoredResource>>;
 
+    /// What a [`Read::Resource`] compares of a managed resource: its version and its
+    /// entity, or `None`. A view that can read these without the body should.
+    fn resource_stamp(&self, kind: ResourceKind, id: &ResourceId) -> Answer<Option<(u64, Entity)>> {
+        Ok(self.resource(kind, id)?.as_ref().map(stamp))
+    }
+
     /// An entity by id (managed or not), or `None`.
     fn entity(&self, id: &ResourceId) -> Answer<Option<Entity>>;
 
@@ -69,7 +75,7 @@ impl Read {
     /// Whether the same read on `view` returns the same answer.
     pub fn holds(&self, view: &dyn StateView) -> Answer<bool> {
         Ok(match self {
-            Read::Resource(kind, id, seen) => view.resource(*kind, id)?.map(stamp) == *seen,
+            Read::Resource(kind, id, seen) => view.resource_stamp(*kind, id)? == *seen,
             Read::Entity(id, seen) => view.entity(id)? == *seen,
             Read::Find(ty, field, value, seen) => view.find_entity(ty, field, value)? == *seen,
             Read::TakenElsewhere(name, seen) => view.user_name_taken_elsewhere(name)? == *seen,
@@ -111,8 +117,8 @@ impl Read {
 }
 
 /// What a [`Read::Resource`] keeps of a resource: its version and entity.
-fn stamp(resource: StoredResource) -> (u64, Entity) {
-    (resource.meta.version, resource.entity)
+fn stamp(resource: &StoredResource) -> (u64, Entity) {
+    (resource.meta.version, resource.entity.clone())
 }
 
 /// Everything one evaluation read, each question once, in the order first asked.
@@ -174,7 +180,7 @@ impl<'v> Recorder<'v> {
 impl StateView for Recorder<'_> {
     fn resource(&self, kind: ResourceKind, id: &ResourceId) -> Answer<Option<StoredResource>> {
         self.recorded(self.view.resource(kind, id), |a| {
-            Read::Resource(kind, id.clone(), a.clone().map(stamp))
+            Read::Resource(kind, id.clone(), a.as_ref().map(stamp))
         })
     }
 

@@ -10,15 +10,16 @@ use crate::eval::plan::{PasswordWrite, PendingChange, Plan, ResourceWrite};
 use crate::store::{HistoryRecord, StoreError, TenantWrite};
 
 /// Applies a Plan that is not a rejection (a rejection writes nothing). `unique` holds the
-/// target schema's unique fields; `actor` is the integration user of the API key.
+/// target schema's unique fields; `actor` is the integration user of the API key. Returns
+/// the resource's `meta` after the write (`None`: deleted, kept as it was, or rejected).
 pub fn apply(
     txn: &mut TenantWrite,
     plan: &Plan,
     unique: &UniqueFields,
     actor: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<Meta>, StoreError> {
     if plan.is_rejected() {
-        return Ok(());
+        return Ok(None);
     }
     let kind = plan.operation.kind;
     let id = &plan.entity.id;
@@ -56,7 +57,7 @@ pub fn apply(
             txn.claim_user_name(new, id)?;
         }
     }
-    match &plan.resource {
+    let written = match &plan.resource {
         ResourceWrite::Put { body } => {
             let meta = match &before {
                 Some(stored) => Meta {
@@ -71,18 +72,22 @@ pub fn apply(
                 },
             };
             txn.put_resource_parts(kind, body, &meta, &entity, own_unique)?;
+            Some(meta)
         }
         ResourceWrite::Delete => {
             txn.delete_resource(kind, id)?;
             txn.put_entity(&entity, own_unique)?;
+            None
         }
         ResourceWrite::Keep => {
             txn.put_entity(&entity, own_unique)?;
+            before.map(|stored| stored.meta)
         }
-    }
+    };
 
     apply_relations(txn, plan, unique)?;
-    apply_records(txn, plan, actor)
+    apply_records(txn, plan, actor)?;
+    Ok(written)
 }
 
 /// The Plan's writes beyond its own entity: other entities' fields, memberships, cascaded

@@ -200,6 +200,31 @@ impl<X: Txn> Queries<'_, X> {
         self.join(kind, id, row).map(Some)
     }
 
+    /// A resource's version and entity, its body skipped unbuilt (what a write checks
+    /// still holds).
+    pub(crate) fn resource_stamp(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<(u64, Entity)>, StoreError> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            meta: Meta,
+        }
+        let version = {
+            let table = self.txn.table(RESOURCES)?;
+            let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
+                return Ok(None);
+            };
+            decode::<Versioned>("resources", guard.value())?.meta.version
+        };
+        let entity = self.entity(id)?.ok_or_else(|| StoreError::Corrupt {
+            table: "resources",
+            detail: format!("{} {id} has no entity", kind.as_str()),
+        })?;
+        Ok(Some((version, entity)))
+    }
+
     /// A resource's body and meta without its entity (what a SCIM read shows).
     pub(crate) fn resource_body(
         &self,

@@ -135,6 +135,8 @@ macro_rules! queries {
             forward! { StateError;
                 resource(kind: ResourceKind, id: &ResourceId) -> Option<StoredResource>
                     = resource(kind, id.as_str());
+                resource_stamp(kind: ResourceKind, id: &ResourceId) -> Option<(u64, Entity)>
+                    = resource_stamp(kind, id.as_str());
                 entity(id: &ResourceId) -> Option<Entity> = entity(id.as_str());
                 find_entity(entity_type: &EntityType, field: &FieldName, value: &str)
                     -> Option<Entity> = find_entity(entity_type, field, value);

@@ -19,7 +19,6 @@ use redb::Database;
 use super::{LogRecord, StoreError, TenantWrite, apply};
 use crate::domain::{Clock, Meta, ReadSet, ResourceId, TenantId, Timestamp, UniqueFields};
 use crate::eval::Plan;
-use crate::eval::plan::ResourceWrite;
 
 /// The most jobs one transaction takes.
 pub const MAX_BATCH: usize = 64;
@@ -133,19 +132,11 @@ fn run_write(txn: &mut TenantWrite, write: &PlannedWrite) -> Step {
             });
         }
     }
-    if let Err(err) = apply(txn, &write.plan, &write.unique, &write.actor) {
-        return Step::Dirty(err);
-    }
-    let kind = write.plan.operation.kind;
-    let id = write.plan.entity.id.clone();
-    let meta = if write.plan.resource == ResourceWrite::Delete {
-        None
-    } else {
-        match txn.get_resource(kind, &id) {
-            Ok(stored) => stored.map(|s| s.meta),
-            Err(err) => return Step::Dirty(err),
-        }
+    let meta = match apply(txn, &write.plan, &write.unique, &write.actor) {
+        Ok(meta) => meta,
+        Err(err) => return Step::Dirty(err),
     };
+    let id = write.plan.entity.id.clone();
     if let Some(record) = &write.log
         && let Err(err) = txn.append_log(record.clone())
     {
