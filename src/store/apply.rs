@@ -172,19 +172,17 @@ fn apply_records(txn: &mut TenantWrite, plan: &Plan, actor: &str) -> Result<(), 
         }))?;
     }
 
-    for entry in &plan.history {
-        txn.append_history(HistoryRecord {
-            seq: 0,
-            time: now,
-            actor: actor.to_string(),
-            entity_type: entry.entity.entity_type.clone(),
-            entity_id: entry.entity.id.clone(),
-            user_name: entry.user_name.clone(),
-            field: entry.field.as_str().to_owned(),
-            before: entry.before.clone(),
-            after: entry.after.clone(),
-            rule: entry.rule.to_string(),
-        })?;
-    }
+    txn.append_history_all(plan.history.iter().map(|entry| HistoryRecord {
+        seq: 0,
+        time: now,
+        actor: actor.to_string(),
+        entity_type: entry.entity.entity_type.clone(),
+        entity_id: entry.entity.id.clone(),
+        user_name: entry.user_name.clone(),
+        field: entry.field.as_str().to_owned(),
+        before: entry.before.clone(),
+        after: entry.after.clone(),
+        rule: entry.rule.to_string(),
+    }))?;
     Ok(())
 }

@@ -159,13 +159,22 @@ pub(crate) fn update_row<T: Serialize + DeserializeOwned>(
 /// levels, so a row is refused at write time well before that, never at read time.
 pub(crate) const MAX_ROW_DEPTH: usize = 100;
 
+/// Encodes a row whose type holds no JSON value of its own (only strings, numbers and
+/// records of them), so its nesting is fixed by the type and never near [`MAX_ROW_DEPTH`].
+pub(crate) fn encode_flat<T: Serialize>(
+    table: &'static str,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
 /// Encodes a JSON row; refuses one nested deeper than [`MAX_ROW_DEPTH`], which could not
 /// be read back.
 pub(crate) fn encode<T: Serialize>(table: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
-        table,
-        detail: e.to_string(),
-    })?;
+    let bytes = encode_flat(table, value)?;
     if crate::domain::nests_deeper(&bytes, b"{[", b"}]", MAX_ROW_DEPTH) {
         return Err(StoreError::TooDeep {
             table,

@@ -4,7 +4,7 @@ use redb::{Durability, MultimapTableDefinition, ReadableTable, WriteTransaction}
 use serde_json::Value;
 
 use super::StoreError;
-use super::query::{ResourceRow, ResourceRowRef, decode, encode, fold, last_seq};
+use super::query::{ResourceRow, ResourceRowRef, decode, encode, encode_flat, fold, last_seq};
 use super::records::HistoryRecord;
 use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
@@ -28,7 +28,8 @@ pub struct TenantWrite {
     pub(crate) now: Timestamp,
     /// The last sequence number used, per append-only table and tenant, once read: a
     /// batch appending many records reads each table's last key once.
-    seqs: std::collections::HashMap<(&'static str, TenantId), u64>,
+    /// The last sequence number given out this transaction, per (table, tenant).
+    seqs: Vec<(&'static str, TenantId, u64)>,
 }
 
 impl TenantWrite {
@@ -44,7 +45,7 @@ impl TenantWrite {
             txn,
             tenant: tenant.clone(),
             now,
-            seqs: std::collections::HashMap::new(),
+            seqs: Vec::new(),
         };
         write.scope(tenant)?;
         Ok(write)
@@ -412,7 +413,7 @@ impl TenantWrite {
 
     /// The next sequence number of `table` for this tenant.
     fn next_seq<T, V>(
-        seqs: &mut std::collections::HashMap<(&'static str, TenantId), u64>,
+        seqs: &mut Vec<(&'static str, TenantId, u64)>,
         name: &'static str,
         tenant: &TenantId,
         table: &T,
@@ -421,13 +422,14 @@ impl TenantWrite {
         T: ReadableTable<(&'static str, u64), V>,
         V: redb::Value + 'static,
     {
-        let key = (name, tenant.clone());
-        let last = match seqs.get(&key) {
-            Some(last) => *last,
-            None => last_seq(table, tenant.as_str())?,
-        };
-        seqs.insert(key, last + 1);
-        Ok(last + 1)
+        // A batch names few tenants: a scan, with no key built per record.
+        if let Some((_, _, last)) = seqs.iter_mut().find(|(n, t, _)| *n == name && t == tenant) {
+            *last += 1;
+            return Ok(*last);
+        }
+        let next = last_seq(table, tenant.as_str())? + 1;
+        seqs.push((name, tenant.clone(), next));
+        Ok(next)
     }
 
     /// Appends a notification to the tenant's outbox; returns its sequence number.
@@ -441,13 +443,26 @@ impl TenantWrite {
 
     /// Appends a change to the tenant's history: assigns `seq` (returned) and the
     /// transaction's time.
-    pub fn append_history(&mut self, mut record: HistoryRecord) -> Result<u64, StoreError> {
+    pub fn append_history(&mut self, record: HistoryRecord) -> Result<u64, StoreError> {
+        self.append_history_all([record])
+    }
+
+    /// [`append_history`](Self::append_history) for several records, in order (the table
+    /// opened once); returns the last sequence number (0 for none).
+    pub fn append_history_all(
+        &mut self,
+        records: impl IntoIterator<Item = HistoryRecord>,
+    ) -> Result<u64, StoreError> {
         let mut table = self.txn.open_table(HISTORY)?;
-        record.seq = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
-        record.time = self.now;
-        let bytes = encode("history", &record)?;
-        table.insert((self.tenant.as_str(), record.seq), bytes.as_slice())?;
-        Ok(record.seq)
+        let mut seq = 0;
+        for mut record in records {
+            seq = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
+            record.seq = seq;
+            record.time = self.now;
+            let bytes = encode_flat("history", &record)?;
+            table.insert((self.tenant.as_str(), seq), bytes.as_slice())?;
+        }
+        Ok(seq)
     }
 
     /// Appends a provisioning-log record in this transaction (for an operation that

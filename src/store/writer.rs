@@ -49,8 +49,12 @@ pub struct Written {
     pub meta: Option<Meta>,
 }
 
+/// A write's answer, with the write handed back so that its caller frees it, not the
+/// writer thread.
+type Answer = (Result<Written, StoreError>, Box<PlannedWrite>);
+
 enum Job {
-    Write(Box<PlannedWrite>, Sender<Result<Written, StoreError>>),
+    Write(Box<PlannedWrite>, Sender<Answer>),
     Log(TenantId, Box<LogRecord>, Sender<Result<u64, StoreError>>),
 }
 
@@ -92,11 +96,12 @@ impl Job {
     fn finish(self, result: Result<Done, StoreError>) {
         // A caller that has gone away no longer needs its answer.
         match self {
-            Job::Write(_, reply) => {
-                let _ = reply.send(result.and_then(|done| match done {
+            Job::Write(write, reply) => {
+                let result = result.and_then(|done| match done {
                     Done::Written(written) => Ok(written),
                     Done::Logged(_) => Err(unexpected()),
-                }));
+                });
+                let _ = reply.send((result, write));
             }
             Job::Log(_, _, reply) => {
                 let _ = reply.send(result.and_then(|done| match done {
@@ -206,7 +211,10 @@ impl Writer {
         self.submit(jobs);
         answers
             .into_iter()
-            .map(|answer| answer.recv().unwrap_or(Err(StoreError::WriterStopped)))
+            .map(|answer| match answer.recv() {
+                Ok((result, _write)) => result,
+                Err(_) => Err(StoreError::WriterStopped),
+            })
             .collect()
     }
 
