@@ -77,6 +77,9 @@ enum DbCommand {
     Verify(DbVerifyArgs),
     /// Rows and bytes per table, and bytes per stored resource (offline).
     Stats(DbArgs),
+    /// Give the pages freed by deletes and retention back to the file system (offline:
+    /// stop the server first). Nothing stored changes.
+    Compact(DbArgs),
 }
 
 /// `provisio db verify`
@@ -455,6 +458,7 @@ fn main() -> ExitCode {
         Command::Log(args) => cli::admin::log(&args),
         Command::Db(DbCommand::Verify(args)) => cli::db::verify(&args),
         Command::Db(DbCommand::Stats(args)) => cli::db::stats(&args),
+        Command::Db(DbCommand::Compact(args)) => cli::db::compact(&args),
         Command::Cluster(ClusterCommand::Status(args)) => cli::cluster::status(&args),
     }
 }

@@ -1,4 +1,4 @@
-//! `provisio db verify` and `provisio db stats`.
+//! `provisio db verify`, `provisio db stats` and `provisio db compact`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -124,4 +124,29 @@ pub fn stats(args: &DbArgs) -> ExitCode {
         usage.file_bytes
     );
     ExitCode::SUCCESS
+}
+
+/// `provisio db compact`: the file's size before and after.
+pub fn compact(args: &DbArgs) -> ExitCode {
+    let path = &args.db;
+    if !path.exists() {
+        complain!("provisio db compact: no database at {}", path.display());
+        return ExitCode::FAILURE;
+    }
+    match Store::compact(path) {
+        Ok(done) => {
+            say!(
+                "{}: {} bytes before, {} after ({} given back)",
+                path.display(),
+                done.before,
+                done.after,
+                done.before.saturating_sub(done.after)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            complain!("provisio db compact: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

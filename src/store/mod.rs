@@ -10,6 +10,7 @@
 mod access;
 mod admin;
 mod apply;
+mod compact;
 mod error;
 mod global;
 mod import;
@@ -38,6 +39,7 @@ use crate::domain::{Clock, IdSource, SystemClock, TenantId, Timestamp, UuidIds, 
 
 pub use admin::{AuditRecord, OPERATOR_PREFIX, OperatorRecord, OperatorScope, Page, PageQuery};
 pub use apply::apply;
+pub use compact::Compacted;
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary};
 pub use read::TenantRead;

@@ -225,7 +225,9 @@ impl<X: Txn> Queries<'_, X> {
             let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
                 return Ok(None);
             };
-            decode::<Versioned>("resources", guard.value())?.meta.version
+            decode::<Versioned>("resources", guard.value())?
+                .meta
+                .version
         };
         let entity = self.entity(id)?.ok_or_else(|| StoreError::Corrupt {
             table: "resources",
