@@ -1264,12 +1264,18 @@ fn verify_passes_a_consistent_database_and_names_each_inconsistency() {
     assert!(stderr.contains("3 inconsistencies"), "{stderr}");
 }
 
-#[test]
-fn verify_from_the_command_line_on_a_clean_database() {
-    let (dir, path, store) = file_store("clean.redb");
+/// A store on a file holding one provisioned user, `ann@ex.com` of tenant `a`.
+fn file_store_with_ann(name: &str) -> (tempfile::TempDir, PathBuf, Store) {
+    let (dir, path, store) = file_store(name);
     store
         .commit(planned_create(&store, "a", "ann@ex.com", false))
         .unwrap();
+    (dir, path, store)
+}
+
+#[test]
+fn verify_from_the_command_line_on_a_clean_database() {
+    let (dir, path, store) = file_store_with_ann("clean.redb");
     drop(store);
     let (ok, stdout, stderr) = provisio(&path, &["db", "verify"]);
     assert!(ok, "{stdout}{stderr}");
@@ -1384,10 +1390,7 @@ fn stats_count_every_table_row_and_the_bytes_per_resource() {
 
 #[test]
 fn compact_gives_freed_pages_back_and_keeps_every_row() {
-    let (dir, path, store) = file_store("compact.redb");
-    store
-        .commit(planned_create(&store, "a", "ann@ex.com", false))
-        .unwrap();
+    let (dir, path, store) = file_store_with_ann("compact.redb");
     // ~20,000 history rows, then retention keeps 100: their pages are free but the file
     // keeps its size.
     for _ in 0..4 {
