@@ -229,10 +229,7 @@ impl<X: Txn> Queries<'_, X> {
                 .meta
                 .version
         };
-        let entity = self.entity(id)?.ok_or_else(|| StoreError::Corrupt {
-            table: "resources",
-            detail: format!("{} {id} has no entity", kind.as_str()),
-        })?;
+        let entity = self.entity_of(kind, id)?;
         Ok(Some((version, entity)))
     }
 
@@ -270,15 +267,20 @@ impl<X: Txn> Queries<'_, X> {
         id: &str,
         row: ResourceRow,
     ) -> Result<StoredResource, StoreError> {
-        let entity = self.entity(id)?.ok_or_else(|| StoreError::Corrupt {
-            table: "resources",
-            detail: format!("{} {id} has no entity", kind.as_str()),
-        })?;
+        let entity = self.entity_of(kind, id)?;
         Ok(StoredResource {
             kind,
             body: row.body,
             meta: row.meta,
             entity,
+        })
+    }
+
+    /// The entity of a managed resource, which every resource row has.
+    fn entity_of(&self, kind: ResourceKind, id: &str) -> Result<Entity, StoreError> {
+        self.entity(id)?.ok_or_else(|| StoreError::Corrupt {
+            table: "resources",
+            detail: format!("{} {id} has no entity", kind.as_str()),
         })
     }
 
