@@ -20,7 +20,7 @@ use crate::eval::{self, EvalError};
 use crate::scim::error::ScimError;
 use crate::scim::etag::evaluate_preconditions;
 use crate::scim::op::ScimOp;
-use crate::store::{LogRecord, PlannedWrite, Store, StoreError, Written};
+use crate::store::{Encoded, LogRecord, PlannedWrite, Store, StoreError, Written};
 
 /// How many times a write is planned again after its state changed under it.
 pub const MAX_ATTEMPTS: usize = 16;
@@ -118,6 +118,8 @@ pub fn write(
 ) -> Result<Applied, WriteError> {
     // A password is hashed once (Argon2id is slow on purpose), outside any transaction.
     let mut hashed: Option<crate::password::PasswordHash> = None;
+    // Encoded once: the success record is the same whichever attempt commits.
+    let log = Encoded::log(&request.success_log).map_err(WriteError::Store)?;
     for attempt in 1..=MAX_ATTEMPTS {
         let span = tracing::debug_span!("write", attempt, tenant = %request.tenant);
         let _entered = span.enter();
@@ -136,14 +138,15 @@ pub fn write(
             hashed = Some(hash.clone());
             plan.password = Some(PasswordWrite::Hashed(hash));
         }
-        let planned = PlannedWrite {
-            tenant: request.tenant.clone(),
+        let planned = PlannedWrite::new(
+            request.tenant.clone(),
             plan,
-            unique: Arc::clone(&profile.unique),
-            actor: request.actor.clone(),
-            reads: recorder.into_reads(),
-            log: Some(request.success_log.clone()),
-        };
+            Arc::clone(&profile.unique),
+            &request.actor,
+            recorder.into_reads(),
+            Some(log.clone()),
+        )
+        .map_err(WriteError::Store)?;
         drop(snapshot);
         match store.commit(planned) {
             Ok(written) => return Ok(Applied { written }),

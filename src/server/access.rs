@@ -40,7 +40,7 @@ impl App {
             detail: Some(error.detail.clone()),
             request: None,
         };
-        if let Err(err) = self.store.append_log(&key.tenant, record) {
+        if let Err(err) = self.store.append_log(&key.tenant, &record) {
             tracing::error!(%err, "could not write the provisioning log");
         }
         Err(error_reply(&error))

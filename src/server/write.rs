@@ -48,7 +48,7 @@ impl LogEntry {
     /// Records a failed write in a transaction of its own (the operation's rolled back).
     fn record_failure(&self, app: &App, error: &ScimError, outcome: Outcome) {
         let record = self.record(error.status, outcome, Some(error));
-        if let Err(err) = app.store.append_log(&self.tenant, record) {
+        if let Err(err) = app.store.append_log(&self.tenant, &record) {
             tracing::error!(%err, "could not write the provisioning log");
         }
     }

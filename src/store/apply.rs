@@ -5,19 +5,18 @@
 
 use serde_json::json;
 
+use std::borrow::Cow;
+
 use crate::domain::{Entity, Meta, UniqueFields};
 use crate::eval::plan::{PasswordWrite, PendingChange, Plan, ResourceWrite};
-use crate::store::{HistoryRecord, StoreError, TenantWrite};
+use crate::store::tables::HISTORY;
+use crate::store::{PlannedWrite, StoreError, TenantWrite, encode_body};
 
-/// Applies a Plan that is not a rejection (a rejection writes nothing). `unique` holds the
-/// target schema's unique fields; `actor` is the integration user of the API key. Returns
-/// the resource's `meta` after the write (`None`: deleted, kept as it was, or rejected).
-pub fn apply(
-    txn: &mut TenantWrite,
-    plan: &Plan,
-    unique: &UniqueFields,
-    actor: &str,
-) -> Result<Option<Meta>, StoreError> {
+/// Applies a planned write whose Plan is not a rejection (a rejection writes nothing).
+/// Returns the resource's `meta` after the write (`None`: deleted, kept as it was, or
+/// rejected).
+pub fn apply(txn: &mut TenantWrite, write: &PlannedWrite) -> Result<Option<Meta>, StoreError> {
+    let (plan, unique) = (&write.plan, &*write.unique);
     if plan.is_rejected() {
         return Ok(None);
     }
@@ -71,7 +70,11 @@ pub fn apply(
                     version: 1,
                 },
             };
-            txn.put_resource_parts(kind, body, &meta, &entity, own_unique)?;
+            let text = match &write.body {
+                Some(text) => Cow::Borrowed(&**text),
+                None => Cow::Owned(encode_body(body)?),
+            };
+            txn.put_resource_parts(kind, body, &text, &meta, &entity, own_unique)?;
             Some(meta)
         }
         ResourceWrite::Delete => {
@@ -86,7 +89,8 @@ pub fn apply(
     };
 
     apply_relations(txn, plan, unique)?;
-    apply_records(txn, plan, actor)?;
+    apply_records(txn, plan)?;
+    txn.append_encoded(HISTORY, "history", &write.history)?;
     Ok(written)
 }
 
@@ -145,8 +149,8 @@ fn apply_relations(
     Ok(())
 }
 
-/// The Plan's records: the password hash, notifications (to the outbox) and history.
-fn apply_records(txn: &mut TenantWrite, plan: &Plan, actor: &str) -> Result<(), StoreError> {
+/// The Plan's records but its history: the password hash and notifications (to the outbox).
+fn apply_records(txn: &mut TenantWrite, plan: &Plan) -> Result<(), StoreError> {
     let id = &plan.entity.id;
     let now = txn.now();
     match (&plan.password, &plan.resource) {
@@ -172,17 +176,5 @@ fn apply_records(txn: &mut TenantWrite, plan: &Plan, actor: &str) -> Result<(), 
         }))?;
     }
 
-    txn.append_history_all(plan.history.iter().map(|entry| HistoryRecord {
-        seq: 0,
-        time: now,
-        actor: actor.to_string(),
-        entity_type: entry.entity.entity_type.clone(),
-        entity_id: entry.entity.id.clone(),
-        user_name: entry.user_name.clone(),
-        field: entry.field.as_str().to_owned(),
-        before: entry.before.clone(),
-        after: entry.after.clone(),
-        rule: entry.rule.to_string(),
-    }))?;
     Ok(())
 }

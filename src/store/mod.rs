@@ -14,6 +14,7 @@ mod compact;
 mod error;
 mod global;
 mod import;
+mod prepared;
 mod query;
 mod read;
 mod records;
@@ -42,6 +43,7 @@ pub use apply::apply;
 pub use compact::Compacted;
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary};
+pub use prepared::{Encoded, encode_body};
 pub use read::TenantRead;
 pub use records::{
     HistoryRecord, IntegrationUser, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord,
@@ -499,8 +501,8 @@ impl Store {
     /// Appends to a tenant's provisioning log, apart from any operation (so that it
     /// records failures whose operation rolled back), through the writer thread: durable
     /// when this returns. Masks secrets in `request`; assigns `seq` (returned) and the time.
-    pub fn append_log(&self, tenant: &TenantId, record: LogRecord) -> Result<u64, StoreError> {
-        self.writer()?.log(tenant.clone(), record)
+    pub fn append_log(&self, tenant: &TenantId, record: &LogRecord) -> Result<u64, StoreError> {
+        self.writer()?.log(tenant.clone(), Encoded::log(record)?)
     }
 
     /// A tenant's provisioning log in order; with `failed_only`, only records whose

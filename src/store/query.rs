@@ -95,7 +95,7 @@ pub(crate) struct RawResourceRow {
 /// A resource row to write, borrowed (the same bytes as [`ResourceRow`]).
 #[derive(Serialize)]
 pub(crate) struct ResourceRowRef<'a> {
-    pub(crate) body: &'a Value,
+    pub(crate) body: &'a serde_json::value::RawValue,
     pub(crate) meta: &'a Meta,
 }
 

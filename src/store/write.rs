@@ -2,12 +2,14 @@
 
 use redb::{Durability, MultimapTableDefinition, ReadableTable, WriteTransaction};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::StoreError;
+use super::prepared::{Encoded, encode_body, time_json};
 use super::query::{ResourceRow, ResourceRowRef, decode, encode, encode_flat, fold, last_seq};
 use super::records::HistoryRecord;
 use super::tables::{
-    ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
+    ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, LOG, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
     RESOURCE_COUNTS, RESOURCES, UNIQUE_KEYS, USER_NAMES,
 };
 use crate::domain::{
@@ -26,9 +28,10 @@ pub struct TenantWrite {
     pub(crate) txn: WriteTransaction,
     pub(crate) tenant: TenantId,
     pub(crate) now: Timestamp,
-    /// The last sequence number used, per append-only table and tenant, once read: a
-    /// batch appending many records reads each table's last key once.
-    /// The last sequence number given out this transaction, per (table, tenant).
+    /// `now` as the JSON text an appended record holds.
+    now_json: String,
+    /// The last sequence number given out this transaction, per (table, tenant): a batch
+    /// appending many records reads each table's last key once.
     seqs: Vec<(&'static str, TenantId, u64)>,
 }
 
@@ -45,6 +48,7 @@ impl TenantWrite {
             txn,
             tenant: tenant.clone(),
             now,
+            now_json: time_json(now),
             seqs: Vec::new(),
         };
         write.scope(tenant)?;
@@ -90,23 +94,27 @@ impl TenantWrite {
         self.put_resource_parts(
             resource.kind,
             &resource.body,
+            &encode_body(&resource.body)?,
             &resource.meta,
             &resource.entity,
             unique_fields,
         )
     }
 
-    /// [`put_resource`](Self::put_resource) from its parts, borrowed.
+    /// [`put_resource`](Self::put_resource) from its parts, borrowed, with the body also
+    /// as the JSON text it is stored as ([`encode_body`]).
     pub fn put_resource_parts(
         &mut self,
         kind: ResourceKind,
         body: &Value,
+        text: &RawValue,
         meta: &crate::domain::Meta,
         entity: &Entity,
         unique_fields: &[FieldName],
     ) -> Result<(), StoreError> {
         let id = entity.id.as_str();
-        let row = encode("resources", &ResourceRowRef { body, meta })?;
+        // The body's depth was checked when it was encoded; meta is flat.
+        let row = encode_flat("resources", &ResourceRowRef { body: text, meta })?;
         let tenant = self.tenant.as_str();
         let old_body: Option<Value> = {
             let mut table = self.txn.open_table(RESOURCES)?;
@@ -453,31 +461,37 @@ impl TenantWrite {
         &mut self,
         records: impl IntoIterator<Item = HistoryRecord>,
     ) -> Result<u64, StoreError> {
-        let mut table = self.txn.open_table(HISTORY)?;
-        let mut seq = 0;
-        for mut record in records {
-            seq = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
-            record.seq = seq;
-            record.time = self.now;
-            let bytes = encode_flat("history", &record)?;
-            table.insert((self.tenant.as_str(), seq), bytes.as_slice())?;
-        }
-        Ok(seq)
+        let encoded = records
+            .into_iter()
+            .map(|record| Encoded::history(&record))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append_encoded(HISTORY, "history", &encoded)
     }
 
     /// Appends a provisioning-log record in this transaction (for an operation that
     /// succeeds: it is recorded exactly when the operation is). Secrets in the request are
     /// masked; its time is the transaction's. Returns its sequence number.
-    pub fn append_log(&mut self, mut record: super::LogRecord) -> Result<u64, StoreError> {
-        record.time = self.now;
-        if let Some(request) = &mut record.request {
-            super::mask_secrets(request);
+    pub fn append_log(&mut self, record: &super::LogRecord) -> Result<u64, StoreError> {
+        self.append_encoded(LOG, "log", &[Encoded::log(record)?])
+    }
+
+    /// Appends records encoded beforehand ([`Encoded`]) to the append-only `table`
+    /// (called `name`), in order, each with its sequence number and the transaction's
+    /// time; returns the last sequence number (0 for none).
+    pub(crate) fn append_encoded(
+        &mut self,
+        table: redb::TableDefinition<(&'static str, u64), &'static [u8]>,
+        name: &'static str,
+        records: &[Encoded],
+    ) -> Result<u64, StoreError> {
+        let mut table = self.txn.open_table(table)?;
+        let mut seq = 0;
+        for record in records {
+            seq = Self::next_seq(&mut self.seqs, name, &self.tenant, &table)?;
+            let row = record.stamped(seq, &self.now_json);
+            table.insert((self.tenant.as_str(), seq), row.as_slice())?;
         }
-        let mut table = self.txn.open_table(super::tables::LOG)?;
-        record.seq = Self::next_seq(&mut self.seqs, "log", &self.tenant, &table)?;
-        let bytes = encode("provisioning_log", &record)?;
-        table.insert((self.tenant.as_str(), record.seq), bytes.as_slice())?;
-        Ok(record.seq)
+        Ok(seq)
     }
 
     /// Commits durably: when this returns `Ok`, every write survives a crash.

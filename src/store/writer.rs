@@ -16,14 +16,20 @@ use std::thread::JoinHandle;
 
 use redb::Database;
 
-use super::{LogRecord, StoreError, TenantWrite, apply};
+use serde_json::value::RawValue;
+
+use super::tables::LOG;
+use super::{Encoded, HistoryRecord, StoreError, TenantWrite, apply, encode_body};
 use crate::domain::{Clock, Meta, ReadSet, ResourceId, TenantId, Timestamp, UniqueFields};
 use crate::eval::Plan;
+use crate::eval::plan::ResourceWrite;
 
 /// The most jobs one transaction takes.
 pub const MAX_BATCH: usize = 64;
 
-/// A write planned on a snapshot, ready to apply.
+/// A write planned on a snapshot, ready to apply: the Plan, what it was made from, and
+/// the rows it writes that can be encoded before the writer thread sees them (the body,
+/// the history, the provisioning-log record; see [`Encoded`]).
 #[derive(Debug, Clone)]
 pub struct PlannedWrite {
     /// The tenant written.
@@ -32,12 +38,60 @@ pub struct PlannedWrite {
     pub plan: Plan,
     /// The unique fields of the target schema the Plan was made with.
     pub unique: Arc<UniqueFields>,
-    /// The integration user the history names.
-    pub actor: String,
     /// What the Plan was made from; it must still hold when it is applied.
     pub reads: ReadSet,
+    /// The resource body the Plan puts, as the JSON text of its row.
+    pub(crate) body: Option<Box<RawValue>>,
+    /// The Plan's change history, each naming the integration user.
+    pub(crate) history: Vec<Encoded>,
     /// The provisioning-log record of its success, written in the same transaction.
-    pub log: Option<LogRecord>,
+    pub(crate) log: Option<Encoded>,
+}
+
+impl PlannedWrite {
+    /// Prepares a Plan made on a snapshot for the writer: `actor` is the integration user
+    /// its history names, `log` the provisioning-log record of its success (encoded with
+    /// [`Encoded::log`]). Fails when a row it writes could not be read back.
+    pub fn new(
+        tenant: TenantId,
+        plan: Plan,
+        unique: Arc<UniqueFields>,
+        actor: &str,
+        reads: ReadSet,
+        log: Option<Encoded>,
+    ) -> Result<PlannedWrite, StoreError> {
+        let body = match &plan.resource {
+            ResourceWrite::Put { body } => Some(encode_body(body)?),
+            ResourceWrite::Delete | ResourceWrite::Keep => None,
+        };
+        let history = plan
+            .history
+            .iter()
+            .map(|entry| {
+                Encoded::history(&HistoryRecord {
+                    seq: 0,
+                    time: Timestamp::EPOCH,
+                    actor: actor.to_owned(),
+                    entity_type: entry.entity.entity_type.clone(),
+                    entity_id: entry.entity.id.clone(),
+                    user_name: entry.user_name.clone(),
+                    field: entry.field.as_str().to_owned(),
+                    before: entry.before.clone(),
+                    after: entry.after.clone(),
+                    rule: entry.rule.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PlannedWrite {
+            tenant,
+            plan,
+            unique,
+            reads,
+            body,
+            history,
+            log,
+        })
+    }
 }
 
 /// A write applied and durable.
@@ -55,7 +109,7 @@ type Answer = (Result<Written, StoreError>, Box<PlannedWrite>);
 
 enum Job {
     Write(Box<PlannedWrite>, Sender<Answer>),
-    Log(TenantId, Box<LogRecord>, Sender<Result<u64, StoreError>>),
+    Log(TenantId, Encoded, Sender<Result<u64, StoreError>>),
 }
 
 enum Done {
@@ -86,10 +140,12 @@ impl Job {
         }
         match self {
             Job::Write(write, _) => run_write(txn, write),
-            Job::Log(_, record, _) => match txn.append_log((**record).clone()) {
-                Ok(seq) => Step::Done(Done::Logged(seq)),
-                Err(err) => Step::Dirty(err),
-            },
+            Job::Log(_, record, _) => {
+                match txn.append_encoded(LOG, "log", std::slice::from_ref(record)) {
+                    Ok(seq) => Step::Done(Done::Logged(seq)),
+                    Err(err) => Step::Dirty(err),
+                }
+            }
         }
     }
 
@@ -137,13 +193,13 @@ fn run_write(txn: &mut TenantWrite, write: &PlannedWrite) -> Step {
             });
         }
     }
-    let meta = match apply(txn, &write.plan, &write.unique, &write.actor) {
+    let meta = match apply(txn, write) {
         Ok(meta) => meta,
         Err(err) => return Step::Dirty(err),
     };
     let id = write.plan.entity.id.clone();
     if let Some(record) = &write.log
-        && let Err(err) = txn.append_log(record.clone())
+        && let Err(err) = txn.append_encoded(LOG, "log", std::slice::from_ref(record))
     {
         return Step::Dirty(err);
     }
@@ -219,9 +275,9 @@ impl Writer {
     }
 
     /// Appends a log record in a transaction of its writer's; returns once durable.
-    pub(crate) fn log(&self, tenant: TenantId, record: LogRecord) -> Result<u64, StoreError> {
+    pub(crate) fn log(&self, tenant: TenantId, record: Encoded) -> Result<u64, StoreError> {
         let (reply, answer) = channel();
-        self.submit(vec![Job::Log(tenant, Box::new(record), reply)]);
+        self.submit(vec![Job::Log(tenant, record, reply)]);
         answer.recv().unwrap_or(Err(StoreError::WriterStopped))
     }
 }

@@ -302,7 +302,7 @@ fn tenants_are_isolated() {
         txn.commit().unwrap();
     }
     store
-        .append_log(&t("b"), log_record(201, Outcome::Ok, None))
+        .append_log(&t("b"), &log_record(201, Outcome::Ok, None))
         .unwrap();
 
     let check = |view: &dyn StateView| {
@@ -718,7 +718,7 @@ fn log_masks_and_filters() {
     let body = json!({"userName": "ann", "password": "hunter2", "groups": []});
     assert_eq!(
         store
-            .append_log(&t("a"), log_record(201, Outcome::Ok, Some(body)))
+            .append_log(&t("a"), &log_record(201, Outcome::Ok, Some(body)))
             .unwrap(),
         1
     );
@@ -729,14 +729,14 @@ fn log_masks_and_filters() {
         drop(txn);
         assert_eq!(
             store
-                .append_log(&t("a"), log_record(409, Outcome::Rejected, None))
+                .append_log(&t("a"), &log_record(409, Outcome::Rejected, None))
                 .unwrap(),
             2
         );
     }
     assert_eq!(
         store
-            .append_log(&t("a"), log_record(400, Outcome::Failed, None))
+            .append_log(&t("a"), &log_record(400, Outcome::Failed, None))
             .unwrap(),
         3
     );
@@ -752,7 +752,7 @@ fn log_masks_and_filters() {
     );
     empty(store.log(&t("b"), false));
     assert!(matches!(
-        store.append_log(&t("zz"), log_record(200, Outcome::Ok, None)),
+        store.append_log(&t("zz"), &log_record(200, Outcome::Ok, None)),
         Err(StoreError::UnknownTenant(_))
     ));
 }
@@ -1009,11 +1009,11 @@ fn cli_import_history_and_log() {
         store
             .append_log(
                 &t("acme"),
-                log_record(409, Outcome::Rejected, Some(json!({"password": "hunter2"}))),
+                &log_record(409, Outcome::Rejected, Some(json!({"password": "hunter2"}))),
             )
             .unwrap();
         store
-            .append_log(&t("acme"), log_record(201, Outcome::Ok, None))
+            .append_log(&t("acme"), &log_record(201, Outcome::Ok, None))
             .unwrap();
     }
     let (ok, stdout, _) = provisio(&db, &["history", "--tenant", "acme", "--user", "ANN@x.io"]);
@@ -1086,14 +1086,7 @@ fn planned_create(store: &Store, tenant: &str, name: &str, stale_reads: bool) ->
     } else {
         recorder.into_reads()
     };
-    PlannedWrite {
-        tenant: t(tenant),
-        plan,
-        unique: profile.unique,
-        actor: "test".into(),
-        reads,
-        log: None,
-    }
+    PlannedWrite::new(t(tenant), plan, profile.unique, "test", reads, None).unwrap()
 }
 
 #[test]
@@ -1307,7 +1300,7 @@ fn retention_trims_by_count_and_age_and_the_file_stops_growing() {
             let mut txn = store.write(&t("a")).unwrap();
             for n in 0..300 {
                 let body = json!({"userName": format!("user{round}-{n}@ex.com"), "padding": "x".repeat(2000)});
-                txn.append_log(log_record(200, Outcome::Ok, Some(body)))
+                txn.append_log(&log_record(200, Outcome::Ok, Some(body)))
                     .unwrap();
                 txn.append_history(history_record("ann", "Title")).unwrap();
             }

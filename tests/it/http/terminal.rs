@@ -54,7 +54,7 @@ fn history_log_and_key_list_print_hostile_text_as_visible_escapes() {
         .store
         .append_log(
             &"acme".into(),
-            LogRecord {
+            &LogRecord {
                 seq: 0,
                 time: provisio::domain::Timestamp::EPOCH,
                 actor: "okta-integration".into(),

@@ -1,0 +1,194 @@
+//! Rows encoded before they reach the writer thread, so that the writer, the one serial
+//! step of every write, only stamps and copies bytes.
+//!
+//! - An append-only record (change history, provisioning log) is encoded whole on the
+//!   caller's thread but for its first two fields, `seq` and `time`, which only the writer
+//!   knows: [`Encoded`] keeps the JSON after them, and the writer writes
+//!   `{"seq":N,"time":"T",` before it. The row is byte for byte what encoding the whole
+//!   record gives, so it reads back as the same record.
+//! - A resource body is encoded to JSON text ([`encode_body`]); the writer puts it into its
+//!   row with `meta` around it, unparsed.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::StoreError;
+use super::query::{MAX_ROW_DEPTH, encode};
+use super::records::{HistoryRecord, LogRecord};
+use crate::domain::Timestamp;
+
+/// An append-only record encoded but for its `seq` and `time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The JSON of the record after its `time` field: `"actor":…}`.
+    rest: Vec<u8>,
+}
+
+impl Encoded {
+    /// A history record; its `seq` and `time` are ignored (the writer assigns them).
+    pub fn history(record: &HistoryRecord) -> Result<Encoded, StoreError> {
+        Encoded::after_stamp("history", record)
+    }
+
+    /// A provisioning-log record with every secret its request carries masked; its `seq`
+    /// and `time` are ignored (the writer assigns them).
+    pub fn log(record: &LogRecord) -> Result<Encoded, StoreError> {
+        match &record.request {
+            Some(request) => {
+                let mut masked = request.clone();
+                super::mask_secrets(&mut masked);
+                let record = LogRecord {
+                    request: Some(masked),
+                    ..record.clone()
+                };
+                Encoded::after_stamp("provisioning_log", &record)
+            }
+            None => Encoded::after_stamp("provisioning_log", record),
+        }
+    }
+
+    /// Encodes `record` (refusing one nested too deep to read back) and keeps what follows
+    /// its leading `{"seq":N,"time":"T",`.
+    fn after_stamp<T: Serialize>(table: &'static str, record: &T) -> Result<Encoded, StoreError> {
+        let bytes = encode(table, record)?;
+        let start = stamp_len(&bytes).ok_or_else(|| StoreError::Corrupt {
+            table,
+            detail: "an append-only record must begin with its seq and time fields".into(),
+        })?;
+        Ok(Encoded {
+            rest: bytes[start..].to_vec(),
+        })
+    }
+
+    /// The whole row: `seq` and the JSON text of `time` (see [`time_json`]) before the rest.
+    pub(crate) fn stamped(&self, seq: u64, time_json: &str) -> Vec<u8> {
+        let mut row = Vec::with_capacity(self.rest.len() + time_json.len() + 32);
+        row.extend_from_slice(b"{\"seq\":");
+        row.extend_from_slice(seq.to_string().as_bytes());
+        row.extend_from_slice(b",\"time\":");
+        row.extend_from_slice(time_json.as_bytes());
+        row.push(b',');
+        row.extend_from_slice(&self.rest);
+        row
+    }
+}
+
+/// The JSON text of a record's `time`, as [`Encoded::stamped`] writes it.
+pub(crate) fn time_json(time: Timestamp) -> String {
+    // A timestamp is RFC 3339 text: no character in it needs escaping.
+    format!("\"{time}\"")
+}
+
+/// The length of `{"seq":DIGITS,"time":"TEXT",` at the start of `bytes`, if it is there.
+fn stamp_len(bytes: &[u8]) -> Option<usize> {
+    let rest = bytes.strip_prefix(b"{\"seq\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = rest[digits..].strip_prefix(b",\"time\":\"")?;
+    let text = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    rest[text..].strip_prefix(b"\",")?;
+    (digits > 0).then(|| bytes.len() - rest.len() + text + 2)
+}
+
+/// A resource body as the JSON text its row holds, refused when the row would nest deeper
+/// than a row may (the row adds one level around it).
+pub fn encode_body(body: &serde_json::Value) -> Result<Box<RawValue>, StoreError> {
+    let text = serde_json::to_string(body).map_err(|e| StoreError::Corrupt {
+        table: "resources",
+        detail: e.to_string(),
+    })?;
+    if crate::domain::nests_deeper(text.as_bytes(), b"{[", b"}]", MAX_ROW_DEPTH - 1) {
+        return Err(StoreError::TooDeep {
+            table: "resources",
+            limit: MAX_ROW_DEPTH,
+        });
+    }
+    RawValue::from_string(text).map_err(|e| StoreError::Corrupt {
+        table: "resources",
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EntityType, ResourceId};
+    use crate::store::Outcome;
+    use serde_json::json;
+
+    fn history(seq: u64, time: Timestamp) -> HistoryRecord {
+        HistoryRecord {
+            seq,
+            time,
+            actor: "okta \"integration\"".into(),
+            entity_type: EntityType::new("User"),
+            entity_id: ResourceId::new("u1"),
+            user_name: Some("ann@example.com".into()),
+            field: "Title".into(),
+            before: None,
+            after: Some("Boss, \\ of all".into()),
+            rule: "default.rules:12".into(),
+        }
+    }
+
+    #[test]
+    fn a_stamped_record_is_the_record_encoded_whole() {
+        let time = Timestamp::parse("2026-12-02T10:00:00.5Z").unwrap();
+        let encoded = Encoded::history(&history(0, Timestamp::EPOCH)).unwrap();
+        let row = encoded.stamped(41, &time_json(time));
+        assert_eq!(row, serde_json::to_vec(&history(41, time)).unwrap());
+        let back: HistoryRecord = serde_json::from_slice(&row).unwrap();
+        assert_eq!(back, history(41, time));
+    }
+
+    #[test]
+    fn a_log_record_is_masked_when_encoded() {
+        let record = LogRecord {
+            seq: 7,
+            time: Timestamp::EPOCH,
+            actor: "okta".into(),
+            method: "POST".into(),
+            path: "/scim/v2/Users".into(),
+            status: 201,
+            outcome: Outcome::Ok,
+            scim_type: None,
+            detail: None,
+            request: Some(json!({"userName": "a", "PassWord": "s3cret"})),
+        };
+        let row = Encoded::log(&record)
+            .unwrap()
+            .stamped(1, &time_json(Timestamp::EPOCH));
+        let text = String::from_utf8(row).unwrap();
+        assert!(!text.contains("s3cret"), "{text}");
+        let back: LogRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.seq, 1);
+        assert_eq!(
+            back.request,
+            Some(json!({"userName": "a", "PassWord": "********"}))
+        );
+    }
+
+    #[test]
+    fn a_body_too_deep_for_its_row_is_refused() {
+        let mut deep = json!("leaf");
+        for _ in 0..MAX_ROW_DEPTH - 1 {
+            deep = json!([deep]);
+        }
+        assert!(matches!(
+            encode_body(&json!({ "x": deep })),
+            Err(StoreError::TooDeep { .. })
+        ));
+        let mut fits = json!("leaf");
+        for _ in 0..MAX_ROW_DEPTH - 2 {
+            fits = json!([fits]);
+        }
+        assert!(encode_body(&fits).is_ok());
+    }
+
+    #[test]
+    fn the_stamp_is_found_only_where_a_record_begins_with_it() {
+        assert_eq!(stamp_len(br#"{"seq":0,"time":"x","a":1}"#), Some(20));
+        assert_eq!(stamp_len(br#"{"seq":,"time":"x","a":1}"#), None);
+        assert_eq!(stamp_len(br#"{"time":"x","seq":0,"a":1}"#), None);
+        assert_eq!(stamp_len(br#"{"seq":0,"time":"x"}"#), None);
+    }
+}
