@@ -49,7 +49,7 @@ impl fmt::Debug for PasswordHash {
 /// Hashing a password failed (no randomness for the salt, or the hasher refused).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the password could not be hashed: {0}")]
-pub struct PasswordError(String);
+pub struct PasswordError(pub(crate) String);
 
 /// Hashes `secret` with Argon2id (the `argon2` crate's default parameters: 19 MiB, two
 /// passes, one lane) and a random 16-byte salt.

@@ -109,19 +109,99 @@ pub struct Applied {
 }
 
 /// Plans one write on a snapshot and commits it, planning again (at most
-/// [`MAX_ATTEMPTS`] times) when what it read changed before it could be applied.
+/// [`MAX_ATTEMPTS`] times) when what it read changed before it could be applied. The
+/// calling thread waits for the commit: call it off the async reactor.
 pub fn write(
     store: &Store,
     profile: &Profile,
     ids: &dyn IdSource,
     request: &WriteRequest,
 ) -> Result<Applied, WriteError> {
-    // A password is hashed once (Argon2id is slow on purpose), outside any transaction.
-    let mut hashed: Option<crate::password::PasswordHash> = None;
-    // Encoded once: the success record is the same whichever attempt commits.
-    let log = Encoded::log(&request.success_log).map_err(WriteError::Store)?;
-    for attempt in 1..=MAX_ATTEMPTS {
-        let span = tracing::debug_span!("write", attempt, tenant = %request.tenant);
+    let mut attempt = Attempt::new(request)?;
+    for _ in 1..=MAX_ATTEMPTS {
+        let planned = match attempt.plan(store, profile, ids, request)? {
+            Planned::Ready(planned) => planned,
+            Planned::Hash(secret) => {
+                attempt.hashed = Some(hash(&secret)?);
+                continue;
+            }
+        };
+        if let Some(applied) = attempt.settle(store.commit(*planned))? {
+            return Ok(applied);
+        }
+    }
+    Err(WriteError::Busy)
+}
+
+/// [`write`] for an async caller: the CPU work runs on the calling task, Argon2id hashing
+/// on the blocking pool, and the wait for the commit holds no thread. Without a cluster
+/// only ([`Store::commit_async`]); in a cluster, use [`write`] off the reactor.
+pub async fn write_async(
+    store: &Store,
+    profile: &Profile,
+    ids: &dyn IdSource,
+    request: &WriteRequest,
+) -> Result<Applied, WriteError> {
+    let mut attempt = Attempt::new(request)?;
+    for _ in 1..=MAX_ATTEMPTS {
+        let planned = match attempt.plan(store, profile, ids, request)? {
+            Planned::Ready(planned) => planned,
+            Planned::Hash(secret) => {
+                let hashed = tokio::task::spawn_blocking(move || hash(&secret))
+                    .await
+                    .map_err(|e| {
+                        WriteError::Password(crate::password::PasswordError(e.to_string()))
+                    })?;
+                attempt.hashed = Some(hashed?);
+                continue;
+            }
+        };
+        if let Some(applied) = attempt.settle(store.commit_async(*planned).await)? {
+            return Ok(applied);
+        }
+    }
+    Err(WriteError::Busy)
+}
+
+/// What a write carries from one attempt to the next.
+struct Attempt {
+    /// The success record, encoded once: the same whichever attempt commits.
+    log: Encoded,
+    /// The password, hashed once (Argon2id is slow on purpose), outside any transaction.
+    hashed: Option<crate::password::PasswordHash>,
+    /// How many plans were made.
+    count: usize,
+}
+
+/// One attempt's plan, or the password it needs hashed first.
+enum Planned {
+    Ready(Box<PlannedWrite>),
+    Hash(crate::password::Secret),
+}
+
+fn hash(secret: &crate::password::Secret) -> Result<crate::password::PasswordHash, WriteError> {
+    crate::password::hash(secret).map_err(WriteError::Password)
+}
+
+impl Attempt {
+    fn new(request: &WriteRequest) -> Result<Attempt, WriteError> {
+        Ok(Attempt {
+            log: Encoded::log(&request.success_log).map_err(WriteError::Store)?,
+            hashed: None,
+            count: 0,
+        })
+    }
+
+    /// Plans the write on a fresh snapshot.
+    fn plan(
+        &mut self,
+        store: &Store,
+        profile: &Profile,
+        ids: &dyn IdSource,
+        request: &WriteRequest,
+    ) -> Result<Planned, WriteError> {
+        self.count += 1;
+        let span = tracing::debug_span!("write", attempt = self.count, tenant = %request.tenant);
         let _entered = span.enter();
         let snapshot = store.read(&request.tenant).map_err(WriteError::Store)?;
         let recorder = Recorder::new(&snapshot);
@@ -131,12 +211,10 @@ pub fn write(
             return Err(WriteError::Rejected(rejection));
         }
         if let Some(PasswordWrite::Received(secret)) = &plan.password {
-            let hash = match hashed.take() {
-                Some(hash) => hash,
-                None => crate::password::hash(secret).map_err(WriteError::Password)?,
-            };
-            hashed = Some(hash.clone());
-            plan.password = Some(PasswordWrite::Hashed(hash));
+            match &self.hashed {
+                Some(hash) => plan.password = Some(PasswordWrite::Hashed(hash.clone())),
+                None => return Ok(Planned::Hash(secret.clone())),
+            }
         }
         let planned = PlannedWrite::new(
             request.tenant.clone(),
@@ -144,19 +222,23 @@ pub fn write(
             Arc::clone(&profile.unique),
             &request.actor,
             recorder.into_reads(),
-            Some(log.clone()),
+            Some(self.log.clone()),
         )
         .map_err(WriteError::Store)?;
-        drop(snapshot);
-        match store.commit(planned) {
-            Ok(written) => return Ok(Applied { written }),
+        Ok(Planned::Ready(Box::new(planned)))
+    }
+
+    /// The outcome of a commit: applied, or `None` to plan again.
+    fn settle(&self, result: Result<Written, StoreError>) -> Result<Option<Applied>, WriteError> {
+        match result {
+            Ok(written) => Ok(Some(Applied { written })),
             Err(StoreError::Conflict(what)) => {
-                tracing::debug!(%what, "changed under the plan; planning again");
+                tracing::debug!(%what, attempt = self.count, "changed under the plan; planning again");
+                Ok(None)
             }
-            Err(err) => return Err(WriteError::Store(err)),
+            Err(err) => Err(WriteError::Store(err)),
         }
     }
-    Err(WriteError::Busy)
 }
 
 /// `If-Match` against the resource as the snapshot has it (and as the writer will check).

@@ -41,6 +41,14 @@ pub fn is_quick(call: &Call) -> bool {
     }
 }
 
+/// Whether a call is one SCIM write (a create, replace, PATCH or delete of one resource).
+pub fn is_single_write(call: &Call) -> bool {
+    matches!(
+        call.route,
+        Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Delete(..)
+    )
+}
+
 /// Runs the handler for a routed, authenticated call; the one that reads the body (a
 /// write, a search, a bulk request) takes it.
 pub fn dispatch(app: &App, mut call: Call) -> Reply {

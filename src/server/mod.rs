@@ -190,9 +190,20 @@ impl App {
                 }))
                 .unwrap_or_else(|_| panicked())
             }
+            Ok(mut call) if handlers::is_single_write(&call) && self.store.cluster().is_none() => {
+                // Planning a write is a bounded piece of CPU work (no scan): it runs here,
+                // and the wait for its commit holds no thread (Argon2id hashing goes to the
+                // blocking pool).
+                let body = call.body.take();
+                let write = write::write_logged_async(&self, &call, body);
+                futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(write))
+                    .await
+                    .unwrap_or_else(|_| panicked())
+            }
             Ok(call) => {
                 let app = Arc::clone(&self);
-                // Writes, scans and rule evaluation are synchronous; keep them off the reactor.
+                // Scans, bulk requests and clustered writes wait on other work; keep them
+                // off the reactor.
                 tokio::task::spawn_blocking(move || handlers::dispatch(&app, call))
                     .await
                     .unwrap_or_else(|_| panicked())

@@ -6,7 +6,7 @@ use hyper::header;
 use serde_json::Value;
 
 use crate::domain::{ResourceKind, TenantId};
-use crate::pipeline::{self, WriteError, WriteRequest};
+use crate::pipeline::{self, Applied, WriteError, WriteRequest};
 use crate::scim::bulk::{self, BulkIds, BulkMethod, BulkOperation, BulkResult};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::etag;
@@ -45,12 +45,20 @@ impl LogEntry {
         }
     }
 
-    /// Records a failed write in a transaction of its own (the operation's rolled back).
+    /// The reply to a failed write, and its record, to write in a transaction of its own
+    /// (the operation's rolled back).
+    fn failed(&self, error: &ScimError, outcome: Outcome) -> Answer {
+        let record = self.record(error.status, outcome, Some(error));
+        (
+            error_reply(error),
+            Some(Box::new((self.tenant.clone(), record))),
+        )
+    }
+
+    /// Records a failed write in a transaction of its own, waiting for it.
     fn record_failure(&self, app: &App, error: &ScimError, outcome: Outcome) {
         let record = self.record(error.status, outcome, Some(error));
-        if let Err(err) = app.store.append_log(&self.tenant, &record) {
-            tracing::error!(%err, "could not write the provisioning log");
-        }
+        logged(app.store.append_log(&self.tenant, &record));
     }
 }
 
@@ -133,13 +141,69 @@ fn success_status(op: &ScimOp, query: &str) -> u16 {
     }
 }
 
+/// A write request taken from its call, with what its log record says of it.
+struct Begun {
+    entry: LogEntry,
+    request: WriteRequest,
+    status: u16,
+}
+
+/// The reply to a write, and the provisioning-log record of its failure, if it failed (a
+/// success is recorded in its own transaction).
+type Answer = (Reply, Option<Box<(TenantId, LogRecord)>>);
+
 /// One write, with its outcome recorded in the provisioning log: a success in the
-/// operation's own transaction, a failure in a transaction of its own.
+/// operation's own transaction, a failure in a transaction of its own. Waits for the
+/// commit: call it off the reactor.
 pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply {
-    let (tenant, actor) = match tenant(call) {
-        Ok(pair) => pair,
-        Err(err) => return error_reply(&err),
+    let (reply, failure) = match begin(call, body) {
+        Ok(begun) => {
+            let applied = pipeline::write(
+                &app.store,
+                &app.profile_for(&begun.request.tenant),
+                app.store.ids(),
+                &begun.request,
+            );
+            answer(app, call, &begun, applied)
+        }
+        Err(answer) => answer,
     };
+    if let Some(failure) = failure {
+        logged(app.store.append_log(&failure.0, &failure.1));
+    }
+    reply
+}
+
+/// [`write_logged`] on the calling task, without a cluster ([`pipeline::write_async`]).
+pub(super) async fn write_logged_async(app: &App, call: &Call, body: Option<Value>) -> Reply {
+    let (reply, failure) = match begin(call, body) {
+        Ok(begun) => {
+            let applied = pipeline::write_async(
+                &app.store,
+                &app.profile_for(&begun.request.tenant),
+                app.store.ids(),
+                &begun.request,
+            )
+            .await;
+            answer(app, call, &begun, applied)
+        }
+        Err(answer) => answer,
+    };
+    if let Some(failure) = failure {
+        logged(app.store.append_log_async(&failure.0, &failure.1).await);
+    }
+    reply
+}
+
+fn logged(result: Result<u64, StoreError>) {
+    if let Err(err) = result {
+        tracing::error!(%err, "could not write the provisioning log");
+    }
+}
+
+/// Parses the call into a write request.
+fn begin(call: &Call, body: Option<Value>) -> Result<Begun, Answer> {
+    let (tenant, actor) = tenant(call).map_err(|err| (error_reply(&err), None))?;
     let entry = LogEntry {
         tenant: tenant.clone(),
         actor: actor.to_owned(),
@@ -152,10 +216,7 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
     };
     let op = match ScimOp::from_route(&call.route, body) {
         Ok(op) => op,
-        Err(err) => {
-            entry.record_failure(app, &err, Outcome::Failed);
-            return error_reply(&err);
-        }
+        Err(err) => return Err(entry.failed(&err, Outcome::Failed)),
     };
     let status = success_status(&op, &call.query);
     let request = WriteRequest {
@@ -165,17 +226,26 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
         if_match: call.preconditions.if_match.clone(),
         success_log: entry.record(status, Outcome::Ok, None),
     };
-    let applied = match pipeline::write(
-        &app.store,
-        &app.profile_for(tenant),
-        app.store.ids(),
-        &request,
-    ) {
+    Ok(Begun {
+        entry,
+        request,
+        status,
+    })
+}
+
+/// The reply to a write that was tried.
+fn answer(app: &App, call: &Call, begun: &Begun, applied: Result<Applied, WriteError>) -> Answer {
+    let Begun {
+        entry,
+        request,
+        status,
+    } = begun;
+    let (tenant, status) = (&request.tenant, *status);
+    let applied = match applied {
         Ok(applied) => applied,
         Err(err) => {
             let (error, outcome) = scim_error(&err);
-            entry.record_failure(app, &error, outcome);
-            return error_reply(&error);
+            return entry.failed(&error, outcome);
         }
     };
     let kind = request.op.kind();
@@ -188,9 +258,9 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
     if status == 204 {
         let reply = Reply::empty(204);
         return if matches!(request.op, ScimOp::Delete { .. }) {
-            reply
+            (reply, None)
         } else {
-            reply.with_header(header::ETAG, etag(&version))
+            (reply.with_header(header::ETAG, etag(&version)), None)
         };
     }
     let body = app.store.read(tenant).map_err(storage).and_then(|read| {
@@ -211,8 +281,13 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
     });
     let body = match body {
         Ok(Some(body)) => body,
-        Ok(None) => return error_reply(&ScimError::not_found(kind.as_str(), id.as_str())),
-        Err(err) => return error_reply(&err),
+        Ok(None) => {
+            return (
+                error_reply(&ScimError::not_found(kind.as_str(), id.as_str())),
+                None,
+            );
+        }
+        Err(err) => return (error_reply(&err), None),
     };
     let mut reply = Reply::with_body(status, body).with_header(header::ETAG, etag(&version));
     if status == 201 {
@@ -221,7 +296,7 @@ pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply
             project::location(&call.base_url, kind, id.as_str()),
         );
     }
-    reply
+    (reply, None)
 }
 
 /// `POST /Bulk`: the operations in bulkId dependency order, each one write of its own.

@@ -223,6 +223,29 @@ impl Store {
         }
     }
 
+    /// [`commit`](Self::commit) for an async caller: the write waits for its batch without
+    /// holding a thread. Without a cluster only: a clustered commit reserves its userName
+    /// in etcd around the local one, and is refused here with [`StoreError::Unavailable`]
+    /// (call [`commit`](Self::commit) off the reactor instead).
+    pub async fn commit_async(&self, write: PlannedWrite) -> Result<Written, StoreError> {
+        if self.cluster.get().is_some() {
+            return Err(StoreError::Unavailable(
+                "a clustered write commits through etcd; this one was not written".into(),
+            ));
+        }
+        self.writer()?.commit_async(write).await
+    }
+
+    /// [`append_log`](Self::append_log) for an async caller.
+    pub async fn append_log_async(
+        &self,
+        tenant: &TenantId,
+        record: &LogRecord,
+    ) -> Result<u64, StoreError> {
+        let record = Encoded::log(record)?;
+        self.writer()?.log_async(tenant.clone(), record).await
+    }
+
     fn commit_local(&self, writes: Vec<PlannedWrite>) -> Vec<Result<Written, StoreError>> {
         match self.writer() {
             Ok(batcher) => batcher.commit_all(writes),

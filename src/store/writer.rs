@@ -107,9 +107,30 @@ pub struct Written {
 /// writer thread.
 type Answer = (Result<Written, StoreError>, Box<PlannedWrite>);
 
+/// Where a job's answer goes: to a thread that waits for it, or to an async task (which
+/// holds no thread while it waits).
+enum Reply<T> {
+    Thread(Sender<T>),
+    Task(tokio::sync::oneshot::Sender<T>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, answer: T) {
+        // A caller that has gone away no longer needs its answer.
+        match self {
+            Reply::Thread(sender) => {
+                let _ = sender.send(answer);
+            }
+            Reply::Task(sender) => {
+                let _ = sender.send(answer);
+            }
+        }
+    }
+}
+
 enum Job {
-    Write(Box<PlannedWrite>, Sender<Answer>),
-    Log(TenantId, Encoded, Sender<Result<u64, StoreError>>),
+    Write(Box<PlannedWrite>, Reply<Answer>),
+    Log(TenantId, Encoded, Reply<Result<u64, StoreError>>),
 }
 
 enum Done {
@@ -150,21 +171,18 @@ impl Job {
     }
 
     fn finish(self, result: Result<Done, StoreError>) {
-        // A caller that has gone away no longer needs its answer.
         match self {
             Job::Write(write, reply) => {
                 let result = result.and_then(|done| match done {
                     Done::Written(written) => Ok(written),
                     Done::Logged(_) => Err(unexpected()),
                 });
-                let _ = reply.send((result, write));
+                reply.send((result, write));
             }
-            Job::Log(_, _, reply) => {
-                let _ = reply.send(result.and_then(|done| match done {
-                    Done::Logged(seq) => Ok(seq),
-                    Done::Written(_) => Err(unexpected()),
-                }));
-            }
+            Job::Log(_, _, reply) => reply.send(result.and_then(|done| match done {
+                Done::Logged(seq) => Ok(seq),
+                Done::Written(_) => Err(unexpected()),
+            })),
         }
     }
 }
@@ -261,7 +279,7 @@ impl Writer {
             .into_iter()
             .map(|write| {
                 let (reply, answer) = channel();
-                (Job::Write(Box::new(write), reply), answer)
+                (Job::Write(Box::new(write), Reply::Thread(reply)), answer)
             })
             .unzip();
         self.submit(jobs);
@@ -274,11 +292,33 @@ impl Writer {
             .collect()
     }
 
+    /// [`commit_all`](Self::commit_all) of one write, for an async caller: the answer
+    /// arrives without a thread waiting for it.
+    pub(crate) async fn commit_async(&self, write: PlannedWrite) -> Result<Written, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(vec![Job::Write(Box::new(write), Reply::Task(reply))]);
+        match answer.await {
+            Ok((result, _write)) => result,
+            Err(_) => Err(StoreError::WriterStopped),
+        }
+    }
+
     /// Appends a log record in a transaction of its writer's; returns once durable.
     pub(crate) fn log(&self, tenant: TenantId, record: Encoded) -> Result<u64, StoreError> {
         let (reply, answer) = channel();
-        self.submit(vec![Job::Log(tenant, record, reply)]);
+        self.submit(vec![Job::Log(tenant, record, Reply::Thread(reply))]);
         answer.recv().unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// [`log`](Self::log) for an async caller.
+    pub(crate) async fn log_async(
+        &self,
+        tenant: TenantId,
+        record: Encoded,
+    ) -> Result<u64, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(vec![Job::Log(tenant, record, Reply::Task(reply))]);
+        answer.await.unwrap_or(Err(StoreError::WriterStopped))
     }
 }
 
@@ -297,28 +337,23 @@ impl Drop for Writer {
 fn run(db: &Database, clock: &dyn Clock, receiver: &Receiver<Vec<Job>>) {
     while let Ok(mut batch) = receiver.recv() {
         // Whatever else is queued joins the batch (a message is never split).
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(jobs) => batch.extend(jobs),
-                Err(_) => break,
-            }
-        }
+        take_queued(receiver, &mut batch);
         let now = clock.now();
         let started = std::time::Instant::now();
-        let jobs = batch.len();
         // A job that spoils the transaction (or a failed commit) sends each job alone.
-        if batch.len() > 1
-            && let Ok(results) = run_together(db, now, &batch)
-        {
-            tracing::debug!(
-                jobs,
-                micros = started.elapsed().as_micros(),
-                "batch committed"
-            );
-            for (job, result) in batch.into_iter().zip(results) {
-                job.finish(result);
+        match run_together(db, now, batch, receiver) {
+            Ok(done) => {
+                tracing::debug!(
+                    jobs = done.len(),
+                    micros = started.elapsed().as_micros(),
+                    "batch committed"
+                );
+                for (job, result) in done {
+                    job.finish(result);
+                }
+                continue;
             }
-            continue;
+            Err(jobs) => batch = jobs,
         }
         for job in batch {
             let result = run_alone(db, now, &job);
@@ -327,28 +362,54 @@ fn run(db: &Database, clock: &dyn Clock, receiver: &Receiver<Vec<Job>>) {
     }
 }
 
-/// Runs every job in one transaction and commits it; the outcome of each job, or an
-/// error when the batch must be re-run job by job.
+/// Moves queued jobs into `batch` while it has room.
+fn take_queued(receiver: &Receiver<Vec<Job>>, batch: &mut Vec<Job>) {
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(jobs) => batch.extend(jobs),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Jobs run, each with its outcome.
+type Finished = Vec<(Job, Result<Done, StoreError>)>;
+
+/// Runs every job in one transaction, taking in the jobs queued while it runs (up to
+/// [`MAX_BATCH`]: they would otherwise wait for the next commit), and commits it. Each job
+/// with its outcome, or every job back when the batch must be re-run job by job.
 fn run_together(
     db: &Database,
     now: Timestamp,
-    batch: &[Job],
-) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
-    let first = batch
-        .first()
-        .map(Job::tenant)
-        .ok_or(StoreError::WriterStopped)?;
-    let mut txn = TenantWrite::begin(db, first, now)?;
+    mut batch: Vec<Job>,
+    receiver: &Receiver<Vec<Job>>,
+) -> Result<Finished, Vec<Job>> {
+    let Some(first) = batch.first().map(|job| job.tenant().clone()) else {
+        return Ok(Vec::new());
+    };
+    let Ok(mut txn) = TenantWrite::begin(db, &first, now) else {
+        return Err(batch);
+    };
     let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        match job.run(&mut txn) {
-            Step::Done(done) => results.push(Ok(done)),
-            Step::Clean(err) => results.push(Err(err)),
-            Step::Dirty(err) => return Err(err),
+    let mut ran = 0;
+    loop {
+        for job in &batch[ran..] {
+            match job.run(&mut txn) {
+                Step::Done(done) => results.push(Ok(done)),
+                Step::Clean(err) => results.push(Err(err)),
+                Step::Dirty(_) => return Err(batch),
+            }
+        }
+        ran = batch.len();
+        take_queued(receiver, &mut batch);
+        if batch.len() == ran {
+            break;
         }
     }
-    txn.commit()?;
-    Ok(results)
+    if txn.commit().is_err() {
+        return Err(batch);
+    }
+    Ok(batch.into_iter().zip(results).collect())
 }
 
 /// Runs one job in a transaction of its own.
