@@ -2,6 +2,8 @@
 //! (`mutability: writeOnly` or `returned: never`: `password`), and [`redact`] masks every value
 //! a request could carry one in, under any spelling the edge would accept.
 
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use super::attr::AttrPath;
@@ -57,6 +59,9 @@ fn redact_for(kinds: &[ResourceKind], body: &mut Value) {
 /// secret sent where no schema applies is still a secret. (By name, not by resolving the
 /// key: this runs on every key of every logged body.)
 fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
+    if !mentions_secret(key) {
+        return false;
+    }
     match AttrPath::parse(key) {
         Ok(path) => leaf_is_secret(kinds, &path),
         Err(_) => names_secret_path(kinds, key),
@@ -65,6 +70,9 @@ fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
 
 /// Whether a PATCH path names a secret; a path that does not parse is judged by its text.
 fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
+    if !mentions_secret(text) {
+        return false;
+    }
     if let Ok(parsed) = PatchPath::parse(text) {
         leaf_is_secret(kinds, &parsed.path)
     } else {
@@ -73,6 +81,35 @@ fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
         last.split('.')
             .any(|name| is_secret_name(kinds, name.trim()))
     }
+}
+
+/// Whether `text` holds the name of a secret (sub-)attribute of any kind, in any ASCII
+/// case, anywhere. Every name a key or a path names is a piece of its text (parsing only
+/// splits it), so text that holds none names none: the check that runs on every key
+/// before any parsing.
+fn mentions_secret(text: &str) -> bool {
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut names = Vec::new();
+        for schema in [ResourceKind::User, ResourceKind::Group]
+            .iter()
+            .flat_map(|kind| kind.schemas())
+        {
+            for def in schema.attributes {
+                if def.is_secret() {
+                    names.push(def.name);
+                }
+                for sub in def.sub_attributes.iter().filter(|sub| sub.is_secret()) {
+                    names.push(sub.name);
+                }
+            }
+        }
+        names
+    });
+    let text = text.as_bytes();
+    NAMES.iter().any(|name| {
+        text.windows(name.len())
+            .any(|window| window.eq_ignore_ascii_case(name.as_bytes()))
+    })
 }
 
 fn leaf_is_secret(kinds: &[ResourceKind], path: &AttrPath) -> bool {
@@ -108,6 +145,22 @@ mod tests {
         redact(kind, &mut body);
         assert!(!body.to_string().contains(SECRET), "{body}");
         body
+    }
+
+    #[test]
+    fn the_quick_check_passes_every_spelling_of_a_secret_and_nothing_else() {
+        for text in [
+            "password",
+            "PassWord",
+            "urn:ietf:params:scim:schemas:core:2.0:User:PASSWORD",
+            "name.password",
+            "x[type eq \"w\"].Password",
+        ] {
+            assert!(mentions_secret(text), "{text}");
+        }
+        for text in ["userName", "pass word", "passwor", "urn:x:User:title", ""] {
+            assert!(!mentions_secret(text), "{text}");
+        }
     }
 
     #[test]

@@ -9,11 +9,10 @@
 //! - A resource body is encoded to JSON text ([`encode_body`]); the writer puts it into its
 //!   row with `meta` around it, unparsed.
 
-use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::StoreError;
-use super::query::{MAX_ROW_DEPTH, encode};
+use super::query::{MAX_ROW_DEPTH, encode, encode_flat};
 use super::records::{HistoryRecord, LogRecord};
 use crate::domain::Timestamp;
 
@@ -27,7 +26,8 @@ pub struct Encoded {
 impl Encoded {
     /// A history record; its `seq` and `time` are ignored (the writer assigns them).
     pub fn history(record: &HistoryRecord) -> Result<Encoded, StoreError> {
-        Encoded::after_stamp("history", record)
+        // Only strings: its nesting is fixed by its type, no depth scan needed.
+        Encoded::after_stamp("history", encode_flat("history", record)?)
     }
 
     /// A provisioning-log record with every secret its request carries masked; its `seq`
@@ -41,23 +41,20 @@ impl Encoded {
                     request: Some(masked),
                     ..record.clone()
                 };
-                Encoded::after_stamp("provisioning_log", &record)
+                Encoded::after_stamp("provisioning_log", encode("provisioning_log", &record)?)
             }
-            None => Encoded::after_stamp("provisioning_log", record),
+            None => Encoded::after_stamp("provisioning_log", encode("provisioning_log", record)?),
         }
     }
 
-    /// Encodes `record` (refusing one nested too deep to read back) and keeps what follows
-    /// its leading `{"seq":N,"time":"T",`.
-    fn after_stamp<T: Serialize>(table: &'static str, record: &T) -> Result<Encoded, StoreError> {
-        let bytes = encode(table, record)?;
+    /// Keeps what follows the leading `{"seq":N,"time":"T",` of an encoded record.
+    fn after_stamp(table: &'static str, mut bytes: Vec<u8>) -> Result<Encoded, StoreError> {
         let start = stamp_len(&bytes).ok_or_else(|| StoreError::Corrupt {
             table,
             detail: "an append-only record must begin with its seq and time fields".into(),
         })?;
-        Ok(Encoded {
-            rest: bytes[start..].to_vec(),
-        })
+        bytes.drain(..start);
+        Ok(Encoded { rest: bytes })
     }
 
     /// The whole row: `seq` and the JSON text of `time` (see [`time_json`]) before the rest.
