@@ -20,7 +20,7 @@ use crate::eval::{self, EvalError};
 use crate::scim::error::ScimError;
 use crate::scim::etag::evaluate_preconditions;
 use crate::scim::op::ScimOp;
-use crate::store::{Encoded, LogRecord, PlannedWrite, Store, StoreError, Written};
+use crate::store::{Encoded, PlannedWrite, Store, StoreError, Written};
 
 /// How many times a write is planned again after its state changed under it.
 pub const MAX_ATTEMPTS: usize = 16;
@@ -65,8 +65,8 @@ pub struct WriteRequest {
     pub op: ScimOp,
     /// `If-Match`, if sent.
     pub if_match: Option<String>,
-    /// The provisioning-log record of its success, written with it.
-    pub success_log: LogRecord,
+    /// The provisioning-log record of its success, written with it ([`Encoded::log`]).
+    pub success_log: Encoded,
 }
 
 /// Why a write did not happen. Nothing was written.
@@ -117,7 +117,7 @@ pub fn write(
     ids: &dyn IdSource,
     request: &WriteRequest,
 ) -> Result<Applied, WriteError> {
-    let mut attempt = Attempt::new(request)?;
+    let mut attempt = Attempt::new();
     for _ in 1..=MAX_ATTEMPTS {
         let planned = match attempt.plan(store, profile, ids, request)? {
             Planned::Ready(planned) => planned,
@@ -142,7 +142,7 @@ pub async fn write_async(
     ids: &dyn IdSource,
     request: &WriteRequest,
 ) -> Result<Applied, WriteError> {
-    let mut attempt = Attempt::new(request)?;
+    let mut attempt = Attempt::new();
     for _ in 1..=MAX_ATTEMPTS {
         let planned = match attempt.plan(store, profile, ids, request)? {
             Planned::Ready(planned) => planned,
@@ -165,8 +165,6 @@ pub async fn write_async(
 
 /// What a write carries from one attempt to the next.
 struct Attempt {
-    /// The success record, encoded once: the same whichever attempt commits.
-    log: Encoded,
     /// The password, hashed once (Argon2id is slow on purpose), outside any transaction.
     hashed: Option<crate::password::PasswordHash>,
     /// How many plans were made.
@@ -184,12 +182,11 @@ fn hash(secret: &crate::password::Secret) -> Result<crate::password::PasswordHas
 }
 
 impl Attempt {
-    fn new(request: &WriteRequest) -> Result<Attempt, WriteError> {
-        Ok(Attempt {
-            log: Encoded::log(&request.success_log).map_err(WriteError::Store)?,
+    fn new() -> Attempt {
+        Attempt {
             hashed: None,
             count: 0,
-        })
+        }
     }
 
     /// Plans the write on a fresh snapshot.
@@ -222,7 +219,7 @@ impl Attempt {
             Arc::clone(&profile.unique),
             &request.actor,
             recorder.into_reads(),
-            Some(self.log.clone()),
+            Some(request.success_log.clone()),
         )
         .map_err(WriteError::Store)?;
         Ok(Planned::Ready(Box::new(planned)))

@@ -16,7 +16,7 @@ use crate::scim::redact;
 use crate::scim::route::{Method, Route, route};
 use crate::server::handlers::{asks_for_attributes, projection_of, represent, storage, tenant};
 use crate::server::{App, Call, Reply, error_reply};
-use crate::store::{LogRecord, Outcome, StoreError};
+use crate::store::{Encoded, LogRecord, Outcome, StoreError};
 
 /// What the provisioning log records of one write request.
 struct LogEntry {
@@ -219,12 +219,16 @@ fn begin(call: &Call, body: Option<Value>) -> Result<Begun, Answer> {
         Err(err) => return Err(entry.failed(&err, Outcome::Failed)),
     };
     let status = success_status(&op, &call.query);
+    let success_log = match Encoded::log(entry.record(status, Outcome::Ok, None)) {
+        Ok(record) => record,
+        Err(err) => return Err(entry.failed(&storage(err), Outcome::Failed)),
+    };
     let request = WriteRequest {
         tenant: tenant.clone(),
         actor: actor.to_owned(),
         op,
         if_match: call.preconditions.if_match.clone(),
-        success_log: entry.record(status, Outcome::Ok, None),
+        success_log,
     };
     Ok(Begun {
         entry,
@@ -383,12 +387,20 @@ fn bulk_one(
         Method::Delete => 204,
         _ => 200,
     };
+    let success_log = match Encoded::log(entry.record(status, Outcome::Ok, None)) {
+        Ok(record) => record,
+        Err(err) => {
+            let err = storage(err);
+            entry.record_failure(app, &err, Outcome::Failed);
+            return BulkResult::error(op, &err);
+        }
+    };
     let request = WriteRequest {
         tenant: tenant.clone(),
         actor: actor.to_owned(),
         op: scim_op,
         if_match: op.version.clone(),
-        success_log: entry.record(status, Outcome::Ok, None),
+        success_log,
     };
     match pipeline::write(
         &app.store,

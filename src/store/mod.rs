@@ -242,7 +242,7 @@ impl Store {
         tenant: &TenantId,
         record: &LogRecord,
     ) -> Result<u64, StoreError> {
-        let record = Encoded::log(record)?;
+        let record = Encoded::log(record.clone())?;
         self.writer()?.log_async(tenant.clone(), record).await
     }
 
@@ -525,7 +525,8 @@ impl Store {
     /// records failures whose operation rolled back), through the writer thread: durable
     /// when this returns. Masks secrets in `request`; assigns `seq` (returned) and the time.
     pub fn append_log(&self, tenant: &TenantId, record: &LogRecord) -> Result<u64, StoreError> {
-        self.writer()?.log(tenant.clone(), Encoded::log(record)?)
+        self.writer()?
+            .log(tenant.clone(), Encoded::log(record.clone())?)
     }
 
     /// A tenant's provisioning log in order; with `failed_only`, only records whose

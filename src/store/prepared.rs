@@ -32,19 +32,11 @@ impl Encoded {
 
     /// A provisioning-log record with every secret its request carries masked; its `seq`
     /// and `time` are ignored (the writer assigns them).
-    pub fn log(record: &LogRecord) -> Result<Encoded, StoreError> {
-        match &record.request {
-            Some(request) => {
-                let mut masked = request.clone();
-                super::mask_secrets(&mut masked);
-                let record = LogRecord {
-                    request: Some(masked),
-                    ..record.clone()
-                };
-                Encoded::after_stamp("provisioning_log", encode("provisioning_log", &record)?)
-            }
-            None => Encoded::after_stamp("provisioning_log", encode("provisioning_log", record)?),
+    pub fn log(mut record: LogRecord) -> Result<Encoded, StoreError> {
+        if let Some(request) = &mut record.request {
+            super::mask_secrets(request);
         }
+        Encoded::after_stamp("provisioning_log", encode("provisioning_log", &record)?)
     }
 
     /// Keeps what follows the leading `{"seq":N,"time":"T",` of an encoded record.
@@ -151,7 +143,7 @@ mod tests {
             detail: None,
             request: Some(json!({"userName": "a", "PassWord": "s3cret"})),
         };
-        let row = Encoded::log(&record)
+        let row = Encoded::log(record)
             .unwrap()
             .stamped(1, &time_json(Timestamp::EPOCH));
         let text = String::from_utf8(row).unwrap();

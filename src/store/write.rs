@@ -472,7 +472,7 @@ impl TenantWrite {
     /// succeeds: it is recorded exactly when the operation is). Secrets in the request are
     /// masked; its time is the transaction's. Returns its sequence number.
     pub fn append_log(&mut self, record: &super::LogRecord) -> Result<u64, StoreError> {
-        self.append_encoded(LOG, "log", &[Encoded::log(record)?])
+        self.append_encoded(LOG, "log", &[Encoded::log(record.clone())?])
     }
 
     /// Appends records encoded beforehand ([`Encoded`]) to the append-only `table`
