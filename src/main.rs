@@ -137,7 +137,8 @@ pub struct ServeArgs {
     /// Days of change history each tenant keeps.
     #[arg(long, default_value_t = 365)]
     pub keep_history_days: u32,
-    /// Change-history records each tenant keeps at most (the newest).
+    /// Change-history records each tenant keeps at most (the newest; one operation's
+    /// changes are kept or dropped together).
     #[arg(long, default_value_t = 1_000_000)]
     pub keep_history: u64,
     /// Days of provisioning log each tenant keeps.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::query::{decode, encode, require_tenant, update_row};
+use super::records::{HistoryRow, SeqRow};
 use super::tables::{ADMIN_AUDIT, HISTORY, LOG, OPERATOR_IDS, OPERATORS, TENANTS};
 use super::{
     Credential, HistoryRecord, LogRecord, Outcome, Store, StoreError, key_hash, random_hex,
@@ -270,23 +271,16 @@ impl Store {
         query: &PageQuery,
     ) -> Result<Page<HistoryRecord>, StoreError> {
         let user = query.user.as_deref().map(fold);
-        self.seq_page(
-            tenant,
-            HISTORY,
-            "history",
-            query,
-            |r: &HistoryRecord| {
-                query.in_time(r.time)
-                    && user
-                        .as_ref()
-                        .is_none_or(|u| r.user_name.as_deref().is_some_and(|n| fold(n) == *u))
-                    && query
-                        .field
-                        .as_ref()
-                        .is_none_or(|f| r.field.eq_ignore_ascii_case(f))
-            },
-            |r| r.seq,
-        )
+        self.seq_page::<HistoryRow>(tenant, HISTORY, "history", query, |r: &HistoryRecord| {
+            query.in_time(r.time)
+                && user
+                    .as_ref()
+                    .is_none_or(|u| r.user_name.as_deref().is_some_and(|n| fold(n) == *u))
+                && query
+                    .field
+                    .as_ref()
+                    .is_none_or(|f| r.field.eq_ignore_ascii_case(f))
+        })
     }
 
     /// One page of a tenant's provisioning log, newest first.
@@ -295,53 +289,55 @@ impl Store {
         tenant: &TenantId,
         query: &PageQuery,
     ) -> Result<Page<LogRecord>, StoreError> {
-        self.seq_page(
-            tenant,
-            LOG,
-            "provisioning_log",
-            query,
-            |r: &LogRecord| {
-                query.in_time(r.time)
-                    && (query.outcomes.is_empty() || query.outcomes.contains(&r.outcome))
-                    && query.user.as_ref().is_none_or(|u| {
-                        r.request
-                            .as_ref()
-                            .and_then(|b| b.get("userName"))
-                            .and_then(Value::as_str)
-                            .is_some_and(|n| fold(n) == fold(u))
-                    })
-            },
-            |r| r.seq,
-        )
+        self.seq_page::<LogRecord>(tenant, LOG, "provisioning_log", query, |r: &LogRecord| {
+            query.in_time(r.time)
+                && (query.outcomes.is_empty() || query.outcomes.contains(&r.outcome))
+                && query.user.as_ref().is_none_or(|u| {
+                    r.request
+                        .as_ref()
+                        .and_then(|b| b.get("userName"))
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| fold(n) == fold(u))
+                })
+        })
     }
 
-    fn seq_page<T: serde::de::DeserializeOwned>(
+    /// One page of an append-only table, newest first: the records each row holds
+    /// (a history row holds an operation's changes, keyed by the last one's sequence
+    /// number) that `keep` keeps, before `query.before`.
+    fn seq_page<R: SeqRow>(
         &self,
         tenant: &TenantId,
         def: redb::TableDefinition<(&str, u64), &[u8]>,
         name: &'static str,
         query: &PageQuery,
-        keep: impl Fn(&T) -> bool,
-        seq_of: impl Fn(&T) -> u64,
-    ) -> Result<Page<T>, StoreError> {
+        keep: impl Fn(&R::Record) -> bool,
+    ) -> Result<Page<R::Record>, StoreError> {
         let tenant = tenant.as_str();
         let txn = self.db.begin_read()?;
         require_tenant(&txn.open_table(TENANTS)?, tenant)?;
         let table = txn.open_table(def)?;
-        let end = query.before.unwrap_or(u64::MAX);
-        let mut items: Vec<T> = Vec::new();
+        let before = query.before.unwrap_or(u64::MAX);
+        // The row holding the record just before `before` is keyed at or after it.
+        let end = match table.range((tenant, before)..=(tenant, u64::MAX))?.next() {
+            Some(item) => item?.0.value().1,
+            None => u64::MAX,
+        };
+        let mut items: Vec<R::Record> = Vec::new();
         let mut next = None;
-        for item in table.range((tenant, 0)..(tenant, end))?.rev() {
+        'rows: for item in table.range((tenant, 0)..=(tenant, end))?.rev() {
             let (_, value) = item?;
-            let record: T = decode(name, value.value())?;
-            if !keep(&record) {
-                continue;
+            let row: R = decode(name, value.value())?;
+            for record in row.records().into_iter().rev() {
+                if R::seq_of(&record) >= before || !keep(&record) {
+                    continue;
+                }
+                if items.len() == query.limit() {
+                    next = items.last().map(R::seq_of);
+                    break 'rows;
+                }
+                items.push(record);
             }
-            if items.len() == query.limit() {
-                next = items.last().map(&seq_of);
-                break;
-            }
-            items.push(record);
         }
         Ok(Page { items, next })
     }

@@ -9,7 +9,6 @@ use std::borrow::Cow;
 
 use crate::domain::{Entity, Meta, UniqueFields};
 use crate::eval::plan::{PasswordWrite, PendingChange, Plan, ResourceWrite};
-use crate::store::tables::HISTORY;
 use crate::store::{PlannedWrite, StoreError, TenantWrite, encode_body};
 
 /// Applies a planned write whose Plan is not a rejection (a rejection writes nothing).
@@ -90,7 +89,7 @@ pub fn apply(txn: &mut TenantWrite, write: &PlannedWrite) -> Result<Option<Meta>
 
     apply_relations(txn, plan, unique)?;
     apply_records(txn, plan)?;
-    txn.append_encoded(HISTORY, "history", &write.history)?;
+    txn.append_history_row(&write.history)?;
     Ok(written)
 }
 

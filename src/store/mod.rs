@@ -511,9 +511,10 @@ impl Store {
         user_name: Option<&str>,
     ) -> Result<Vec<HistoryRecord>, StoreError> {
         let wanted = user_name.map(fold);
-        let records: Vec<HistoryRecord> = self.scan_seq(tenant, HISTORY, "history")?;
-        Ok(records
+        let rows: Vec<records::HistoryRow> = self.scan_seq(tenant, HISTORY, "history")?;
+        Ok(rows
             .into_iter()
+            .flat_map(|row| row.0)
             .filter(|r| match &wanted {
                 None => true,
                 Some(w) => r.user_name.as_deref().is_some_and(|u| fold(u) == *w),

@@ -52,13 +52,36 @@ impl Encoded {
     /// The whole row: `seq` and the JSON text of `time` (see [`time_json`]) before the rest.
     pub(crate) fn stamped(&self, seq: u64, time_json: &str) -> Vec<u8> {
         let mut row = Vec::with_capacity(self.rest.len() + time_json.len() + 32);
+        self.stamp_into(&mut row, seq, time_json);
+        row
+    }
+
+    /// Records sharing one `time` as one row, a JSON array of them, numbered from
+    /// `first_seq` on.
+    pub(crate) fn stamped_all(records: &[Encoded], first_seq: u64, time_json: &str) -> Vec<u8> {
+        let size: usize = records
+            .iter()
+            .map(|r| r.rest.len() + time_json.len() + 32)
+            .sum();
+        let mut row = Vec::with_capacity(size + 2);
+        row.push(b'[');
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                row.push(b',');
+            }
+            record.stamp_into(&mut row, first_seq + i as u64, time_json);
+        }
+        row.push(b']');
+        row
+    }
+
+    fn stamp_into(&self, row: &mut Vec<u8>, seq: u64, time_json: &str) {
         row.extend_from_slice(b"{\"seq\":");
         row.extend_from_slice(seq.to_string().as_bytes());
         row.extend_from_slice(b",\"time\":");
         row.extend_from_slice(time_json.as_bytes());
         row.push(b',');
         row.extend_from_slice(&self.rest);
-        row
     }
 }
 
@@ -127,6 +150,23 @@ mod tests {
         assert_eq!(row, serde_json::to_vec(&history(41, time)).unwrap());
         let back: HistoryRecord = serde_json::from_slice(&row).unwrap();
         assert_eq!(back, history(41, time));
+    }
+
+    #[test]
+    fn records_stamped_together_read_back_as_one_row() {
+        use crate::store::records::HistoryRow;
+        let time = Timestamp::parse("2026-12-02T10:00:00Z").unwrap();
+        let encoded = [
+            Encoded::history(&history(0, Timestamp::EPOCH)).unwrap(),
+            Encoded::history(&history(9, time)).unwrap(),
+        ];
+        let row = Encoded::stamped_all(&encoded, 5, &time_json(time));
+        let back: HistoryRow = serde_json::from_slice(&row).unwrap();
+        assert_eq!(back.0, vec![history(5, time), history(6, time)]);
+        // A row of the old form, one record alone, reads back as a row of one.
+        let one: HistoryRow =
+            serde_json::from_slice(&encoded[0].stamped(3, &time_json(time))).unwrap();
+        assert_eq!(one.0, vec![history(3, time)]);
     }
 
     #[test]

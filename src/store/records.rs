@@ -62,7 +62,8 @@ pub struct KeyRecord {
     pub revoked: bool,
 }
 
-/// One field change of one entity, append-only.
+/// One field change of one entity, append-only. The changes one operation makes share
+/// one sequence number (they are one row, [`HistoryRow`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRecord {
     /// Per-tenant sequence number, assigned by `append_history` (the given value is ignored).
@@ -85,6 +86,70 @@ pub struct HistoryRecord {
     pub after: Option<String>,
     /// The rule that caused it, `file:line`.
     pub rule: String,
+}
+
+/// One row of the change history: the changes of one operation, under one sequence number
+/// and time (a row written before changes were grouped holds one record alone, and reads
+/// back as a row of one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct HistoryRow(pub(crate) Vec<HistoryRecord>);
+
+impl<'de> Deserialize<'de> for HistoryRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Row;
+        impl<'de> serde::de::Visitor<'de> for Row {
+            type Value = HistoryRow;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a history record or an array of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<HistoryRow, A::Error> {
+                let one =
+                    HistoryRecord::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(HistoryRow(vec![one]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<HistoryRow, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(HistoryRow)
+            }
+        }
+        deserializer.deserialize_any(Row)
+    }
+}
+
+/// A row of an append-only table keyed `(tenant, seq)`: the records it holds, each with its
+/// own sequence number.
+pub(crate) trait SeqRow: serde::de::DeserializeOwned {
+    /// What the row holds.
+    type Record;
+    /// Its records, in order.
+    fn records(self) -> Vec<Self::Record>;
+    /// A record's sequence number.
+    fn seq_of(record: &Self::Record) -> u64;
+}
+
+impl SeqRow for HistoryRow {
+    type Record = HistoryRecord;
+    fn records(self) -> Vec<HistoryRecord> {
+        self.0
+    }
+    fn seq_of(record: &HistoryRecord) -> u64 {
+        record.seq
+    }
+}
+
+impl SeqRow for LogRecord {
+    type Record = LogRecord;
+    fn records(self) -> Vec<LogRecord> {
+        vec![self]
+    }
+    fn seq_of(record: &LogRecord) -> u64 {
+        record.seq
+    }
 }
 
 /// How a provisioning request ended.

@@ -7,8 +7,9 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde_json::Value;
 
 use super::query::decode;
+use super::records::HistoryRow;
 use super::tables::{HISTORY, LOG, OUTBOX, TENANTS};
-use super::{HistoryRecord, LogRecord, Store, StoreError};
+use super::{LogRecord, Store, StoreError};
 use crate::domain::Timestamp;
 
 /// How long, and how many, records a tenant keeps.
@@ -16,7 +17,8 @@ use crate::domain::Timestamp;
 pub struct Retention {
     /// Change history older than this many days is dropped.
     pub history_days: u32,
-    /// At most this many change-history records per tenant (the newest are kept).
+    /// At most this many change-history records per tenant (the newest are kept; the
+    /// changes one operation makes are one row, kept or dropped together).
     pub history_count: u64,
     /// Provisioning-log records older than this many days are dropped.
     pub log_days: u32,
@@ -41,7 +43,7 @@ impl Default for Retention {
 /// What one pass dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Trimmed {
-    /// History records.
+    /// History rows (the changes of one operation each; older rows hold one change).
     pub history: u64,
     /// Log records.
     pub log: u64,
@@ -71,7 +73,8 @@ impl Store {
         let mut trimmed = Trimmed::default();
         for tenant in &tenants {
             trimmed.history += self.trim(tenant, HISTORY, retention.history_count, |bytes| {
-                decode::<HistoryRecord>("history", bytes).map(|r| r.time < history_cut)
+                decode::<HistoryRow>("history", bytes)
+                    .map(|row| row.0.first().is_none_or(|r| r.time < history_cut))
             })?;
             trimmed.log += self.trim(tenant, LOG, retention.log_count, |bytes| {
                 decode::<LogRecord>("provisioning_log", bytes).map(|r| r.time < log_cut)

@@ -8,7 +8,7 @@ use redb::{ReadTransaction, ReadableDatabase, ReadableMultimapTable, ReadableTab
 use serde_json::Value;
 
 use super::query::{ResourceRow, decode, fold};
-use super::records::{HistoryRecord, LogRecord, TenantRecord};
+use super::records::{HistoryRow, LogRecord, TenantRecord};
 use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, KEY_IDS, KEYS, LOG, MEMBER_OF, MEMBERS, OUTBOX,
     PENDING, RESOURCE_COUNTS, RESOURCES, TENANTS, UNIQUE_KEYS, USER_NAMES,
@@ -573,7 +573,7 @@ impl Checker<'_> {
                 Err(err) => self.problem("api_keys", err.to_string()),
             }
         }
-        self.records::<HistoryRecord>(HISTORY, "history")?;
+        self.records::<HistoryRow>(HISTORY, "history")?;
         self.records::<LogRecord>(LOG, "provisioning_log")?;
         for item in txn.open_table(OUTBOX)?.iter()? {
             let (key, value) = item?;

@@ -440,6 +440,18 @@ impl TenantWrite {
         Ok(next)
     }
 
+    /// Marks the sequence numbers of `name` up to `last` as given out.
+    fn reserve_to(
+        seqs: &mut [(&'static str, TenantId, u64)],
+        name: &'static str,
+        tenant: &TenantId,
+        last: u64,
+    ) {
+        if let Some((_, _, given)) = seqs.iter_mut().find(|(n, t, _)| *n == name && t == tenant) {
+            *given = (*given).max(last);
+        }
+    }
+
     /// Appends a notification to the tenant's outbox; returns its sequence number.
     pub fn push_outbox(&mut self, notification: &Value) -> Result<u64, StoreError> {
         let text = notification.to_string();
@@ -473,6 +485,22 @@ impl TenantWrite {
     /// masked; its time is the transaction's. Returns its sequence number.
     pub fn append_log(&mut self, record: &super::LogRecord) -> Result<u64, StoreError> {
         self.append_encoded(LOG, "log", &[Encoded::log(record.clone())?])
+    }
+
+    /// Appends the changes of one operation to the history as one row (a
+    /// `HistoryRow`), each with its own sequence number, keyed by the last one (returned;
+    /// 0 for none).
+    pub(crate) fn append_history_row(&mut self, records: &[Encoded]) -> Result<u64, StoreError> {
+        let Some(more) = records.len().checked_sub(1) else {
+            return Ok(0);
+        };
+        let mut table = self.txn.open_table(HISTORY)?;
+        let first = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
+        let last = first + more as u64;
+        Self::reserve_to(&mut self.seqs, "history", &self.tenant, last);
+        let row = Encoded::stamped_all(records, first, &self.now_json);
+        table.insert((self.tenant.as_str(), last), row.as_slice())?;
+        Ok(last)
     }
 
     /// Appends records encoded beforehand ([`Encoded`]) to the append-only `table`

@@ -1090,6 +1090,54 @@ fn planned_create(store: &Store, tenant: &str, name: &str, stale_reads: bool) ->
 }
 
 #[test]
+fn an_operations_changes_are_one_history_row_numbered_each_and_paged_across() {
+    let (_dir, store) = fresh();
+    // A change written alone first (the form rows had before changes were grouped).
+    let mut txn = store.write(&t("a")).unwrap();
+    assert_eq!(
+        txn.append_history(history_record("old", "Title")).unwrap(),
+        1
+    );
+    txn.commit().unwrap();
+    store
+        .commit(planned_create(&store, "a", "ann@ex.com", false))
+        .unwrap();
+    store
+        .commit(planned_create(&store, "a", "bob@ex.com", false))
+        .unwrap();
+
+    let all = store.history(&t("a"), None).unwrap();
+    let seqs: Vec<u64> = all.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    let ann = store.history(&t("a"), Some("ANN@ex.com")).unwrap();
+    assert!(ann.len() > 2, "{ann:?}");
+    assert!(ann.iter().all(|r| r.time == ann[0].time));
+    // Three rows: the old one and one per create.
+    assert_eq!(store.usage(0).unwrap().table("history").unwrap().rows, 3);
+
+    // Pages of two walk every change once, newest first, splitting rows.
+    let mut walked = Vec::new();
+    let mut before = None;
+    loop {
+        let query = provisio::store::PageQuery {
+            before,
+            limit: 2,
+            ..Default::default()
+        };
+        let page = store.history_page(&t("a"), &query).unwrap();
+        assert!(page.items.len() <= 2);
+        walked.extend(page.items.iter().map(|r| r.seq));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    let mut newest_first = seqs.clone();
+    newest_first.reverse();
+    assert_eq!(walked, newest_first);
+}
+
+#[test]
 fn writes_queued_together_stay_all_or_nothing_each() {
     let (_dir, store) = fresh();
     // Planned on snapshots where nothing conflicts. Then tenant b takes the fourth one's
