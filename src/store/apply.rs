@@ -89,7 +89,9 @@ pub fn apply(txn: &mut TenantWrite, write: &PlannedWrite) -> Result<Option<Meta>
 
     apply_relations(txn, plan, unique)?;
     apply_records(txn, plan)?;
-    txn.append_history_row(&write.history)?;
+    if let Some((row, count)) = &write.history {
+        txn.append_history_row(row, *count)?;
+    }
     Ok(written)
 }
 

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use super::StoreError;
 use super::query::{MAX_ROW_DEPTH, encode, encode_flat};
-use super::records::{HistoryRecord, LogRecord};
+use super::records::{HistoryRecord, HistoryRow, LogRecord};
 use crate::domain::Timestamp;
 
 /// An append-only record encoded but for its `seq` and `time`.
@@ -28,6 +28,17 @@ impl Encoded {
     pub fn history(record: &HistoryRecord) -> Result<Encoded, StoreError> {
         // Only strings: its nesting is fixed by its type, no depth scan needed.
         Encoded::after_stamp("history", encode_flat("history", record)?)
+    }
+
+    /// The changes of one operation (at least one), as one history row (see
+    /// `HistoryRow`) numbered from the `seq` the writer stamps; they share the time it
+    /// stamps, and the first one's actor.
+    pub fn history_row(records: &[HistoryRecord]) -> Result<Encoded, StoreError> {
+        let bytes = HistoryRow::group_json(records).map_err(|e| StoreError::Corrupt {
+            table: "history",
+            detail: e.to_string(),
+        })?;
+        Encoded::after_stamp("history", bytes)
     }
 
     /// A provisioning-log record with every secret its request carries masked; its `seq`
@@ -53,25 +64,6 @@ impl Encoded {
     pub(crate) fn stamped(&self, seq: u64, time_json: &str) -> Vec<u8> {
         let mut row = Vec::with_capacity(self.rest.len() + time_json.len() + 32);
         self.stamp_into(&mut row, seq, time_json);
-        row
-    }
-
-    /// Records sharing one `time` as one row, a JSON array of them, numbered from
-    /// `first_seq` on.
-    pub(crate) fn stamped_all(records: &[Encoded], first_seq: u64, time_json: &str) -> Vec<u8> {
-        let size: usize = records
-            .iter()
-            .map(|r| r.rest.len() + time_json.len() + 32)
-            .sum();
-        let mut row = Vec::with_capacity(size + 2);
-        row.push(b'[');
-        for (i, record) in records.iter().enumerate() {
-            if i > 0 {
-                row.push(b',');
-            }
-            record.stamp_into(&mut row, first_seq + i as u64, time_json);
-        }
-        row.push(b']');
         row
     }
 
@@ -153,20 +145,35 @@ mod tests {
     }
 
     #[test]
-    fn records_stamped_together_read_back_as_one_row() {
-        use crate::store::records::HistoryRow;
+    fn an_operations_changes_read_back_from_one_row() {
         let time = Timestamp::parse("2026-12-02T10:00:00Z").unwrap();
-        let encoded = [
-            Encoded::history(&history(0, Timestamp::EPOCH)).unwrap(),
-            Encoded::history(&history(9, time)).unwrap(),
-        ];
-        let row = Encoded::stamped_all(&encoded, 5, &time_json(time));
+        let mut other = history(0, Timestamp::EPOCH);
+        other.entity_id = ResourceId::new("m1");
+        other.user_name = None;
+        other.field = "Manager".into();
+        let row = Encoded::history_row(&[
+            history(0, Timestamp::EPOCH),
+            other.clone(),
+            history(0, Timestamp::EPOCH),
+        ])
+        .unwrap()
+        .stamped(5, &time_json(time));
         let back: HistoryRow = serde_json::from_slice(&row).unwrap();
-        assert_eq!(back.0, vec![history(5, time), history(6, time)]);
-        // A row of the old form, one record alone, reads back as a row of one.
-        let one: HistoryRow =
-            serde_json::from_slice(&encoded[0].stamped(3, &time_json(time))).unwrap();
+        let mut expected = vec![history(5, time), other, history(7, time)];
+        expected[1].seq = 6;
+        expected[1].time = time;
+        assert_eq!(back.0, expected);
+        // Shared fields are written once.
+        let text = String::from_utf8(row).unwrap();
+        assert_eq!(text.matches("okta").count(), 1, "{text}");
+        assert_eq!(text.matches("ann@example.com").count(), 1, "{text}");
+        // A row of the older form, one record alone, reads back as a row of one.
+        let one = Encoded::history(&history(0, Timestamp::EPOCH))
+            .unwrap()
+            .stamped(3, &time_json(time));
+        let one: HistoryRow = serde_json::from_slice(&one).unwrap();
         assert_eq!(one.0, vec![history(3, time)]);
+        assert!(Encoded::history_row(&[]).is_err());
     }
 
     #[test]

@@ -88,36 +88,141 @@ pub struct HistoryRecord {
     pub rule: String,
 }
 
-/// One row of the change history: the changes of one operation, under one sequence number
-/// and time (a row written before changes were grouped holds one record alone, and reads
-/// back as a row of one).
+/// One row of the change history: the changes of one operation, numbered from the row's
+/// `seq` on, with what they share written once (time, actor, and the entity most of them
+/// concern). A row written before changes were grouped, or by `append_history`, is one
+/// [`HistoryRecord`] alone, and reads back as a row of one.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct HistoryRow(pub(crate) Vec<HistoryRecord>);
 
+/// The entity a change concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Subject {
+    entity_type: EntityType,
+    entity_id: ResourceId,
+    user_name: Option<String>,
+}
+
+/// One change of a grouped row: its entity only where it is not the row's.
+#[derive(Debug, Serialize, Deserialize)]
+struct Change {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<Subject>,
+    field: String,
+    before: Option<String>,
+    after: Option<String>,
+    rule: String,
+}
+
+/// A history row as stored: one record (its fields; no `changes`), or a group.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredRow {
+    seq: u64,
+    time: Timestamp,
+    actor: String,
+    entity_type: EntityType,
+    entity_id: ResourceId,
+    user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<Change>>,
+}
+
+impl HistoryRow {
+    /// The stored form of the changes of one operation (at least one): `seq` and `time`
+    /// are the first record's, and every record shares its time and actor.
+    pub(crate) fn group_json(records: &[HistoryRecord]) -> Result<Vec<u8>, serde_json::Error> {
+        let Some(first) = records.first() else {
+            return Err(serde::ser::Error::custom(
+                "a history row holds at least one change",
+            ));
+        };
+        let own = |r: &HistoryRecord| Subject {
+            entity_type: r.entity_type.clone(),
+            entity_id: r.entity_id.clone(),
+            user_name: r.user_name.clone(),
+        };
+        let shared = own(first);
+        let changes = records
+            .iter()
+            .map(|r| Change {
+                subject: Some(own(r)).filter(|s| *s != shared),
+                field: r.field.clone(),
+                before: r.before.clone(),
+                after: r.after.clone(),
+                rule: r.rule.clone(),
+            })
+            .collect();
+        serde_json::to_vec(&StoredRow {
+            seq: first.seq,
+            time: first.time,
+            actor: first.actor.clone(),
+            entity_type: shared.entity_type,
+            entity_id: shared.entity_id,
+            user_name: shared.user_name,
+            field: None,
+            before: None,
+            after: None,
+            rule: None,
+            changes: Some(changes),
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for HistoryRow {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Row;
-        impl<'de> serde::de::Visitor<'de> for Row {
-            type Value = HistoryRow;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a history record or an array of them")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<HistoryRow, A::Error> {
-                let one =
-                    HistoryRecord::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(HistoryRow(vec![one]))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> Result<HistoryRow, A::Error> {
-                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(HistoryRow)
-            }
-        }
-        deserializer.deserialize_any(Row)
+        let row = StoredRow::deserialize(deserializer)?;
+        let subject = Subject {
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            user_name: row.user_name,
+        };
+        let record = |seq, subject: Subject, field, before, after, rule| HistoryRecord {
+            seq,
+            time: row.time,
+            actor: row.actor.clone(),
+            entity_type: subject.entity_type,
+            entity_id: subject.entity_id,
+            user_name: subject.user_name,
+            field,
+            before,
+            after,
+            rule,
+        };
+        let Some(changes) = row.changes else {
+            let (Some(field), Some(rule)) = (row.field, row.rule) else {
+                return Err(serde::de::Error::custom(
+                    "a history row holds either a change or `changes`",
+                ));
+            };
+            return Ok(HistoryRow(vec![record(
+                row.seq, subject, field, row.before, row.after, rule,
+            )]));
+        };
+        Ok(HistoryRow(
+            changes
+                .into_iter()
+                .zip(row.seq..)
+                .map(|(change, seq)| {
+                    let subject = change.subject.unwrap_or_else(|| subject.clone());
+                    record(
+                        seq,
+                        subject,
+                        change.field,
+                        change.before,
+                        change.after,
+                        change.rule,
+                    )
+                })
+                .collect(),
+        ))
     }
 }
 

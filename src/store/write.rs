@@ -487,18 +487,19 @@ impl TenantWrite {
         self.append_encoded(LOG, "log", &[Encoded::log(record.clone())?])
     }
 
-    /// Appends the changes of one operation to the history as one row (a
-    /// `HistoryRow`), each with its own sequence number, keyed by the last one (returned;
-    /// 0 for none).
-    pub(crate) fn append_history_row(&mut self, records: &[Encoded]) -> Result<u64, StoreError> {
-        let Some(more) = records.len().checked_sub(1) else {
-            return Ok(0);
-        };
+    /// Appends the changes of one operation, encoded as one row
+    /// ([`Encoded::history_row`]) of `count` records, to the history: numbered from the next
+    /// sequence number on, keyed by the last one (returned).
+    pub(crate) fn append_history_row(
+        &mut self,
+        row: &Encoded,
+        count: usize,
+    ) -> Result<u64, StoreError> {
         let mut table = self.txn.open_table(HISTORY)?;
         let first = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
-        let last = first + more as u64;
+        let last = first + count.saturating_sub(1) as u64;
         Self::reserve_to(&mut self.seqs, "history", &self.tenant, last);
-        let row = Encoded::stamped_all(records, first, &self.now_json);
+        let row = row.stamped(first, &self.now_json);
         table.insert((self.tenant.as_str(), last), row.as_slice())?;
         Ok(last)
     }

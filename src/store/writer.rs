@@ -42,8 +42,9 @@ pub struct PlannedWrite {
     pub reads: ReadSet,
     /// The resource body the Plan puts, as the JSON text of its row.
     pub(crate) body: Option<Box<RawValue>>,
-    /// The Plan's change history, each naming the integration user.
-    pub(crate) history: Vec<Encoded>,
+    /// The Plan's change history as one row, naming the integration user, and how many
+    /// changes it holds; `None` when it changes nothing.
+    pub(crate) history: Option<(Encoded, usize)>,
     /// The provisioning-log record of its success, written in the same transaction.
     pub(crate) log: Option<Encoded>,
 }
@@ -64,24 +65,26 @@ impl PlannedWrite {
             ResourceWrite::Put { body } => Some(encode_body(body)?),
             ResourceWrite::Delete | ResourceWrite::Keep => None,
         };
-        let history = plan
+        let records: Vec<HistoryRecord> = plan
             .history
             .iter()
-            .map(|entry| {
-                Encoded::history(&HistoryRecord {
-                    seq: 0,
-                    time: Timestamp::EPOCH,
-                    actor: actor.to_owned(),
-                    entity_type: entry.entity.entity_type.clone(),
-                    entity_id: entry.entity.id.clone(),
-                    user_name: entry.user_name.clone(),
-                    field: entry.field.as_str().to_owned(),
-                    before: entry.before.clone(),
-                    after: entry.after.clone(),
-                    rule: entry.rule.to_string(),
-                })
+            .map(|entry| HistoryRecord {
+                seq: 0,
+                time: Timestamp::EPOCH,
+                actor: actor.to_owned(),
+                entity_type: entry.entity.entity_type.clone(),
+                entity_id: entry.entity.id.clone(),
+                user_name: entry.user_name.clone(),
+                field: entry.field.as_str().to_owned(),
+                before: entry.before.clone(),
+                after: entry.after.clone(),
+                rule: entry.rule.to_string(),
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
+        let history = match records.len() {
+            0 => None,
+            count => Some((Encoded::history_row(&records)?, count)),
+        };
         Ok(PlannedWrite {
             tenant,
             plan,
