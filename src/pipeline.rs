@@ -117,20 +117,12 @@ pub fn write(
     ids: &dyn IdSource,
     request: &WriteRequest,
 ) -> Result<Applied, WriteError> {
-    let mut attempt = Attempt::new();
-    for _ in 1..=MAX_ATTEMPTS {
-        let planned = match attempt.plan(store, profile, ids, request)? {
-            Planned::Ready(planned) => planned,
-            Planned::Hash(secret) => {
-                attempt.hashed = Some(hash(&secret)?);
-                continue;
-            }
-        };
-        if let Some(applied) = attempt.settle(store.commit(*planned))? {
-            return Ok(applied);
-        }
-    }
-    Err(WriteError::Busy)
+    on_thread(write_with(store, profile, ids, request, Wait::Thread)).unwrap_or(Err(
+        WriteError::Store(StoreError::Corrupt {
+            table: "pipeline",
+            detail: "a write waiting on its thread was left pending".into(),
+        }),
+    ))
 }
 
 /// [`write`] for an async caller: the CPU work runs on the calling task, Argon2id hashing
@@ -142,21 +134,60 @@ pub async fn write_async(
     ids: &dyn IdSource,
     request: &WriteRequest,
 ) -> Result<Applied, WriteError> {
+    write_with(store, profile, ids, request, Wait::Task).await
+}
+
+/// How a caller waits for the slow parts of a write (hashing a password, the commit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Its thread blocks: nothing it awaits is ever pending (see [`on_thread`]).
+    Thread,
+    /// Its async task waits, holding no thread.
+    Task,
+}
+
+/// Runs a future written for both [`Wait`]s, in [`Wait::Thread`] mode, to its end: every
+/// step blocks the thread instead of waiting, so one poll finishes it. `None` if it was
+/// left pending (a step that does not block in that mode: a bug).
+pub fn on_thread<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// [`write`] or [`write_async`], as `wait` says.
+pub async fn write_with(
+    store: &Store,
+    profile: &Profile,
+    ids: &dyn IdSource,
+    request: &WriteRequest,
+    wait: Wait,
+) -> Result<Applied, WriteError> {
     let mut attempt = Attempt::new();
     for _ in 1..=MAX_ATTEMPTS {
         let planned = match attempt.plan(store, profile, ids, request)? {
             Planned::Ready(planned) => planned,
             Planned::Hash(secret) => {
-                let hashed = tokio::task::spawn_blocking(move || hash(&secret))
-                    .await
-                    .map_err(|e| {
-                        WriteError::Password(crate::password::PasswordError(e.to_string()))
-                    })?;
+                let hashed = match wait {
+                    Wait::Thread => hash(&secret),
+                    Wait::Task => tokio::task::spawn_blocking(move || hash(&secret))
+                        .await
+                        .map_err(|e| {
+                            WriteError::Password(crate::password::PasswordError(e.to_string()))
+                        })?,
+                };
                 attempt.hashed = Some(hashed?);
                 continue;
             }
         };
-        if let Some(applied) = attempt.settle(store.commit_async(*planned).await)? {
+        let committed = match wait {
+            Wait::Thread => store.commit(*planned),
+            Wait::Task => store.commit_async(*planned).await,
+        };
+        if let Some(applied) = attempt.settle(committed)? {
             return Ok(applied);
         }
     }
@@ -393,4 +424,19 @@ impl Profiles {
 /// The name an overlay version has in diagnostics and rule origins (`overlay-v3.rules`).
 pub fn overlay_file_name(version: u64) -> String {
     format!("overlay-v{version}.rules")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_thread;
+
+    #[test]
+    fn a_future_that_never_waits_runs_to_its_end_in_one_poll() {
+        let ready = async {
+            let one = async { 1 }.await;
+            one + 1
+        };
+        assert_eq!(on_thread(ready), Some(2));
+        assert_eq!(on_thread(std::future::pending::<u8>()), None);
+    }
 }

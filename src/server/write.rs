@@ -6,7 +6,7 @@ use hyper::header;
 use serde_json::Value;
 
 use crate::domain::{ResourceKind, TenantId};
-use crate::pipeline::{self, Applied, WriteError, WriteRequest};
+use crate::pipeline::{self, Applied, Wait, WriteError, WriteRequest};
 use crate::scim::bulk::{self, BulkIds, BulkMethod, BulkOperation, BulkResult};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::etag::etag;
@@ -156,33 +156,28 @@ type Answer = (Reply, Option<Box<(TenantId, LogRecord)>>);
 /// operation's own transaction, a failure in a transaction of its own. Waits for the
 /// commit: call it off the reactor.
 pub(super) fn write_logged(app: &App, call: &Call, body: Option<Value>) -> Reply {
-    let (reply, failure) = match begin(call, body) {
-        Ok(begun) => {
-            let applied = pipeline::write(
-                &app.store,
-                &app.profile_for(&begun.request.tenant),
-                app.store.ids(),
-                &begun.request,
-            );
-            answer(app, call, &begun, applied)
-        }
-        Err(answer) => answer,
-    };
-    if let Some(failure) = failure {
-        logged(app.store.append_log(&failure.0, &failure.1));
-    }
-    reply
+    pipeline::on_thread(write_logged_with(app, call, body, Wait::Thread)).unwrap_or_else(|| {
+        error_reply(&ScimError::status(
+            500,
+            "the write was left unfinished; nothing is known to have changed, try again",
+        ))
+    })
 }
 
 /// [`write_logged`] on the calling task, without a cluster ([`pipeline::write_async`]).
 pub(super) async fn write_logged_async(app: &App, call: &Call, body: Option<Value>) -> Reply {
+    write_logged_with(app, call, body, Wait::Task).await
+}
+
+async fn write_logged_with(app: &App, call: &Call, body: Option<Value>, wait: Wait) -> Reply {
     let (reply, failure) = match begin(call, body) {
         Ok(begun) => {
-            let applied = pipeline::write_async(
+            let applied = pipeline::write_with(
                 &app.store,
                 &app.profile_for(&begun.request.tenant),
                 app.store.ids(),
                 &begun.request,
+                wait,
             )
             .await;
             answer(app, call, &begun, applied)
@@ -190,7 +185,11 @@ pub(super) async fn write_logged_async(app: &App, call: &Call, body: Option<Valu
         Err(answer) => answer,
     };
     if let Some(failure) = failure {
-        logged(app.store.append_log_async(&failure.0, &failure.1).await);
+        let (tenant, record) = (&failure.0, &failure.1);
+        logged(match wait {
+            Wait::Thread => app.store.append_log(tenant, record),
+            Wait::Task => app.store.append_log_async(tenant, record).await,
+        });
     }
     reply
 }
