@@ -59,6 +59,9 @@ fn redact_for(kinds: &[ResourceKind], body: &mut Value) {
 /// secret sent where no schema applies is still a secret. (By name, not by resolving the
 /// key: this runs on every key of every logged body.)
 fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
+    if may_mean_secret(key) {
+        return true;
+    }
     if !mentions_secret(key) {
         return false;
     }
@@ -70,6 +73,9 @@ fn names_secret_key(kinds: &[ResourceKind], key: &str) -> bool {
 
 /// Whether a PATCH path names a secret; a path that does not parse is judged by its text.
 fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
+    if may_mean_secret(text) {
+        return true;
+    }
     if !mentions_secret(text) {
         return false;
     }
@@ -83,11 +89,26 @@ fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
     }
 }
 
-/// Whether `text` holds the name of a secret (sub-)attribute of any kind, in any ASCII
-/// case, anywhere. Every name a key or a path names is a piece of its text (parsing only
-/// splits it), so text that holds none names none: the check that runs on every key
-/// before any parsing.
-fn mentions_secret(text: &str) -> bool {
+/// Whether a key or path the edge refuses may still carry a secret its sender meant: one
+/// with a character outside ASCII (no attribute name has one, so `paſsword` or a
+/// full-width `ＰＡＳＳＷＯＲＤ` is refused, yet means `password`), or whose last name is a
+/// near miss of a secret's name (`passwrd`, `pasword`). Its value is masked too.
+fn may_mean_secret(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let head = text.split('[').next().unwrap_or(text);
+    let last = head.rsplit([':', '.']).next().unwrap_or(head).trim();
+    secret_names().iter().any(|name| {
+        last.len().abs_diff(name.len()) <= 2
+            && !last.eq_ignore_ascii_case(name)
+            && strsim::damerau_levenshtein(&last.to_ascii_lowercase(), &name.to_ascii_lowercase())
+                <= 2
+    })
+}
+
+/// The names of every secret (sub-)attribute of every kind.
+fn secret_names() -> &'static [&'static str] {
     static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         let mut names = Vec::new();
         for schema in [ResourceKind::User, ResourceKind::Group]
@@ -105,8 +126,16 @@ fn mentions_secret(text: &str) -> bool {
         }
         names
     });
+    &NAMES
+}
+
+/// Whether `text` holds the name of a secret (sub-)attribute of any kind, in any ASCII
+/// case, anywhere. Every name a key or a path names is a piece of its text (parsing only
+/// splits it), so text that holds none names none: the check that runs on every key
+/// before any parsing.
+fn mentions_secret(text: &str) -> bool {
     let text = text.as_bytes();
-    NAMES.iter().any(|name| {
+    secret_names().iter().any(|name| {
         text.windows(name.len())
             .any(|window| window.eq_ignore_ascii_case(name.as_bytes()))
     })
@@ -145,6 +174,26 @@ mod tests {
         redact(kind, &mut body);
         assert!(!body.to_string().contains(SECRET), "{body}");
         body
+    }
+
+    #[test]
+    fn a_refused_look_alike_or_near_miss_of_a_secret_is_masked_too() {
+        let body = redacted(
+            ResourceKind::User,
+            json!({
+                "userName": "ann",
+                "pa\u{17f}sword": SECRET,
+                "\u{ff30}\u{ff21}\u{ff33}\u{ff33}\u{ff37}\u{ff2f}\u{ff32}\u{ff24}": SECRET,
+                "passwrd": SECRET,
+                "urn:ietf:params:scim:schemas:core:2.0:User:Pasword": SECRET,
+                "Operations": [{"op": "replace", "path": "pa\u{17f}sword", "value": SECRET}],
+                "title": "kept",
+                "nickName": "kept too"
+            }),
+        );
+        assert_eq!(body["title"], json!("kept"));
+        assert_eq!(body["nickName"], json!("kept too"));
+        assert_eq!(body["userName"], json!("ann"));
     }
 
     #[test]
