@@ -14,7 +14,7 @@
 //! - bytes per provisioned user.
 //!
 //! `cargo build --release && cargo run --release --example loadgen -- [--users N] [--big N]
-//! [--group N] [--requests N]`. Request counts are bounded; client and server share the
+//! [--group N] [--requests N] [--cache-mib N]` (the last is passed to the server). Request counts are bounded; client and server share the
 //! machine's cores.
 
 #![allow(
@@ -46,6 +46,8 @@ struct Settings {
     big: usize,
     group: usize,
     requests: usize,
+    /// `--cache-mib` for the server, when not its default.
+    cache_mib: Option<usize>,
 }
 
 fn settings() -> Settings {
@@ -62,6 +64,7 @@ fn settings() -> Settings {
         big: value("--big", 100_000),
         group: value("--group", 100_000),
         requests: value("--requests", 20_000),
+        cache_mib: Some(value("--cache-mib", 0)).filter(|&mib| mib > 0),
     }
 }
 
@@ -285,6 +288,13 @@ impl Server {
                 "--db",
             ])
             .arg(db)
+            .args(
+                settings()
+                    .cache_mib
+                    .map(|mib| ["--cache-mib".to_string(), mib.to_string()])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

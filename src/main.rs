@@ -148,7 +148,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 200_000)]
     pub keep_log: u64,
     /// MiB of redb page cache (pages beyond it come from the OS file cache).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = provisio::store::DEFAULT_CACHE_MIB)]
     pub cache_mib: usize,
     /// Seconds between two retention passes.
     #[arg(long, default_value_t = 600)]

@@ -103,6 +103,11 @@ impl Listed {
         else {
             return Ok(Vec::new());
         };
+        // Most tenants list none (nothing imported, or all of it provisioned since): one
+        // seek of the small unmanaged index instead of the key index and then it.
+        if !read.any_unmanaged(&self.entity_type)? {
+            return Ok(Vec::new());
+        }
         // A provisioned holder of the key has no row in the unmanaged index: looked up by
         // id there, it is passed over without its entity being read.
         let Some(id) = read.entity_id_by_key(

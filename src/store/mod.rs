@@ -78,9 +78,14 @@ pub struct StoreConfig {
     pub cache_bytes: usize,
 }
 
-/// The default page cache: enough for a 100,000-user tenant's hot pages while keeping the
-/// server's RSS well under 300 MiB (redb's own default is 1 GiB).
-pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// The default page cache, in MiB (redb's own default is 1 GiB). A 100,000-user tenant's
+/// read set (its resources and userName index, ~100 MiB) does not fit, but a page missed
+/// here is a pread from the OS file cache: 160 MiB measured no faster for GET or the Okta
+/// lookup at 100k users (within 2% over six alternating pairs), for twice the RSS.
+pub const DEFAULT_CACHE_MIB: usize = 64;
+
+/// [`DEFAULT_CACHE_MIB`] in bytes.
+pub const DEFAULT_CACHE_BYTES: usize = DEFAULT_CACHE_MIB * 1024 * 1024;
 
 impl Default for StoreConfig {
     fn default() -> Self {

@@ -42,6 +42,25 @@ impl TenantWrite {
 }
 
 impl TenantRead {
+    /// Whether any unmanaged entity of a type is listed: one seek, however many there are.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
+    pub fn any_unmanaged(&self, entity_type: &EntityType) -> Result<bool, StoreError> {
+        let table = self.txn.open_table(UNMANAGED)?;
+        let tenant = self.tenant.as_str();
+        let first = table.range((tenant, entity_type.as_str(), "")..)?.next();
+        Ok(match first {
+            Some(item) => {
+                let (key, _) = item?;
+                let (t, ty, _) = key.value();
+                t == tenant && ty == entity_type.as_str()
+            }
+            None => false,
+        })
+    }
+
     /// How many unmanaged entities of a type are listed.
     ///
     /// # Errors

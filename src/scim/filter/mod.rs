@@ -243,6 +243,17 @@ impl Filter {
     /// `invalidFilter`, saying where and what was expected.
     pub fn parse(input: &str) -> Result<Filter, ScimError> {
         check_limits(input)?;
+        // The Okta lookup, `userName eq "x"`, is most filters a server sees: read directly
+        // when the text is one comparison with a plain string, to the same tree the grammar
+        // gives (a unit test holds the two to each other); anything else goes to the grammar.
+        if let Some(filter) = syntax::simple_compare(input) {
+            return Ok(filter);
+        }
+        Self::parse_grammar(input)
+    }
+
+    /// [`Filter::parse`] through the pest grammar alone (after the limits).
+    fn parse_grammar(input: &str) -> Result<Filter, ScimError> {
         let mut pairs = FilterParser::parse(Rule::filter, input)
             .map_err(|e| syntax_error(input, &e, "filter"))?;
         let root = pairs
@@ -607,6 +618,95 @@ mod tests {
 
     fn err(input: &str) -> ScimError {
         parse_filter(ResourceKind::User, input).unwrap_err()
+    }
+
+    /// The direct reading of `path op "text"` and the grammar agree on every text made of
+    /// pieces around its edges (whitespace, operator spellings and neighbours, paths that
+    /// parse and paths that do not, strings with escapes, quotes, control characters and
+    /// text after them): where the direct reading answers, the grammar gives the same tree;
+    /// and the plain forms are read directly, so the test covers the fast path.
+    #[test]
+    fn the_direct_reading_of_one_comparison_is_the_grammars_tree() {
+        let spaces = ["", " ", "\t", "\r\n ", "  "];
+        let paths = [
+            "userName",
+            "USERNAME",
+            "name.givenName",
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+            "$ref",
+            "_x-1",
+            "a..b",
+            "a.b.c",
+            "a.",
+            "a:",
+            ":a",
+            "1abc",
+            "-a",
+            "emails[type",
+            "ü",
+        ];
+        let ops = [
+            "eq", "EQ", "Ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "eqx", "e", "eq.",
+        ];
+        let values = [
+            r#""LOAD.user1@okta.local""#,
+            r#""""#,
+            r#""a b""#,
+            "\"ü\u{2000}\u{7f}\"",
+            r#""a\"b""#,
+            r#""a\nb""#,
+            "\"a\nb\"",
+            "\"a\u{1}\"",
+            r#""a"b""#,
+            r#""a" and b pr"#,
+            r#""a" x"#,
+            r#""a"#,
+            r#"a""#,
+            "true",
+            "1",
+            r#""(""#,
+        ];
+        let mut direct = 0;
+        for lead in spaces {
+            for path in paths {
+                for gap in spaces {
+                    for op in ops {
+                        for gap2 in spaces {
+                            for value in values {
+                                let text = format!("{lead}{path}{gap}{op}{gap2}{value}{lead}");
+                                let Some(fast) = syntax::simple_compare(&text) else {
+                                    continue;
+                                };
+                                direct += 1;
+                                assert_eq!(
+                                    Filter::parse_grammar(&text).ok(),
+                                    Some(fast),
+                                    "{text:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(direct > 1000, "only {direct} texts were read directly");
+        for plain in [
+            r#"userName eq "x@y""#,
+            r#" externalId EQ "abc" "#,
+            r#"displayName eq"Sales""#,
+        ] {
+            assert!(syntax::simple_compare(plain).is_some(), "{plain}");
+        }
+        for other in [
+            r#"userName eq "a\"b""#,
+            "userName pr",
+            r#"userName eq "a" and active eq true"#,
+            "userName eq \"a\u{1}\"",
+            r#"userNameeq "a""#,
+        ] {
+            assert!(syntax::simple_compare(other).is_none(), "{other}");
+        }
     }
 
     fn jane() -> Value {

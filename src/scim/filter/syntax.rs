@@ -33,6 +33,43 @@ pub(crate) fn check_limits(input: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
+/// The filter `path op "text"` read without the grammar, when that is all it is: an
+/// attribute path, a comparison operator and a string with no escape, no quote and no
+/// control character, between the grammar's whitespace. `None` for anything else (the
+/// grammar then reads it, or says what is wrong); `Some` is the tree the grammar gives.
+pub(super) fn simple_compare(input: &str) -> Option<Filter> {
+    const WS: [char; 4] = [' ', '\t', '\r', '\n'];
+    let is_start = |c: char| c.is_ascii_alphabetic() || c == '$' || c == '_';
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | ':' | '.');
+    let text = input.trim_matches(WS);
+    let end = text.find(|c: char| !is_name(c))?;
+    let (token, rest) = text.split_at(end);
+    if !token.starts_with(is_start) || !rest.starts_with(WS) {
+        return None;
+    }
+    let rest = rest.trim_start_matches(WS);
+    let keyword = rest.get(..2)?;
+    let op = CompareOp::parse(keyword)?;
+    let rest = &rest[2..];
+    // The operator ends where a name could not go on: at whitespace or the quote.
+    if !rest.starts_with(WS) && !rest.starts_with('"') {
+        return None;
+    }
+    let inner = rest
+        .trim_start_matches(WS)
+        .strip_prefix('"')?
+        .strip_suffix('"')?;
+    if inner.contains(['"', '\\']) || inner.contains(|c: char| c < ' ') {
+        return None;
+    }
+    let path = AttrPath::parse(token).ok()?;
+    Some(Filter::Compare {
+        path,
+        op,
+        value: Value::String(inner.to_owned()),
+    })
+}
+
 /// Turns a pest error into a detail naming the position and what was expected.
 pub(crate) fn syntax_error(input: &str, error: &pest::error::Error<Rule>, what: &str) -> ScimError {
     let position = match error.location {
