@@ -100,11 +100,36 @@ fn may_mean_secret(text: &str) -> bool {
     let head = text.split('[').next().unwrap_or(text);
     let last = head.rsplit([':', '.']).next().unwrap_or(head).trim();
     secret_names().iter().any(|name| {
-        last.len().abs_diff(name.len()) <= 2
+        last.len().abs_diff(name.len()) <= NEAR_MISS
+            && shares_letters(last, name, NEAR_MISS)
             && !last.eq_ignore_ascii_case(name)
             && strsim::damerau_levenshtein(&last.to_ascii_lowercase(), &name.to_ascii_lowercase())
-                <= 2
+                <= NEAR_MISS
     })
+}
+
+/// How many edits (insert, delete, substitute, transpose) a near miss may be from a name.
+const NEAR_MISS: usize = 2;
+
+/// Whether ASCII `a` and `b`, in any case, have at least `max(len) - edits` letters in
+/// common (as multisets): true of any two within `edits` Damerau-Levenshtein edits, since an
+/// edit loses at most one common letter and a transposition none. Every key of every logged
+/// body goes through [`may_mean_secret`]; this leaves the distance for the few that could be
+/// near (`userName` and `password` share 3 of 8 letters).
+fn shares_letters(a: &str, b: &str, edits: usize) -> bool {
+    let mut counts = [0i16; 128];
+    for byte in a.bytes() {
+        counts[usize::from(byte.to_ascii_lowercase() & 0x7f)] += 1;
+    }
+    let mut common = 0;
+    for byte in b.bytes() {
+        let count = &mut counts[usize::from(byte.to_ascii_lowercase() & 0x7f)];
+        if *count > 0 {
+            *count -= 1;
+            common += 1;
+        }
+    }
+    common + edits >= a.len().max(b.len())
 }
 
 /// The names of every secret (sub-)attribute of every kind.
@@ -174,6 +199,61 @@ mod tests {
         redact(kind, &mut body);
         assert!(!body.to_string().contains(SECRET), "{body}");
         body
+    }
+
+    /// Every text within two edits of `word`, over `alphabet`.
+    fn near(word: &str, alphabet: &[u8]) -> Vec<String> {
+        let one = |w: &[u8]| {
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            for i in 0..=w.len() {
+                for &c in alphabet {
+                    out.push([&w[..i], &[c], &w[i..]].concat());
+                    if i < w.len() {
+                        out.push([&w[..i], &[c], &w[i + 1..]].concat());
+                    }
+                }
+                if i < w.len() {
+                    out.push([&w[..i], &w[i + 1..]].concat());
+                }
+                if i + 1 < w.len() {
+                    let mut t = w.to_vec();
+                    t.swap(i, i + 1);
+                    out.push(t);
+                }
+            }
+            out
+        };
+        let first = one(word.as_bytes());
+        let mut all: Vec<String> = first
+            .iter()
+            .flat_map(|w| one(w))
+            .chain(first.iter().cloned())
+            .map(|w| String::from_utf8(w).unwrap())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    #[test]
+    fn the_letter_count_never_passes_over_a_near_miss() {
+        let alphabet = b"pasWORDxe_";
+        let mut checked = 0;
+        for name in secret_names() {
+            for text in near(name, alphabet) {
+                let distance =
+                    strsim::damerau_levenshtein(&text.to_ascii_lowercase(), &name.to_lowercase());
+                if distance <= NEAR_MISS {
+                    checked += 1;
+                    assert!(shares_letters(&text, name, NEAR_MISS), "{text} ~ {name}");
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        // It does turn away the keys a body is made of.
+        for key in ["userName", "schemas", "givenName", "familyName", "externalId", "primary"] {
+            assert!(!shares_letters(key, "password", NEAR_MISS), "{key}");
+        }
     }
 
     #[test]
