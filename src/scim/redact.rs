@@ -251,7 +251,14 @@ mod tests {
         }
         assert!(checked > 10_000, "{checked}");
         // It does turn away the keys a body is made of.
-        for key in ["userName", "schemas", "givenName", "familyName", "externalId", "primary"] {
+        for key in [
+            "userName",
+            "schemas",
+            "givenName",
+            "familyName",
+            "externalId",
+            "primary",
+        ] {
             assert!(!shares_letters(key, "password", NEAR_MISS), "{key}");
         }
     }
