@@ -1,5 +1,5 @@
 //! Load generator: drives the real `provisio serve` (the release binary beside this
-//! example, a separate process on loopback) and prints every figure of the performance
+//! example, separate processes on loopback) and prints every figure of the performance
 //! targets as a ratio to a limit measured in the same run:
 //!
 //! - the raw durable single-commit rate: one fsync'd redb write transaction per SCIM-sized
@@ -7,15 +7,21 @@
 //! - a bare hyper server answering a fixed body: the HTTP ceiling of this machine;
 //! - creates and `PATCH`es at 16 and 64 connections against the first; GET by id and Okta's
 //!   `userName` lookup at 16 connections against the second; p99 of each;
-//! - a tenant of `--users` users (seeded through SCIM, concurrently), then the same at
-//!   `--big` users: each rate as a ratio to its rate at the smaller size; RSS; start-up time;
+//! - two tenants on two servers at once, of `--users` and of `--big` users (seeded through
+//!   SCIM, concurrently): each rate of the big one as a ratio to the small one's; RSS;
+//!   start-up time;
 //! - adding and removing one member of a group of `--group` members against a group of 10;
 //!   a GET of the big group with `excludedAttributes=members`;
 //! - bytes per provisioned user.
 //!
+//! The machine's speed drifts within a run (by a quarter, within seconds, on the 2-core
+//! machine this was written on), so no ratio compares figures taken apart: each workload
+//! runs in [`ROUNDS`] rounds, and each round runs it on its limit, the small tenant and the
+//! big one back to back (the other way round every other round).
+//!
 //! `cargo build --release && cargo run --release --example loadgen -- [--users N] [--big N]
-//! [--group N] [--requests N] [--cache-mib N]` (the last is passed to the server). Request counts are bounded; client and server share the
-//! machine's cores.
+//! [--group N] [--requests N] [--cache-mib N]` (the last is passed to the servers). Request
+//! counts are bounded; client and servers share the machine's cores.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -123,11 +129,44 @@ impl Conn {
 /// Method, path and body of request `i`.
 type MakeRequest = dyn Fn(usize) -> (&'static str, String, Option<String>) + Send + Sync;
 
+/// One timed run: how many requests (or commits) in how long, and each one's latency
+/// (none for the raw commits, which are timed as a whole).
+struct Sample {
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
 #[derive(Clone, Copy)]
 struct Rate {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+}
+
+impl Rate {
+    /// The rate of runs taken together: all their requests over all their time, and the
+    /// percentiles of all their latencies.
+    fn of(samples: &[Sample]) -> Rate {
+        let requests: usize = samples.iter().map(|s| s.requests).sum();
+        let elapsed: Duration = samples.iter().map(|s| s.elapsed).sum();
+        let mut latencies: Vec<Duration> = samples
+            .iter()
+            .flat_map(|s| s.latencies.iter().copied())
+            .collect();
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len().max(1) - 1) as f64 * q) as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        Rate {
+            per_second: requests as f64 / elapsed.as_secs_f64(),
+            p50: at(0.5),
+            p99: at(0.99),
+        }
+    }
 }
 
 impl std::fmt::Display for Rate {
@@ -155,7 +194,7 @@ fn run(
     connections: usize,
     expect: &'static [u16],
     make: Arc<MakeRequest>,
-) -> Rate {
+) -> Sample {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let handles: Vec<_> = (0..connections)
@@ -179,17 +218,14 @@ fn run(
             })
         })
         .collect();
-    let mut latencies: Vec<Duration> = handles
+    let latencies: Vec<Duration> = handles
         .into_iter()
         .flat_map(|h| h.join().expect("client thread"))
         .collect();
-    let elapsed = start.elapsed();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
-    Rate {
-        per_second: total as f64 / elapsed.as_secs_f64(),
-        p50: at(0.5),
-        p99: at(0.99),
+    Sample {
+        requests: total,
+        elapsed: start.elapsed(),
+        latencies,
     }
 }
 
@@ -206,32 +242,56 @@ fn user_body(i: usize) -> String {
     .to_string()
 }
 
-/// Durable commits per second of one redb write transaction holding a ~1 KiB record and
-/// its userName index entry: the durable-write limit of this disk.
-fn durable_commit_rate(dir: &Path, commits: usize) -> f64 {
-    const ROWS: redb::TableDefinition<(&str, &str), &[u8]> = redb::TableDefinition::new("rows");
-    const NAMES: redb::TableDefinition<&str, (&str, &str)> = redb::TableDefinition::new("names");
-    let db = redb::Database::create(dir.join("raw.redb")).expect("raw redb");
-    let record = user_body(0).repeat(4);
-    let record = &record.as_bytes()[..1024];
-    let start = Instant::now();
-    for i in 0..commits {
-        let id = format!("{i:036}");
-        let name = format!("user{i}@raw.local");
-        let txn = db.begin_write().expect("begin");
-        {
-            txn.open_table(ROWS)
-                .expect("rows")
-                .insert(("t", id.as_str()), record)
-                .expect("row");
-            txn.open_table(NAMES)
-                .expect("names")
-                .insert(name.as_str(), ("t", id.as_str()))
-                .expect("name");
+/// One redb write transaction holding a ~1 KiB record and its userName index entry,
+/// committed durably: the durable-write limit of this disk, measured in bursts between the
+/// write workloads.
+struct RawCommits {
+    db: redb::Database,
+    record: Vec<u8>,
+    done: usize,
+}
+
+impl RawCommits {
+    const ROWS: redb::TableDefinition<'static, (&'static str, &'static str), &'static [u8]> =
+        redb::TableDefinition::new("rows");
+    const NAMES: redb::TableDefinition<'static, &'static str, (&'static str, &'static str)> =
+        redb::TableDefinition::new("names");
+
+    fn open(dir: &Path) -> RawCommits {
+        let record = user_body(0).repeat(4);
+        RawCommits {
+            db: redb::Database::create(dir.join("raw.redb")).expect("raw redb"),
+            record: record.as_bytes()[..1024].to_vec(),
+            done: 0,
         }
-        txn.commit().expect("commit");
     }
-    commits as f64 / start.elapsed().as_secs_f64()
+
+    /// `commits` more durable commits, timed.
+    fn burst(&mut self, commits: usize) -> Sample {
+        let start = Instant::now();
+        for i in self.done..self.done + commits {
+            let id = format!("{i:036}");
+            let name = format!("user{i}@raw.local");
+            let txn = self.db.begin_write().expect("begin");
+            {
+                txn.open_table(Self::ROWS)
+                    .expect("rows")
+                    .insert(("t", id.as_str()), self.record.as_slice())
+                    .expect("row");
+                txn.open_table(Self::NAMES)
+                    .expect("names")
+                    .insert(name.as_str(), ("t", id.as_str()))
+                    .expect("name");
+            }
+            txn.commit().expect("commit");
+        }
+        self.done += commits;
+        Sample {
+            requests: commits,
+            elapsed: start.elapsed(),
+            latencies: Vec::new(),
+        }
+    }
 }
 
 /// A bare hyper server answering every request with a fixed `ListResponse`: the HTTP limit.
@@ -411,90 +471,209 @@ fn seed(addr: SocketAddr, token: &str, from: usize, to: usize) -> (Rate, Vec<Str
     )
 }
 
-struct Workloads {
-    get: Rate,
-    lookup: Rate,
-    patch16: Rate,
-    patch64: Rate,
-    create16: Rate,
-    create64: Rate,
+/// A tenant on a server of its own: where it listens, its key, its users.
+struct Tenant {
+    addr: SocketAddr,
+    token: String,
+    ids: Arc<Vec<String>>,
+    /// Its seeded users (the lookups ask for these).
+    users: usize,
+    /// The number of the next user its creates make (distinct per tenant).
+    fresh: usize,
 }
 
+/// Into how many rounds each workload is split. A round runs it on the limit, the small
+/// tenant and the big one in turn (the other way round every other round), so that the
+/// machine's drift within a run falls on all three alike.
+const ROUNDS: usize = 3;
+
+/// Which of the three a round step runs.
+#[derive(Clone, Copy)]
+enum Side {
+    Limit,
+    Small,
+    Big,
+}
+
+/// One workload at both sizes and its limit, each over all its rounds.
+struct Measured {
+    limit: Rate,
+    small: Rate,
+    big: Rate,
+}
+
+fn interleaved(mut step: impl FnMut(Side, usize) -> Sample) -> Measured {
+    let (mut limit, mut small, mut big) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 {
+            [Side::Limit, Side::Small, Side::Big]
+        } else {
+            [Side::Big, Side::Small, Side::Limit]
+        };
+        for side in order {
+            let sample = step(side, round);
+            match side {
+                Side::Limit => limit.push(sample),
+                Side::Small => small.push(sample),
+                Side::Big => big.push(sample),
+            }
+        }
+    }
+    Measured {
+        limit: Rate::of(&limit),
+        small: Rate::of(&small),
+        big: Rate::of(&big),
+    }
+}
+
+struct Workloads {
+    get: Measured,
+    lookup: Measured,
+    patch16: Measured,
+    patch64: Measured,
+    create16: Measured,
+    create64: Measured,
+}
+
+/// GETs of `n` users by id over 16 connections, from the `round`th stretch of its ids.
+fn get_by_id(t: &Tenant, n: usize, round: usize) -> Sample {
+    let ids = Arc::clone(&t.ids);
+    let offset = round * n;
+    run(
+        t.addr,
+        &t.token,
+        n,
+        16,
+        &[200],
+        Arc::new(move |i| {
+            (
+                "GET",
+                format!("/scim/v2/Users/{}", ids[((i + offset) * 7919) % ids.len()]),
+                None,
+            )
+        }),
+    )
+}
+
+/// Okta's lookup of `n` seeded users by `userName` (in another case than sent) over 16
+/// connections.
+fn lookup(t: &Tenant, n: usize, round: usize) -> Sample {
+    let (users, offset) = (t.users, round * n);
+    run(
+        t.addr,
+        &t.token,
+        n,
+        16,
+        &[200],
+        Arc::new(move |i| {
+            let n = ((i + offset) * 7919) % users;
+            (
+                "GET",
+                format!(
+                    "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"
+                ),
+                None,
+            )
+        }),
+    )
+}
+
+/// `n` `PATCH`es of `active` over `connections`, from user `offset` on.
+fn patch(t: &Tenant, n: usize, connections: usize, offset: usize) -> Sample {
+    let ids = Arc::clone(&t.ids);
+    run(
+        t.addr,
+        &t.token,
+        n,
+        connections,
+        &[200],
+        Arc::new(move |i| {
+            let active = ((i + offset) / ids.len()) % 2 == 1;
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": active}}]})
+            .to_string();
+            (
+                "PATCH",
+                format!("/scim/v2/Users/{}", ids[(i + offset) % ids.len()]),
+                Some(body),
+            )
+        }),
+    )
+}
+
+/// `n` creates of new users over `connections`.
+fn create(t: &mut Tenant, n: usize, connections: usize) -> Sample {
+    let from = t.fresh;
+    t.fresh += n;
+    run(
+        t.addr,
+        &t.token,
+        n,
+        connections,
+        &[201],
+        Arc::new(move |i| {
+            (
+                "POST",
+                "/scim/v2/Users".to_string(),
+                Some(user_body(from + i)),
+            )
+        }),
+    )
+}
+
+/// Every workload, interleaved between the two tenants and its limit: the reads against
+/// the bare server, the writes against bursts of raw durable commits.
 fn workloads(
-    addr: SocketAddr,
-    token: &str,
-    ids: &Arc<Vec<String>>,
-    users: usize,
+    small: &mut Tenant,
+    big: &mut Tenant,
+    bare: SocketAddr,
+    raw: &mut RawCommits,
     requests: usize,
-    fresh_from: usize,
 ) -> Workloads {
-    // The reads: `requests` GETs over 16 connections, of the path made from each number.
-    let gets = |path: Box<dyn Fn(usize) -> String + Send + Sync>| {
+    let reads = requests / ROUNDS;
+    let writes = requests / 4 / ROUNDS;
+    let bare_run = |n: usize| {
         run(
-            addr,
-            token,
-            requests,
+            bare,
+            "-",
+            n,
             16,
             &[200],
-            Arc::new(move |i| ("GET", path(i), None)),
+            Arc::new(|_| ("GET", "/".to_string(), None)),
         )
     };
-    let by_id = {
-        let ids = Arc::clone(ids);
-        gets(Box::new(move |i| {
-            format!("/scim/v2/Users/{}", ids[(i * 7919) % ids.len()])
-        }))
+    let get = interleaved(|side, round| match side {
+        Side::Limit => bare_run(reads),
+        Side::Small => get_by_id(small, reads, round),
+        Side::Big => get_by_id(big, reads, round),
+    });
+    let lookup = interleaved(|side, round| match side {
+        Side::Limit => bare_run(reads),
+        Side::Small => lookup(small, reads, round),
+        Side::Big => lookup(big, reads, round),
+    });
+    // A burst of raw commits as long as a write run takes, roughly.
+    let burst = writes / 3;
+    let mut patches = |connections: usize, first: usize| {
+        interleaved(|side, round| match side {
+            Side::Limit => raw.burst(burst),
+            Side::Small => patch(small, writes, connections, first + round * writes),
+            Side::Big => patch(big, writes, connections, first + round * writes),
+        })
     };
-    let lookup = gets(Box::new(move |i| {
-        let n = (i * 7919) % users;
-        format!(
-            "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"
-        )
-    }));
-    let writes = requests / 4;
-    let patch = |connections: usize, offset: usize| {
-        let ids = Arc::clone(ids);
-        run(
-            addr,
-            token,
-            writes,
-            connections,
-            &[200],
-            Arc::new(move |i| {
-                let active = (i / ids.len()) % 2 == 1;
-                let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "value": {"active": active}}]})
-                .to_string();
-                (
-                    "PATCH",
-                    format!("/scim/v2/Users/{}", ids[(i + offset) % ids.len()]),
-                    Some(body),
-                )
-            }),
-        )
+    let patch16 = patches(16, 0);
+    let patch64 = patches(64, ROUNDS * writes);
+    let mut creates = |connections: usize| {
+        interleaved(|side, _| match side {
+            Side::Limit => raw.burst(burst),
+            Side::Small => create(small, writes, connections),
+            Side::Big => create(big, writes, connections),
+        })
     };
-    let patch16 = patch(16, 0);
-    let patch64 = patch(64, writes);
-    let create = |connections: usize, from: usize| {
-        run(
-            addr,
-            token,
-            writes,
-            connections,
-            &[201],
-            Arc::new(move |i| {
-                (
-                    "POST",
-                    "/scim/v2/Users".to_string(),
-                    Some(user_body(from + i)),
-                )
-            }),
-        )
-    };
-    let create16 = create(16, fresh_from);
-    let create64 = create(64, fresh_from + writes);
+    let create16 = creates(16);
+    let create64 = creates(64);
     Workloads {
-        get: by_id,
+        get,
         lookup,
         patch16,
         patch64,
@@ -532,7 +711,7 @@ fn group_membership(
     let path = format!("/scim/v2/Groups/{gid}");
     let toggle = {
         let (mover, path) = (Arc::clone(&mover), path.clone());
-        run(
+        Rate::of(&[run(
             addr,
             token,
             ops,
@@ -546,17 +725,33 @@ fn group_membership(
                 };
                 ("PATCH", path.clone(), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]}).to_string()))
             }),
-        )
+        )])
     };
-    let get = run(
+    let get = Rate::of(&[run(
         addr,
         token,
         ops,
         1,
         &[200],
         Arc::new(move |_| ("GET", format!("{path}?excludedAttributes=members"), None)),
-    );
+    )]);
     (toggle, get, gid)
+}
+
+/// Starts a server on a fresh database with a tenant and key, and seeds `users` users.
+fn tenant(dir: &Path, name: &str, users: usize, fresh: usize) -> (Server, Tenant, Rate) {
+    let db = dir.join(format!("{name}.redb"));
+    let token = key(&db);
+    let (server, _) = Server::start(&db);
+    let (seeding, ids) = seed(server.addr, &token, 0, users);
+    let tenant = Tenant {
+        addr: server.addr,
+        token,
+        ids: Arc::new(ids),
+        users,
+        fresh,
+    };
+    (server, tenant, seeding)
 }
 
 fn main() {
@@ -567,103 +762,83 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let bare = bare_server(&runtime);
+    let mut raw = RawCommits::open(dir.path());
 
-    let commit_rate = durable_commit_rate(dir.path(), 500);
-    let bare_addr = bare_server(&runtime);
-    let bare = run(
-        bare_addr,
-        "-",
-        s.requests,
-        16,
-        &[200],
-        Arc::new(|_| ("GET", "/".to_string(), None)),
-    );
-    println!("limits (same run, same disk):");
-    println!("  raw durable redb commit (1 KiB record + userName index): {commit_rate:>8.0}/s");
-    println!("  bare hyper server, 16 connections:                      {bare}");
-
-    let db = dir.path().join("provisio.redb");
-    let token = key(&db);
-    let (server, _) = Server::start(&db);
-    let (seeding, ids) = seed(server.addr, &token, 0, s.users);
-    let ids = Arc::new(ids);
+    let (small_server, mut small, small_seeding) = tenant(dir.path(), "small", s.users, 10_000_000);
     println!(
-        "\ntenant of {} users (seeded through SCIM at {:.0}/s over 16 connections):",
-        s.users, seeding.per_second
+        "tenant of {} users, seeded through SCIM over 16 connections at {:.0}/s",
+        s.users, small_seeding.per_second
     );
-    let small = workloads(server.addr, &token, &ids, s.users, s.requests, 10_000_000);
-    report(&small, bare, commit_rate);
-    let rss_small = server.rss_mib();
-
-    println!("\ngrowing the tenant to {} users...", s.big);
-    let (seeding_big, more) = seed(server.addr, &token, s.users, s.big);
-    let mut all: Vec<String> = ids.iter().cloned().collect();
-    all.extend(more);
-    let all = Arc::new(all);
-    server.stop();
-
-    let (server, startup) = Server::start(&db);
+    let (big_server, mut big, big_seeding) = tenant(dir.path(), "big", s.big, 20_000_000);
+    let big_db = dir.path().join("big.redb");
+    big_server.stop();
+    let (big_server, startup) = Server::start(&big_db);
+    big.addr = big_server.addr;
     println!(
-        "tenant of {} users (seeding at {:.0}/s, {:.2}x the rate at {}), restarted in {:.0} ms (target < 1000):",
+        "tenant of {} users, seeded at {:.0}/s ({:.2}x the rate of the {}-user tenant), restarted in {:.0} ms (target < 1000)",
         s.big,
-        seeding_big.per_second,
-        seeding_big.per_second / seeding.per_second,
+        big_seeding.per_second,
+        big_seeding.per_second / small_seeding.per_second,
         s.users,
         startup.as_secs_f64() * 1e3
     );
-    // The restart left redb's cache empty: one untimed-for-the-ratios pass reads every
-    // user once (its rate is printed: the cold figure), then the workloads run warm.
+    // The restart left redb's cache empty: one pass reads every user once (its rate is
+    // printed: the cold figure), then the workloads run warm.
     let cold = {
-        let all = Arc::clone(&all);
-        run(
-            server.addr,
-            &token,
-            all.len(),
+        let ids = Arc::clone(&big.ids);
+        Rate::of(&[run(
+            big.addr,
+            &big.token,
+            ids.len(),
             16,
             &[200],
-            Arc::new(move |i| ("GET", format!("/scim/v2/Users/{}", all[i]), None)),
-        )
+            Arc::new(move |i| ("GET", format!("/scim/v2/Users/{}", ids[i]), None)),
+        )])
     };
     println!("  first GET of every user after the restart (cold cache): {cold}");
-    let big = workloads(server.addr, &token, &all, s.big, s.requests, 20_000_000);
-    report(&big, bare, commit_rate);
-    let ratio = |a: Rate, b: Rate| a.per_second / b.per_second;
+
     println!(
-        "  at {} vs {} users (target >= 0.8 each): GET {:.2}x, lookup {:.2}x, PATCH {:.2}x, POST {:.2}x",
-        s.big,
-        s.users,
-        ratio(big.get, small.get),
-        ratio(big.lookup, small.lookup),
-        ratio(big.patch16, small.patch16),
-        ratio(big.create16, small.create16)
+        "\neach workload in {ROUNDS} rounds of limit, {} users, {} users (reversed every other round);",
+        s.users, s.big
     );
-    let rss_big = server.rss_mib();
+    println!(
+        "each figure over all its rounds; limits: the bare hyper server for the reads, raw durable"
+    );
+    println!(
+        "redb commits (one ~1 KiB record + userName index entry each, fsync'd, same disk) for the writes"
+    );
+    let w = workloads(&mut small, &mut big, bare, &mut raw, s.requests);
+    report(&w, s.users, s.big);
+    let (rss_small, rss_big) = (small_server.rss_mib(), big_server.rss_mib());
     println!(
         "  server RSS: {rss_small:.0} MiB at {} users, {rss_big:.0} MiB at {} users (target < 300)",
         s.users, s.big
     );
-    // The groups come after the 100,000-user workloads, so that those run the same requests
-    // as at 10,000 (users in no group; a user in a group also reads the group's name). Both
-    // groups in the same tenant, measured back to back.
-    let small_group: Vec<String> = all.iter().take(10).cloned().collect();
-    let big_members: Vec<String> = all.iter().take(s.group).cloned().collect();
-    let (toggle_small, get_small, _) = group_membership(server.addr, &token, &small_group, 400);
-    let (toggle_big, get_big, _) = group_membership(server.addr, &token, &big_members, 400);
-    server.stop();
-    let db_bytes = std::fs::metadata(&db).map_or(0, |m| m.len());
+    small_server.stop();
+
+    // The groups come after the workloads, so that those run the same requests at both
+    // sizes (users in no group; a user in a group also reads the group's name). Both
+    // groups in the big tenant, measured back to back.
+    let small_group: Vec<String> = big.ids.iter().take(10).cloned().collect();
+    let big_members: Vec<String> = big.ids.iter().take(s.group).cloned().collect();
+    let (toggle_small, get_small, _) = group_membership(big.addr, &big.token, &small_group, 400);
+    let (toggle_big, get_big, _) = group_membership(big.addr, &big.token, &big_members, 400);
+    big_server.stop();
+    let db_bytes = std::fs::metadata(&big_db).map_or(0, |m| m.len());
     let stats = Command::new(binary())
         .args(["db", "stats", "--db"])
-        .arg(&db)
+        .arg(&big_db)
         .output()
         .expect("provisio db stats");
     let stats = String::from_utf8_lossy(&stats.stdout).into_owned();
 
     report_groups(s.group, [toggle_small, toggle_big], [get_small, get_big]);
 
-    // The seeded users, and the POSTs of the workloads at both sizes.
-    let provisioned = s.big + 4 * (s.requests / 4);
+    // The seeded users, and the POSTs of the workloads.
+    let provisioned = s.big + (big.fresh - 20_000_000);
     println!(
-        "\nstorage: {:.1} MiB for ~{} users with their history and log: {:.0} bytes per provisioned user",
+        "\nstorage of the big tenant: {:.1} MiB for {} users with their history and log: {:.0} bytes per provisioned user",
         db_bytes as f64 / 1_048_576.0,
         provisioned,
         db_bytes as f64 / provisioned as f64
@@ -674,37 +849,63 @@ fn main() {
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
 
-/// One tenant size's rates, each against its limit from the same run.
-fn report(w: &Workloads, bare: Rate, commit_rate: f64) {
+/// Every workload's rates at both sizes, each against its limit from the same rounds, and
+/// the big tenant's against the small one's.
+fn report(w: &Workloads, users: usize, big: usize) {
+    let rows: [(&str, &Measured, &str, f64); 6] = [
+        (
+            "GET /Users/{id}       16 conns",
+            &w.get,
+            "the bare server",
+            0.5,
+        ),
+        (
+            "Okta userName lookup  16 conns",
+            &w.lookup,
+            "the bare server",
+            0.4,
+        ),
+        (
+            "PATCH active          16 conns",
+            &w.patch16,
+            "raw commits",
+            1.0,
+        ),
+        (
+            "PATCH active          64 conns",
+            &w.patch64,
+            "raw commits",
+            2.0,
+        ),
+        (
+            "POST /Users           16 conns",
+            &w.create16,
+            "raw commits",
+            1.0,
+        ),
+        (
+            "POST /Users           64 conns",
+            &w.create64,
+            "raw commits",
+            2.0,
+        ),
+    ];
+    for (name, m, limit, target) in rows {
+        println!("  {name}   limit ({limit}) {:>8.0}/s", m.limit.per_second);
+        for (size, rate) in [(users, m.small), (big, m.big)] {
+            println!(
+                "    {size:>7} users {rate}   {:.2}x the limit (target >= {target})",
+                rate.per_second / m.limit.per_second
+            );
+        }
+    }
+    let ratio = |m: &Measured| m.big.per_second / m.small.per_second;
     println!(
-        "  GET /Users/{{id}}          16 conns {}   {:.2}x the bare server (target >= 0.5)",
-        w.get,
-        w.get.per_second / bare.per_second
-    );
-    println!(
-        "  Okta userName lookup     16 conns {}   {:.2}x the bare server (target >= 0.4)",
-        w.lookup,
-        w.lookup.per_second / bare.per_second
-    );
-    println!(
-        "  PATCH active             16 conns {}   {:.2}x the raw commit rate (target >= 1)",
-        w.patch16,
-        w.patch16.per_second / commit_rate
-    );
-    println!(
-        "  PATCH active             64 conns {}   {:.2}x the raw commit rate (target >= 2)",
-        w.patch64,
-        w.patch64.per_second / commit_rate
-    );
-    println!(
-        "  POST /Users              16 conns {}   {:.2}x the raw commit rate (target >= 1)",
-        w.create16,
-        w.create16.per_second / commit_rate
-    );
-    println!(
-        "  POST /Users              64 conns {}   {:.2}x the raw commit rate (target >= 2)",
-        w.create64,
-        w.create64.per_second / commit_rate
+        "  at {big} vs {users} users (target >= 0.8 each): GET {:.2}x, lookup {:.2}x, PATCH {:.2}x, POST {:.2}x",
+        ratio(&w.get),
+        ratio(&w.lookup),
+        ratio(&w.patch16),
+        ratio(&w.create16)
     );
 }
 
