@@ -682,12 +682,9 @@ fn workloads(
     }
 }
 
-fn group_membership(
-    addr: SocketAddr,
-    token: &str,
-    members: &[String],
-    ops: usize,
-) -> (Rate, Rate, String) {
+/// A group of `members` in the tenant at `addr`: its id, and the member the workload
+/// removes and adds back.
+fn make_group(addr: SocketAddr, token: &str, members: &[String]) -> (String, String) {
     let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("group of {}", members.len())}).to_string();
     let mut conn = Conn::open(addr);
     let (status, text) = conn.call("POST", "/scim/v2/Groups", token, Some(&body));
@@ -707,35 +704,64 @@ fn group_membership(
         );
         assert_eq!(status, 204, "{text}");
     }
-    let mover = Arc::new(members.last().cloned().unwrap_or_default());
-    let path = format!("/scim/v2/Groups/{gid}");
-    let toggle = {
-        let (mover, path) = (Arc::clone(&mover), path.clone());
-        Rate::of(&[run(
-            addr,
-            token,
-            ops,
-            1,
-            &[204],
-            Arc::new(move |i| {
-                let op = if i % 2 == 0 {
-                    json!({"op": "remove", "path": format!("members[value eq \"{mover}\"]")})
-                } else {
-                    json!({"op": "add", "path": "members", "value": [{"value": *mover}]})
-                };
-                ("PATCH", path.clone(), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]}).to_string()))
-            }),
-        )])
-    };
-    let get = Rate::of(&[run(
+    (gid, members.last().cloned().unwrap_or_default())
+}
+
+/// `ops` (even) `PATCH`es of the group on one connection, removing its member `mover` and
+/// adding it back in turn.
+fn toggle_member(addr: SocketAddr, token: &str, gid: &str, mover: &str, ops: usize) -> Sample {
+    let (mover, path) = (mover.to_string(), format!("/scim/v2/Groups/{gid}"));
+    run(
+        addr,
+        token,
+        ops,
+        1,
+        &[204],
+        Arc::new(move |i| {
+            let op = if i % 2 == 0 {
+                json!({"op": "remove", "path": format!("members[value eq \"{mover}\"]")})
+            } else {
+                json!({"op": "add", "path": "members", "value": [{"value": mover}]})
+            };
+            ("PATCH", path.clone(), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]}).to_string()))
+        }),
+    )
+}
+
+/// `ops` GETs of the group without its members, on one connection.
+fn get_group(addr: SocketAddr, token: &str, gid: &str, ops: usize) -> Sample {
+    let path = format!("/scim/v2/Groups/{gid}?excludedAttributes=members");
+    run(
         addr,
         token,
         ops,
         1,
         &[200],
-        Arc::new(move |_| ("GET", format!("{path}?excludedAttributes=members"), None)),
-    )]);
-    (toggle, get, gid)
+        Arc::new(move |_| ("GET", path.clone(), None)),
+    )
+}
+
+/// Toggling one member and reading each group, in rounds alternating between the two
+/// groups: their rates, each over all its rounds.
+fn group_workloads(
+    addr: SocketAddr,
+    token: &str,
+    groups: &[(String, String); 2],
+) -> ([Rate; 2], [Rate; 2]) {
+    let (mut toggles, mut gets) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for g in order {
+            toggles[g].push(toggle_member(addr, token, &groups[g].0, &groups[g].1, 200));
+        }
+        for g in order {
+            gets[g].push(get_group(addr, token, &groups[g].0, 2000));
+        }
+    }
+    (
+        [Rate::of(&toggles[0]), Rate::of(&toggles[1])],
+        [Rate::of(&gets[0]), Rate::of(&gets[1])],
+    )
 }
 
 /// Starts a server on a fresh database with a tenant and key, and seeds `users` users.
@@ -822,8 +848,11 @@ fn main() {
     // groups in the big tenant, measured back to back.
     let small_group: Vec<String> = big.ids.iter().take(10).cloned().collect();
     let big_members: Vec<String> = big.ids.iter().take(s.group).cloned().collect();
-    let (toggle_small, get_small, _) = group_membership(big.addr, &big.token, &small_group, 400);
-    let (toggle_big, get_big, _) = group_membership(big.addr, &big.token, &big_members, 400);
+    let groups = [
+        make_group(big.addr, &big.token, &small_group),
+        make_group(big.addr, &big.token, &big_members),
+    ];
+    let (toggles, gets) = group_workloads(big.addr, &big.token, &groups);
     big_server.stop();
     let db_bytes = std::fs::metadata(&big_db).map_or(0, |m| m.len());
     let stats = Command::new(binary())
@@ -833,7 +862,7 @@ fn main() {
         .expect("provisio db stats");
     let stats = String::from_utf8_lossy(&stats.stdout).into_owned();
 
-    report_groups(s.group, [toggle_small, toggle_big], [get_small, get_big]);
+    report_groups(s.group, toggles, gets);
 
     // The seeded users, and the POSTs of the workloads.
     let provisioned = s.big + (big.fresh - 20_000_000);
@@ -915,7 +944,7 @@ fn report_groups(
     [toggle_small, toggle_big]: [Rate; 2],
     [get_small, get_big]: [Rate; 2],
 ) {
-    println!("\nlarge groups:");
+    println!("\nlarge groups (in {ROUNDS} rounds alternating between the two):");
     println!("  add/remove one member, group of 10:        {toggle_small}");
     println!(
         "  add/remove one member, group of {:<9} {toggle_big}   {:.2}x the cost at 10 (target <= 1.5)",
