@@ -301,6 +301,21 @@ impl Cluster {
                 node.name
             );
         }
+        // Each node learns the others' keys from its watch of the directory, a moment
+        // after they are published: the cluster is formed once every node routes every key.
+        for node in &nodes {
+            for other in &nodes {
+                assert!(
+                    eventually(Duration::from_secs(10), || {
+                        request(&node.addr, &other.key, "GET", "/Users?count=0", None)
+                            .is_some_and(|(status, _)| status == 200)
+                    }),
+                    "node {} never routed node {}'s key",
+                    node.name,
+                    other.name
+                );
+            }
+        }
         Cluster {
             nodes,
             etcd,
