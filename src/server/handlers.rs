@@ -87,9 +87,13 @@ pub fn dispatch(app: &App, mut call: Call) -> Reply {
 
 /// The tenant and integration user of the caller's key.
 pub(super) fn tenant(call: &Call) -> Result<(&TenantId, &str), ScimError> {
+    key(call).map(|k| (&k.tenant, k.user.as_str()))
+}
+
+/// The call's authenticated API key.
+pub(super) fn key(call: &Call) -> Result<&crate::store::KeyInfo, ScimError> {
     call.key
         .as_ref()
-        .map(|k| (&k.tenant, k.user.as_str()))
         .ok_or_else(|| ScimError::status(401, "this endpoint needs an API key"))
 }
 
@@ -243,8 +247,9 @@ pub(super) fn asks_for_attributes(query: &str) -> bool {
 }
 
 fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Reply, ScimError> {
-    let (tenant, _) = tenant(call)?;
-    let read = app.store.read(tenant).map_err(storage)?;
+    let auth = key(call)?;
+    let tenant = &auth.tenant;
+    let read = app.store.read_for(auth).map_err(storage)?;
     let stored = read.get_resource_raw(kind, id).map_err(storage)?;
     let version = stored.as_ref().map(|(_, meta)| meta.version.to_string());
     let precondition = call.preconditions.evaluate(version.as_deref(), true)?;
@@ -309,8 +314,9 @@ fn search(
 /// Lists resources of one or more kinds, each with its own resolved query; paging and
 /// sorting follow the first query (they are the same request).
 fn list(app: &App, call: &Call, queries: &[(ResourceKind, ListQuery)]) -> Result<Reply, ScimError> {
-    let (tenant, _) = tenant(call)?;
-    let read = app.store.read(tenant).map_err(storage)?;
+    let auth = key(call)?;
+    let tenant = &auth.tenant;
+    let read = app.store.read_for(auth).map_err(storage)?;
     let Some((_, query)) = queries.first() else {
         return Ok(Reply::json(200, list_response(Vec::new(), 0, 1)));
     };

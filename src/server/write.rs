@@ -14,7 +14,9 @@ use crate::scim::op::ScimOp;
 use crate::scim::project;
 use crate::scim::redact;
 use crate::scim::route::{Method, Route, route};
-use crate::server::handlers::{asks_for_attributes, projection_of, represent, storage, tenant};
+use crate::server::handlers::{
+    self, asks_for_attributes, projection_of, represent, storage, tenant,
+};
 use crate::server::{App, Call, Reply, error_reply};
 use crate::store::{Encoded, LogRecord, Outcome, StoreError};
 
@@ -241,7 +243,7 @@ fn answer(app: &App, call: &Call, begun: &Begun, applied: Result<Applied, WriteE
         request,
         status,
     } = begun;
-    let (tenant, status) = (&request.tenant, *status);
+    let status = *status;
     let applied = match applied {
         Ok(applied) => applied,
         Err(err) => {
@@ -264,7 +266,8 @@ fn answer(app: &App, call: &Call, begun: &Begun, applied: Result<Applied, WriteE
             (reply.with_header(header::ETAG, etag(&version)), None)
         };
     }
-    let body = app.store.read(tenant).map_err(storage).and_then(|read| {
+    let read = handlers::key(call).and_then(|key| app.store.read_for(key).map_err(storage));
+    let body = read.and_then(|read| {
         read.get_resource_raw(kind, &id)
             .map_err(storage)?
             .map(|(raw, meta)| {

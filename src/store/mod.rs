@@ -268,6 +268,16 @@ impl Store {
         TenantWrite::begin(&self.db, tenant, self.now())
     }
 
+    /// A read snapshot of the tenant of an authenticated key, without [`read`](Self::read)'s
+    /// lookup of the tenant: a key is made only for an existing tenant, and no tenant is
+    /// ever removed. What a SCIM read of a resource or a list starts with.
+    pub fn read_for(&self, key: &KeyInfo) -> Result<TenantRead, StoreError> {
+        Ok(TenantRead {
+            txn: self.db.begin_read()?,
+            tenant: key.tenant.clone(),
+        })
+    }
+
     /// Begins a read snapshot scoped to `tenant` (which must exist).
     pub fn read(&self, tenant: &TenantId) -> Result<TenantRead, StoreError> {
         let txn = self.db.begin_read()?;
