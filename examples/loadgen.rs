@@ -535,9 +535,14 @@ struct Workloads {
     create64: Measured,
 }
 
-/// GETs of `n` users by id over 16 connections, from the `round`th stretch of its ids.
-fn get_by_id(t: &Tenant, n: usize, round: usize) -> Sample {
-    let ids = Arc::clone(&t.ids);
+/// `n` GETs over 16 connections of the paths `path` makes of the request numbers of the
+/// `round`th stretch: `(i + round * n) * 7919`, spread over the tenant.
+fn gets(
+    t: &Tenant,
+    n: usize,
+    round: usize,
+    path: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> Sample {
     let offset = round * n;
     run(
         t.addr,
@@ -545,37 +550,27 @@ fn get_by_id(t: &Tenant, n: usize, round: usize) -> Sample {
         n,
         16,
         &[200],
-        Arc::new(move |i| {
-            (
-                "GET",
-                format!("/scim/v2/Users/{}", ids[((i + offset) * 7919) % ids.len()]),
-                None,
-            )
-        }),
+        Arc::new(move |i| ("GET", path((i + offset) * 7919), None)),
     )
 }
 
-/// Okta's lookup of `n` seeded users by `userName` (in another case than sent) over 16
-/// connections.
+/// GETs of `n` users by id.
+fn get_by_id(t: &Tenant, n: usize, round: usize) -> Sample {
+    let ids = Arc::clone(&t.ids);
+    gets(t, n, round, move |k| {
+        format!("/scim/v2/Users/{}", ids[k % ids.len()])
+    })
+}
+
+/// Okta's lookup of `n` seeded users by `userName` (in another case than sent).
 fn lookup(t: &Tenant, n: usize, round: usize) -> Sample {
-    let (users, offset) = (t.users, round * n);
-    run(
-        t.addr,
-        &t.token,
-        n,
-        16,
-        &[200],
-        Arc::new(move |i| {
-            let n = ((i + offset) * 7919) % users;
-            (
-                "GET",
-                format!(
-                    "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{n}%40okta.local%22&startIndex=1&count=100"
-                ),
-                None,
-            )
-        }),
-    )
+    let users = t.users;
+    gets(t, n, round, move |k| {
+        format!(
+            "/scim/v2/Users?filter=userName%20eq%20%22LOAD.user{}%40okta.local%22&startIndex=1&count=100",
+            k % users
+        )
+    })
 }
 
 /// `n` `PATCH`es of `active` over `connections`, from user `offset` on.
