@@ -91,14 +91,22 @@ fn names_secret_path(kinds: &[ResourceKind], text: &str) -> bool {
 
 /// Whether a key or path the edge refuses may still carry a secret its sender meant: one
 /// with a character outside ASCII (no attribute name has one, so `paſsword` or a
-/// full-width `ＰＡＳＳＷＯＲＤ` is refused, yet means `password`), or whose last name is a
-/// near miss of a secret's name (`passwrd`, `pasword`). Its value is masked too.
+/// full-width `ＰＡＳＳＷＯＲＤ` is refused, yet means `password`), or whose last name holds a
+/// short form of it ([`SHORT_FORMS`]: `pwd`, `passwd`) or is a near miss of a secret's name
+/// (`passwrd`, `pasword`). Its value is masked too.
 fn may_mean_secret(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
     let head = text.split('[').next().unwrap_or(text);
     let last = head.rsplit([':', '.']).next().unwrap_or(head).trim();
+    if SHORT_FORMS.iter().any(|short| {
+        last.as_bytes()
+            .windows(short.len())
+            .any(|window| window.eq_ignore_ascii_case(short.as_bytes()))
+    }) {
+        return true;
+    }
     secret_names().iter().any(|name| {
         last.len().abs_diff(name.len()) <= NEAR_MISS
             && shares_letters(last, name, NEAR_MISS)
@@ -107,6 +115,11 @@ fn may_mean_secret(text: &str) -> bool {
                 <= NEAR_MISS
     })
 }
+
+/// Short forms of a password's name that other systems use (`pwd`, `pword`, `pass`, `passwd`,
+/// `passPhrase`): no attribute name but `password` holds one, and a key or path whose last
+/// name does may carry a password.
+const SHORT_FORMS: [&str; 3] = ["pass", "pwd", "pword"];
 
 /// How many edits (insert, delete, substitute, transpose) a near miss may be from a name.
 const NEAR_MISS: usize = 2;
@@ -273,7 +286,15 @@ mod tests {
                 "\u{ff30}\u{ff21}\u{ff33}\u{ff33}\u{ff37}\u{ff2f}\u{ff32}\u{ff24}": SECRET,
                 "passwrd": SECRET,
                 "urn:ietf:params:scim:schemas:core:2.0:User:Pasword": SECRET,
-                "Operations": [{"op": "replace", "path": "pa\u{17f}sword", "value": SECRET}],
+                "Operations": [
+                    {"op": "replace", "path": "pa\u{17f}sword", "value": SECRET},
+                    {"op": "add", "path": "urn:x:User:PWD", "value": SECRET}
+                ],
+                "pwd": SECRET,
+                "Pass": SECRET,
+                "userPwd": SECRET,
+                "passPhrase": SECRET,
+                "name": {"givenName": "Ann", "pword": SECRET},
                 "title": "kept",
                 "nickName": "kept too"
             }),
@@ -281,6 +302,7 @@ mod tests {
         assert_eq!(body["title"], json!("kept"));
         assert_eq!(body["nickName"], json!("kept too"));
         assert_eq!(body["userName"], json!("ann"));
+        assert_eq!(body["name"]["givenName"], json!("Ann"));
     }
 
     #[test]
