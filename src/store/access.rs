@@ -2,7 +2,7 @@
 //! The store keeps the names as given; which names exist, and which may provision, is the
 //! profile's (`check::Editions`, `check::Roles`).
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::query::{decode, each_of_tenant, encode, require_tenant};
 use super::tables::{INTEGRATION_USERS, TENANTS};

@@ -2,7 +2,7 @@
 //! the admin audit log, and the filtered, paged reads of history and provisioning log the
 //! admin surface serves.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::tables::{KEYS, USER_NAMES};
 use super::{Store, StoreError, StoredKey, decode};

@@ -11,6 +11,7 @@ mod access;
 mod admin;
 mod apply;
 mod compact;
+mod db;
 mod error;
 mod global;
 mod import;
@@ -30,9 +31,7 @@ mod writer;
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{
-    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-};
+use redb::{Database, DatabaseError, Durability, ReadableTable, ReadableTableMetadata};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -100,7 +99,7 @@ impl Default for StoreConfig {
 /// The database. Clones share one open file.
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<db::Db>,
     config: StoreConfig,
     /// Valid keys already seen, by hash: a request authenticates without a read
     /// transaction. Revoking a key removes it here in the same call, so it is refused on
@@ -124,17 +123,16 @@ impl Store {
     pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
         let path = path.as_ref();
         create_private(path)?;
-        let db = Database::builder()
-            .set_cache_size(config.cache_bytes)
-            .create(path)
-            .map_err(|error| match error {
-                DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-                    StoreError::Locked {
-                        path: path.to_owned(),
-                    }
+        let mut builder = Database::builder();
+        builder.set_cache_size(config.cache_bytes);
+        let db = db::Db::create(&builder, path).map_err(|error| match error {
+            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+                StoreError::Locked {
+                    path: path.to_owned(),
                 }
-                other => StoreError::Storage(Box::new(other.into())),
-            })?;
+            }
+            other => StoreError::Storage(Box::new(other.into())),
+        })?;
         let store = Store {
             db: Arc::new(db),
             config,
@@ -183,7 +181,7 @@ impl Store {
         Ok(())
     }
 
-    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+    fn begin_write(&self) -> Result<db::WriteTxn, StoreError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         Ok(txn)
@@ -273,16 +271,16 @@ impl Store {
     /// ever removed. What a SCIM read of a resource or a list starts with.
     pub fn read_for(&self, key: &KeyInfo) -> Result<TenantRead, StoreError> {
         Ok(TenantRead {
-            txn: self.db.begin_read()?,
+            txn: self.db.snapshot()?,
             tenant: key.tenant.clone(),
         })
     }
 
     /// Begins a read snapshot scoped to `tenant` (which must exist).
     pub fn read(&self, tenant: &TenantId) -> Result<TenantRead, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db.snapshot()?;
         {
-            let table = txn.open_table(TENANTS)?;
+            let table = txn.table(TENANTS)?;
             if table.get(tenant.as_str())?.is_none() {
                 return Err(StoreError::UnknownTenant(tenant.to_string()));
             }

@@ -1,14 +1,16 @@
 //! Reads shared by read and write transactions: one implementation over either.
 
+use std::ops::Deref;
+
 use redb::{
-    Key, MultimapTableDefinition, ReadOnlyMultimapTable, ReadOnlyTable, ReadTransaction,
-    ReadableMultimapTable, ReadableTable, TableDefinition, TableError, Value as RedbValue,
-    WriteTransaction,
+    Key, MultimapTableDefinition, ReadOnlyMultimapTable, ReadOnlyTable, ReadableMultimapTable,
+    ReadableTable, TableDefinition, TableError, Value as RedbValue, WriteTransaction,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::StoreError;
+use super::db::{Snapshot, Tab};
 use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, MEMBER_OF, MEMBERS, OUTBOX, PENDING, RESOURCE_COUNTS,
     RESOURCES, UNIQUE_KEYS, USER_NAMES,
@@ -21,62 +23,66 @@ use crate::domain::{
 /// A redb transaction tables can be read through: a read or a write transaction.
 pub(crate) trait Txn {
     /// An open table.
-    type Table<'a, K: Key + 'static, V: RedbValue + 'static>: ReadableTable<K, V>
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static>: Deref<Target: ReadableTable<K, V>>
     where
         Self: 'a;
     /// An open multimap table.
-    type Multimap<'a, K: Key + 'static, V: Key + 'static>: ReadableMultimapTable<K, V>
+    type Multimap<'a, K: Key + 'static, V: Key + 'static>: Deref<
+        Target: ReadableMultimapTable<K, V>,
+    >
     where
         Self: 'a;
 
     /// Opens a table for reading.
-    fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
+    fn table<'a, K: Key + Send + Sync + 'static, V: RedbValue + Send + Sync + 'static>(
         &'a self,
         def: TableDefinition<'_, K, V>,
     ) -> Result<Self::Table<'a, K, V>, TableError>;
 
     /// Opens a multimap table for reading.
-    fn multimap<'a, K: Key + 'static, V: Key + 'static>(
+    fn multimap<'a, K: Key + Send + Sync + 'static, V: Key + Send + Sync + 'static>(
         &'a self,
         def: MultimapTableDefinition<'_, K, V>,
     ) -> Result<Self::Multimap<'a, K, V>, TableError>;
 }
 
-/// Implements [`Txn`] for a redb transaction type with its own `open_table` and
-/// `open_multimap_table`.
-macro_rules! impl_txn {
-    ($txn:ty, $table:ty, $multimap:ty) => {
-        impl Txn for $txn {
-            type Table<'a, K: Key + 'static, V: RedbValue + 'static> = $table;
-            type Multimap<'a, K: Key + 'static, V: Key + 'static> = $multimap;
+impl Txn for Snapshot {
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = Tab<'a, ReadOnlyTable<K, V>>;
+    type Multimap<'a, K: Key + 'static, V: Key + 'static> = Tab<'a, ReadOnlyMultimapTable<K, V>>;
 
-            fn table<'a, K: Key + 'static, V: RedbValue + 'static>(
-                &'a self,
-                def: TableDefinition<'_, K, V>,
-            ) -> Result<Self::Table<'a, K, V>, TableError> {
-                self.open_table(def)
-            }
+    fn table<'a, K: Key + Send + Sync + 'static, V: RedbValue + Send + Sync + 'static>(
+        &'a self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Self::Table<'a, K, V>, TableError> {
+        Snapshot::table(self, def)
+    }
 
-            fn multimap<'a, K: Key + 'static, V: Key + 'static>(
-                &'a self,
-                def: MultimapTableDefinition<'_, K, V>,
-            ) -> Result<Self::Multimap<'a, K, V>, TableError> {
-                self.open_multimap_table(def)
-            }
-        }
-    };
+    fn multimap<'a, K: Key + Send + Sync + 'static, V: Key + Send + Sync + 'static>(
+        &'a self,
+        def: MultimapTableDefinition<'_, K, V>,
+    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
+        Snapshot::multimap(self, def)
+    }
 }
 
-impl_txn!(
-    ReadTransaction,
-    ReadOnlyTable<K, V>,
-    ReadOnlyMultimapTable<K, V>
-);
-impl_txn!(
-    WriteTransaction,
-    redb::Table<'a, K, V>,
-    redb::MultimapTable<'a, K, V>
-);
+impl Txn for WriteTransaction {
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = Tab<'a, redb::Table<'a, K, V>>;
+    type Multimap<'a, K: Key + 'static, V: Key + 'static> = Tab<'a, redb::MultimapTable<'a, K, V>>;
+
+    fn table<'a, K: Key + Send + Sync + 'static, V: RedbValue + Send + Sync + 'static>(
+        &'a self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Self::Table<'a, K, V>, TableError> {
+        self.open_table(def).map(Tab::Own)
+    }
+
+    fn multimap<'a, K: Key + Send + Sync + 'static, V: Key + Send + Sync + 'static>(
+        &'a self,
+        def: MultimapTableDefinition<'_, K, V>,
+    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
+        self.open_multimap_table(def).map(Tab::Own)
+    }
+}
 
 /// A resource row: the entity half lives in `ENTITIES` under the same id.
 #[derive(Serialize, Deserialize)]
@@ -123,7 +129,7 @@ pub(crate) fn require_tenant(
 
 /// Calls `each` with the value of every row of `table` keyed `(tenant, …)`, in key order.
 pub(crate) fn each_of_tenant<V: redb::Value + 'static>(
-    table: &impl ReadableTable<(&'static str, &'static str), V>,
+    table: &(impl ReadableTable<(&'static str, &'static str), V> + ?Sized),
     tenant: &str,
     mut each: impl FnMut(V::SelfType<'_>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
@@ -670,7 +676,7 @@ impl<X: Txn> Queries<'_, X> {
         entity_type: &EntityType,
     ) -> Result<Vec<Entity>, StoreError> {
         let mut entities = Vec::new();
-        each_of_tenant(&self.txn.table(ENTITIES)?, self.tenant, |bytes| {
+        each_of_tenant(&*self.txn.table(ENTITIES)?, self.tenant, |bytes| {
             let entity: Entity = decode("entities", bytes)?;
             if entity.entity_type == *entity_type {
                 entities.push(entity);

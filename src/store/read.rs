@@ -1,6 +1,8 @@
 //! [`TenantRead`] and the queries shared with [`TenantWrite`].
 
-use redb::ReadTransaction;
+use std::sync::Arc;
+
+use super::db::Snapshot;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -15,7 +17,7 @@ use crate::domain::{
 /// A consistent snapshot of one tenant's state. Never blocks writers, never sees writes
 /// committed after it began.
 pub struct TenantRead {
-    pub(crate) txn: ReadTransaction,
+    pub(crate) txn: Arc<Snapshot>,
     pub(crate) tenant: TenantId,
 }
 
@@ -47,7 +49,7 @@ macro_rules! queries {
         impl $ty {
             fn q(&self) -> Queries<'_, impl super::query::Txn> {
                 Queries {
-                    txn: &self.txn,
+                    txn: &*self.txn,
                     tenant: self.tenant.as_str(),
                 }
             }

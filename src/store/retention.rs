@@ -3,7 +3,7 @@
 //! notifications are trimmed only once nothing is left to deliver (suppressed ones); a
 //! queued, undelivered notification is never dropped.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde_json::Value;
 
 use super::query::decode;

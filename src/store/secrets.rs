@@ -34,7 +34,7 @@ impl TenantRead {
     ///
     /// A storage failure.
     pub fn password_matches(&self, id: &ResourceId, candidate: &str) -> Result<bool, StoreError> {
-        let table = self.txn.open_table(PASSWORD_HASHES)?;
+        let table = self.txn.table(PASSWORD_HASHES)?;
         let Some(guard) = table.get((self.tenant.as_str(), id.as_str()))? else {
             return Ok(false);
         };
@@ -47,7 +47,7 @@ impl TenantRead {
     ///
     /// A storage failure.
     pub fn has_password(&self, id: &ResourceId) -> Result<bool, StoreError> {
-        let table = self.txn.open_table(PASSWORD_HASHES)?;
+        let table = self.txn.table(PASSWORD_HASHES)?;
         Ok(table.get((self.tenant.as_str(), id.as_str()))?.is_some())
     }
 }

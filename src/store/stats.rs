@@ -1,7 +1,7 @@
 //! What the database file holds, table by table: rows and bytes (stored, B-tree metadata,
 //! fragmentation), for `provisio db stats` and the load generator's bytes per user.
 
-use redb::{ReadableDatabase, ReadableTableMetadata};
+use redb::ReadableTableMetadata;
 use serde::Serialize;
 
 use super::{Store, StoreError};

@@ -3,7 +3,7 @@
 //! cost proportional to the page (and to their number for a count), never to the tenant's
 //! managed entities.
 
-use redb::{ReadableDatabase, ReadableTable, TableHandle};
+use redb::{ReadableTable, TableHandle};
 
 use super::query::decode;
 use super::tables::{ENTITIES, UNMANAGED};
@@ -48,7 +48,7 @@ impl TenantRead {
     ///
     /// A storage failure.
     pub fn any_unmanaged(&self, entity_type: &EntityType) -> Result<bool, StoreError> {
-        let table = self.txn.open_table(UNMANAGED)?;
+        let table = self.txn.table(UNMANAGED)?;
         let tenant = self.tenant.as_str();
         let first = table.range((tenant, entity_type.as_str(), "")..)?.next();
         Ok(match first {
@@ -67,7 +67,7 @@ impl TenantRead {
     ///
     /// A storage failure.
     pub fn unmanaged_count(&self, entity_type: &EntityType) -> Result<usize, StoreError> {
-        let table = self.txn.open_table(UNMANAGED)?;
+        let table = self.txn.table(UNMANAGED)?;
         let tenant = self.tenant.as_str();
         let mut count = 0;
         for item in table.range((tenant, entity_type.as_str(), "")..)? {
@@ -93,7 +93,7 @@ impl TenantRead {
         skip: usize,
         count: usize,
     ) -> Result<Vec<(Entity, Timestamp)>, StoreError> {
-        let table = self.txn.open_table(UNMANAGED)?;
+        let table = self.txn.table(UNMANAGED)?;
         let tenant = self.tenant.as_str();
         let mut page = Vec::new();
         for item in table
@@ -126,7 +126,7 @@ impl TenantRead {
         entity_type: &EntityType,
         id: &ResourceId,
     ) -> Result<Option<(Entity, Timestamp)>, StoreError> {
-        let table = self.txn.open_table(UNMANAGED)?;
+        let table = self.txn.table(UNMANAGED)?;
         let Some(time) = table.get((self.tenant.as_str(), entity_type.as_str(), id.as_str()))?
         else {
             return Ok(None);
@@ -137,7 +137,7 @@ impl TenantRead {
 }
 
 /// Whether the database already has the index (one made before it existed has not).
-pub(super) fn index_exists(db: &redb::Database) -> Result<bool, StoreError> {
+pub(super) fn index_exists(db: &super::db::Db) -> Result<bool, StoreError> {
     let txn = db.begin_read()?;
     let found = txn
         .list_tables()?

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use redb::{ReadTransaction, ReadableDatabase, ReadableMultimapTable, ReadableTable};
+use redb::{ReadTransaction, ReadableMultimapTable, ReadableTable};
 use serde_json::Value;
 
 use super::query::{ResourceRow, decode, fold};

@@ -1,6 +1,8 @@
 //! [`TenantWrite`]: one write transaction scoped to one tenant.
 
-use redb::{Durability, MultimapTableDefinition, ReadableTable, WriteTransaction};
+use redb::{Durability, MultimapTableDefinition, ReadableTable};
+
+use super::db::{Db, WriteTxn};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -25,7 +27,7 @@ use crate::scim::attr::get_ci;
 /// when it returns. Dropping it without committing discards every write. After any error
 /// from a write method the transaction may hold part of that write: drop it.
 pub struct TenantWrite {
-    pub(crate) txn: WriteTransaction,
+    pub(crate) txn: WriteTxn,
     pub(crate) tenant: TenantId,
     pub(crate) now: Timestamp,
     /// `now` as the JSON text an appended record holds.
@@ -38,7 +40,7 @@ pub struct TenantWrite {
 impl TenantWrite {
     /// A durable write transaction scoped to `tenant`, which must exist.
     pub(crate) fn begin(
-        db: &redb::Database,
+        db: &std::sync::Arc<Db>,
         tenant: &TenantId,
         now: Timestamp,
     ) -> Result<TenantWrite, StoreError> {

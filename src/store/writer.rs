@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use redb::Database;
+use super::db::Db;
 
 use serde_json::value::RawValue;
 
@@ -245,7 +245,7 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    pub(crate) fn start(db: Arc<Database>, clock: Arc<dyn Clock>) -> Result<Writer, StoreError> {
+    pub(crate) fn start(db: Arc<Db>, clock: Arc<dyn Clock>) -> Result<Writer, StoreError> {
         let (sender, receiver) = channel::<Vec<Job>>();
         let thread = std::thread::Builder::new()
             .name("provisio-writer".into())
@@ -337,7 +337,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(db: &Database, clock: &dyn Clock, receiver: &Receiver<Vec<Job>>) {
+fn run(db: &Arc<Db>, clock: &dyn Clock, receiver: &Receiver<Vec<Job>>) {
     while let Ok(mut batch) = receiver.recv() {
         // Whatever else is queued joins the batch (a message is never split).
         take_queued(receiver, &mut batch);
@@ -382,7 +382,7 @@ type Finished = Vec<(Job, Result<Done, StoreError>)>;
 /// [`MAX_BATCH`]: they would otherwise wait for the next commit), and commits it. Each job
 /// with its outcome, or every job back when the batch must be re-run job by job.
 fn run_together(
-    db: &Database,
+    db: &Arc<Db>,
     now: Timestamp,
     mut batch: Vec<Job>,
     receiver: &Receiver<Vec<Job>>,
@@ -416,7 +416,7 @@ fn run_together(
 }
 
 /// Runs one job in a transaction of its own.
-fn run_alone(db: &Database, now: Timestamp, job: &Job) -> Result<Done, StoreError> {
+fn run_alone(db: &Arc<Db>, now: Timestamp, job: &Job) -> Result<Done, StoreError> {
     let mut txn = TenantWrite::begin(db, job.tenant(), now)?;
     match job.run(&mut txn) {
         Step::Done(done) => {
