@@ -329,11 +329,29 @@ impl Framer {
 
     /// Scans head bytes until the head ends or is refused; returns how many it took.
     fn head_bytes(&mut self, input: &[u8]) -> usize {
-        for (i, &byte) in input.iter().enumerate() {
+        let mut i = 0;
+        while i < input.len() {
+            // A run of bytes that are neither a line end nor a control character is taken
+            // whole: [`head_byte`](Self::head_byte) would only append each.
+            if !self.scan.after_cr {
+                let run = input[i..]
+                    .iter()
+                    .position(|&b| !is_plain_head_byte(b))
+                    .unwrap_or(input.len() - i);
+                if run > 0 {
+                    self.examined += run as u64;
+                    if self.head.len() + run + self.scan.skipped > MAX_HEAD {
+                        self.refuse_head(Refusal::HeadTooLarge);
+                        return input.len();
+                    }
+                    self.head.extend_from_slice(&input[i..i + run]);
+                    i += run;
+                    continue;
+                }
+            }
             self.examined += 1;
-            let step = self.head_byte(byte);
-            match step {
-                Ok(false) => {}
+            match self.head_byte(input[i]) {
+                Ok(false) => i += 1,
                 Ok(true) => return i + 1,
                 Err(refusal) => {
                     self.refuse_head(refusal);
@@ -524,6 +542,12 @@ impl Framer {
         }
         Ok(())
     }
+}
+
+/// A head byte [`Framer::head_byte`] only appends: not CR, LF or a control character
+/// other than tab.
+fn is_plain_head_byte(byte: u8) -> bool {
+    byte == b'\t' || (byte >= 0x20 && byte != 0x7f)
 }
 
 /// `tchar` of RFC 9110 §5.6.2: what a method or a field name is made of.
@@ -718,7 +742,7 @@ mod tests {
 
     #[test]
     fn valid_heads_are_unchanged() {
-        let head = "GET /scim/v2/Users?filter=userName%20eq%20%22x%22 HTTP/1.1\r\nHost: x\r\n\r\n";
+        let head = "GET /scim/v2/Users?filter=userName%20eq%20%22x%22 HTTP/1.1\r\nHost: x\r\nX-T:\ta\t\r\n\r\n";
         frames_as(head.as_bytes(), head);
     }
 
@@ -755,6 +779,8 @@ mod tests {
             (b"\nGET / HTTP/1.1\r\n\r\n", Refusal::BareLineEnd),
             (b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", Refusal::ObsFold),
             (b"GET / HTTP/1.1\r\nA: b\0\r\n\r\n", Refusal::ControlCharacter),
+            (b"GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n", Refusal::ControlCharacter),
+            (b"GET / HTTP/1.1\r\nA: b\x1f\r\n\r\n", Refusal::ControlCharacter),
             (b"GET / HTTP/1.1\r\nA : b\r\n\r\n", Refusal::MalformedHeader),
             (b"GET / HTTP/1.1\r\nnocolon\r\n\r\n", Refusal::MalformedHeader),
             (b"GET /\r\n\r\n", Refusal::MalformedRequestLine),
@@ -882,6 +908,65 @@ mod tests {
         let (out, _) = framed(&b"\r\n".repeat(MAX_HEAD));
         assert!(out.ends_with(&Refusal::HeadTooLarge.poison()));
         assert!(out.len() <= MAX_HEAD + 2 + Refusal::HeadTooLarge.poison().len());
+    }
+
+    #[test]
+    fn a_head_holding_exactly_the_cap_is_taken_and_one_byte_more_is_431() {
+        let start = b"GET / HTTP/1.1\r\nX: ";
+        for (extra, refused) in [(0, false), (1, true)] {
+            let filler = vec![b'a'; MAX_HEAD - start.len() + extra];
+            let mut whole = Framer::new();
+            whole.push(start);
+            whole.push(&filler);
+            let mut bytewise = Framer::new();
+            bytewise.push(start);
+            for byte in &filler {
+                bytewise.push(&[*byte]);
+            }
+            for framer in [whole, bytewise] {
+                assert_eq!(framer.is_closed(), refused, "{extra} over");
+                let poisoned = framer.pending() == Refusal::HeadTooLarge.poison();
+                assert_eq!(poisoned, refused, "{extra} over");
+            }
+        }
+    }
+
+    #[test]
+    fn every_short_head_tail_frames_alike_whole_and_a_byte_at_a_time() {
+        // After a request line, every text of up to 5 bytes over line ends, controls, a
+        // tab, a space, a colon and letters, then a blank line: a run of plain bytes taken
+        // whole must frame (and refuse) exactly as the same bytes one by one.
+        let alphabet = [b'\r', b'\n', b'\t', 0x01, 0x7f, b' ', b':', b'a', 0xc3];
+        let mut tails: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            tails = tails
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |b| [t.as_slice(), &[*b]].concat()))
+                .collect();
+            all.extend(tails.iter().cloned());
+        }
+        assert!(all.len() > 60_000);
+        for tail in &all {
+            let input = [b"GET / HTTP/1.1\r\nA: b".as_slice(), tail, b"\r\n\r\n"].concat();
+            let (whole, whole_framer) = framed(&input);
+            let mut framer = Framer::new();
+            let mut bytewise = Vec::new();
+            for byte in &input {
+                framer.push(&[*byte]);
+                bytewise.extend_from_slice(framer.pending());
+                let n = framer.pending().len();
+                framer.advance(n);
+            }
+            assert_eq!(bytewise, whole, "{:?}", text(tail));
+            assert_eq!(framer.refusal(), whole_framer.refusal(), "{:?}", text(tail));
+            assert_eq!(
+                framer.examined(),
+                whole_framer.examined(),
+                "{:?}",
+                text(tail)
+            );
+        }
     }
 
     #[test]
