@@ -111,9 +111,30 @@ pub fn write_resource(
     meta: &crate::domain::Meta,
     related: Option<&[Value]>,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let RawFields(fields) = serde_json::from_str(body.get())?;
+    let fields: RawFields = serde_json::from_str(body.get())?;
+    write_fields(kind, base_url, id, &fields, meta, related)
+}
+
+/// [`write_resource`] from a body already read into its top-level members (a
+/// [`StoredRow`]'s, read in one pass with its `meta`).
+///
+/// # Errors
+/// An extension's value is not JSON (a corrupt row).
+pub fn write_fields(
+    kind: ResourceKind,
+    base_url: &str,
+    id: &str,
+    fields: &RawFields,
+    meta: &crate::domain::Meta,
+    related: Option<&[Value]>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let fields = &fields.0;
     let stored = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, v)| *v);
-    let mut out = Vec::with_capacity(body.get().len() + 256);
+    let text: usize = fields
+        .iter()
+        .map(|(key, v)| key.len() + v.get().len() + 4)
+        .sum();
+    let mut out = Vec::with_capacity(text + 256);
     let mut object = JsonObject::open(&mut out);
     match stored("schemas").filter(|s| s.get().starts_with('[')) {
         Some(schemas) => object.field("schemas", schemas)?,
@@ -123,7 +144,7 @@ pub fn write_resource(
         )?,
     }
     object.field("id", id)?;
-    for (key, value) in &fields {
+    for (key, value) in fields {
         match shown_as(kind, key) {
             Shown::Hidden => {}
             Shown::AsIs => object.field(key, *value)?,
@@ -191,9 +212,34 @@ impl<'o> JsonObject<'o> {
 }
 
 /// The top-level members of a stored JSON object, in order, each value left as its text.
-struct RawFields<'a>(Vec<(std::borrow::Cow<'a, str>, &'a RawValue)>);
+pub struct RawFields<'a>(Vec<(std::borrow::Cow<'a, str>, &'a RawValue)>);
 
-impl<'de> serde::Deserialize<'de> for RawFields<'de> {
+impl RawFields<'_> {
+    /// The object as a [`Value`] (each member parsed).
+    ///
+    /// # Errors
+    /// A member's text is not JSON (a corrupt row).
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        let mut map = Map::with_capacity(self.0.len());
+        for (key, value) in &self.0 {
+            map.insert(key.clone().into_owned(), serde_json::from_str(value.get())?);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// A stored resource row (`{"body": {...}, "meta": {...}}`, the store's `RawRow` text) read
+/// in one pass: the body's top-level members as their text, and its `meta`.
+#[derive(serde::Deserialize)]
+pub struct StoredRow<'a> {
+    /// The body's members.
+    #[serde(borrow)]
+    pub body: RawFields<'a>,
+    /// Its `meta`.
+    pub meta: crate::domain::Meta,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawFields<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Fields;
         impl<'de> serde::de::Visitor<'de> for Fields {
@@ -715,9 +761,24 @@ mod tests {
             )
             .unwrap();
             assert_eq!(
-                String::from_utf8(written).unwrap(),
+                String::from_utf8(written.clone()).unwrap(),
                 String::from_utf8(expected).unwrap()
             );
+            // The same, read from a whole stored row in one pass.
+            let row = serde_json::to_string(&json!({"body": body, "meta": stored_meta})).unwrap();
+            let stored: StoredRow = serde_json::from_str(&row).unwrap();
+            assert_eq!(stored.meta, stored_meta);
+            assert_eq!(stored.body.to_value().unwrap(), body);
+            let from_row = write_fields(
+                kind,
+                "https://h/scim/v2",
+                "r1",
+                &stored.body,
+                &stored.meta,
+                Some(&related),
+            )
+            .unwrap();
+            assert_eq!(from_row, written);
         }
         let not_an_object = serde_json::value::to_raw_value(&json!([1])).unwrap();
         assert!(

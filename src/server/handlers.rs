@@ -3,7 +3,6 @@
 
 use hyper::header;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::domain::{
     Meta, ResourceBody, ResourceId, ResourceKind, StoredResource, TenantId, UserName,
@@ -15,12 +14,12 @@ use crate::scim::filter::{Filter, IndexedAttr, equality_hint};
 use crate::scim::list::{
     ListQuery, list_response, parse_list_query, parse_search_request, write_list_response,
 };
-use crate::scim::project::{self, Projection, build_resource, member_ref, write_resource};
+use crate::scim::project::{self, Projection, StoredRow, build_resource, member_ref, write_fields};
 use crate::scim::route::Route;
 use crate::server::unmanaged::Listed;
 use crate::server::write::{bulk_request, write_logged};
 use crate::server::{App, Call, Reply, ReplyBody, error_reply};
-use crate::store::{StoreError, TenantRead};
+use crate::store::{RawRow, StoreError, TenantRead};
 
 /// Whether a call is a read of a few rows (a resource by id, discovery, a list paged
 /// straight from the table or through an index), answered without the blocking pool.
@@ -133,32 +132,49 @@ pub(super) fn shown(
     present(read, base_url, kind, id, plain, projection)
 }
 
-/// What a response shows of a stored resource, from its body's stored text: for the
-/// default projection written straight from that text ([`write_resource`]), otherwise
-/// built and projected ([`shown`]).
+/// The SCIM error of a stored row that does not read back (logged as a storage error).
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "by value, it is what `map_err(corrupt)` passes"
+)]
+fn corrupt(err: serde_json::Error) -> ScimError {
+    storage(StoreError::Corrupt {
+        table: "resources",
+        detail: err.to_string(),
+    })
+}
+
+/// A resource row's stored text read in one pass: body members and `meta`.
+pub(super) fn stored_row(row: &RawRow) -> Result<StoredRow<'_>, ScimError> {
+    serde_json::from_str(row.text()).map_err(corrupt)
+}
+
+/// What a response shows of a stored resource, from its row: for the default projection
+/// written straight from the body's stored text ([`write_fields`]), otherwise built and
+/// projected ([`shown`]).
 pub(super) fn represent(
     read: &TenantRead,
     base_url: &str,
     kind: ResourceKind,
     id: &ResourceId,
-    raw: &RawValue,
-    meta: &Meta,
+    row: &StoredRow,
     projection: &Projection,
 ) -> Result<ReplyBody, ScimError> {
-    let corrupt = |err: serde_json::Error| {
-        storage(StoreError::Corrupt {
-            table: "resources",
-            detail: err.to_string(),
-        })
-    };
     if *projection == Projection::all() {
         let related = related(read, base_url, kind, id).map_err(storage)?;
-        let text = write_resource(kind, base_url, id.as_str(), raw, meta, Some(&related))
-            .map_err(corrupt)?;
+        let text = write_fields(
+            kind,
+            base_url,
+            id.as_str(),
+            &row.body,
+            &row.meta,
+            Some(&related),
+        )
+        .map_err(corrupt)?;
         return Ok(ReplyBody::Text(text));
     }
-    let body = serde_json::from_str(raw.get()).map_err(corrupt)?;
-    let shown = shown(read, base_url, kind, id, body, meta, projection).map_err(storage)?;
+    let body = row.body.to_value().map_err(corrupt)?;
+    let shown = shown(read, base_url, kind, id, body, &row.meta, projection).map_err(storage)?;
     Ok(ReplyBody::Value(shown))
 }
 
@@ -250,17 +266,18 @@ fn get(app: &App, call: &Call, kind: ResourceKind, id: &ResourceId) -> Result<Re
     let auth = key(call)?;
     let tenant = &auth.tenant;
     let read = app.store.read_for(auth).map_err(storage)?;
-    let stored = read.get_resource_raw(kind, id).map_err(storage)?;
-    let version = stored.as_ref().map(|(_, meta)| meta.version.to_string());
+    let row = read.get_resource_row(kind, id).map_err(storage)?;
+    let stored = row.as_ref().map(stored_row).transpose()?;
+    let version = stored.as_ref().map(|row| row.meta.version.to_string());
     let precondition = call.preconditions.evaluate(version.as_deref(), true)?;
     let projection = projection_of(kind, &call.query);
     let (body, meta) = match stored {
-        Some((raw, meta)) => {
-            let tag = etag(&meta.version.to_string());
+        Some(row) => {
+            let tag = etag(&row.meta.version.to_string());
             if precondition == Precondition::NotModified {
                 return Ok(Reply::empty(304).with_header(header::ETAG, tag));
             }
-            let body = represent(&read, &call.base_url, kind, id, &raw, &meta, &projection)?;
+            let body = represent(&read, &call.base_url, kind, id, &row, &projection)?;
             return Ok(Reply::with_body(200, body).with_header(header::ETAG, tag));
         }
         // A pre-existing entity, listed for an import, is read by its id too.
@@ -459,20 +476,19 @@ fn user_by_name(
     key: &str,
 ) -> Result<Reply, ScimError> {
     let found = match UserName::new(key) {
-        Ok(name) => read.user_raw_by_name(&name).map_err(storage)?,
+        Ok(name) => read.user_row_by_name(&name).map_err(storage)?,
         // A text that is not a valid userName names no user.
         Err(_) => None,
     };
     let total = usize::from(found.is_some());
     let mut resources = Vec::new();
-    if let Some((id, raw, meta)) = found.filter(|_| !query.window(total).is_empty()) {
+    if let Some((id, row)) = found.filter(|_| !query.window(total).is_empty()) {
         let shown = represent(
             read,
             &call.base_url,
             ResourceKind::User,
             &id,
-            &raw,
-            &meta,
+            &stored_row(&row)?,
             &query.projection,
         )?;
         resources.push(match shown {

@@ -268,16 +268,15 @@ fn answer(app: &App, call: &Call, begun: &Begun, applied: Result<Applied, WriteE
     }
     let read = handlers::key(call).and_then(|key| app.store.read_for(key).map_err(storage));
     let body = read.and_then(|read| {
-        read.get_resource_raw(kind, &id)
+        read.get_resource_row(kind, &id)
             .map_err(storage)?
-            .map(|(raw, meta)| {
+            .map(|row| {
                 represent(
                     &read,
                     &call.base_url,
                     kind,
                     &id,
-                    &raw,
-                    &meta,
+                    &handlers::stored_row(&row)?,
                     &projection_of(kind, &call.query),
                 )
             })

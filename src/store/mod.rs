@@ -43,6 +43,7 @@ pub use compact::Compacted;
 pub use error::StoreError;
 pub use import::{ImportRecord, ImportSummary};
 pub use prepared::{Encoded, encode_body};
+pub use query::RawRow;
 pub use read::TenantRead;
 pub use records::{
     HistoryRecord, IntegrationUser, KeyInfo, KeyRecord, LogRecord, Outcome, TenantRecord,

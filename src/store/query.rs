@@ -91,11 +91,16 @@ pub(crate) struct ResourceRow {
     pub(crate) meta: Meta,
 }
 
-/// A resource row read with its body left as the stored JSON text.
-#[derive(Deserialize)]
-pub(crate) struct RawResourceRow {
-    pub(crate) body: Box<serde_json::value::RawValue>,
-    pub(crate) meta: Meta,
+/// A resource row as its stored JSON text, `{"body": {...}, "meta": {...}}`: what a read
+/// shows of a resource is written from it in one pass (`scim::project::StoredRow`).
+#[derive(Debug)]
+pub struct RawRow(Box<str>);
+
+impl RawRow {
+    /// The row's JSON text.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A resource row to write, borrowed (the same bytes as [`ResourceRow`]).
@@ -253,18 +258,21 @@ impl<X: Txn> Queries<'_, X> {
         Ok(Some((row.body, row.meta)))
     }
 
-    /// A resource's body as its stored JSON text (not parsed) and its `meta`.
-    pub(crate) fn resource_raw(
+    /// A resource's row as its stored text (not parsed).
+    pub(crate) fn resource_row(
         &self,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<Option<(Box<serde_json::value::RawValue>, Meta)>, StoreError> {
+    ) -> Result<Option<RawRow>, StoreError> {
         let table = self.txn.table(RESOURCES)?;
         let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
             return Ok(None);
         };
-        let row = decode::<RawResourceRow>("resources", guard.value())?;
-        Ok(Some((row.body, row.meta)))
+        let text = std::str::from_utf8(guard.value()).map_err(|e| StoreError::Corrupt {
+            table: "resources",
+            detail: e.to_string(),
+        })?;
+        Ok(Some(RawRow(text.into())))
     }
 
     fn join(
@@ -391,17 +399,17 @@ impl<X: Txn> Queries<'_, X> {
             .map_or(Ok(None), |id| self.body(ResourceKind::User, id.as_str()))
     }
 
-    /// This tenant's user holding `user_name`: its id, its body as stored text, its `meta`.
-    pub(crate) fn user_raw_by_name(
+    /// This tenant's user holding `user_name`: its id and its row as stored text.
+    pub(crate) fn user_row_by_name(
         &self,
         user_name: &UserName,
-    ) -> Result<Option<(ResourceId, Box<serde_json::value::RawValue>, Meta)>, StoreError> {
+    ) -> Result<Option<(ResourceId, RawRow)>, StoreError> {
         let Some(id) = self.own_user_id(user_name)? else {
             return Ok(None);
         };
         Ok(self
-            .resource_raw(ResourceKind::User, id.as_str())?
-            .map(|(raw, meta)| (id, raw, meta)))
+            .resource_row(ResourceKind::User, id.as_str())?
+            .map(|row| (id, row)))
     }
 
     /// The body of the resource of `kind` with this externalId, without its entity.

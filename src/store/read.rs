@@ -4,10 +4,9 @@ use std::sync::Arc;
 
 use super::db::Snapshot;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::StoreError;
-use super::query::Queries;
+use super::query::{Queries, RawRow};
 use super::write::TenantWrite;
 use crate::domain::{
     Entity, EntityType, FieldName, Meta, PendingRef, ResourceBody, ResourceId, ResourceKind,
@@ -75,13 +74,13 @@ macro_rules! queries {
                 /// A resource's body and `meta`, without reading its entity.
                 get_resource_body(kind: ResourceKind, id: &ResourceId) -> Option<(Value, Meta)>
                     = resource_body(kind, id.as_str());
-                /// A resource's body as its stored JSON text, unparsed, and its `meta`: what
-                /// is shown of it can be written straight from that text.
-                get_resource_raw(kind: ResourceKind, id: &ResourceId) -> Option<(Box<RawValue>, Meta)>
-                    = resource_raw(kind, id.as_str());
-                /// This tenant's user holding `user_name`: id, body as stored text, `meta`.
-                user_raw_by_name(user_name: &UserName) -> Option<(ResourceId, Box<RawValue>, Meta)>
-                    = user_raw_by_name(user_name);
+                /// A resource's row as its stored JSON text, unparsed: what is shown of it
+                /// is written straight from that text.
+                get_resource_row(kind: ResourceKind, id: &ResourceId) -> Option<RawRow>
+                    = resource_row(kind, id.as_str());
+                /// This tenant's user holding `user_name`: its id and row as stored text.
+                user_row_by_name(user_name: &UserName) -> Option<(ResourceId, RawRow)>
+                    = user_row_by_name(user_name);
                 /// This tenant's user holding `user_name`, body and meta only.
                 user_body_by_name(user_name: &UserName) -> Option<ResourceBody>
                     = user_body_by_name(user_name);
