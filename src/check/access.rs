@@ -110,7 +110,13 @@ impl Roles {
 /// ignored).
 #[must_use]
 pub fn same_level(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
+    let (a, b) = (a.trim(), b.trim());
+    // Every request's key is checked against the editions and roles: ASCII names (all of
+    // them, in practice) are compared without lowercasing copies.
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.to_lowercase() == b.to_lowercase()
 }
 
 /// What a received password does: `password discard;` or `password hash;`.
@@ -198,5 +204,35 @@ mod tests {
         );
         assert!(editions.find("Starter").is_none());
         assert_eq!(editions.provisioning(), ["Enterprise", "Unlimited"]);
+    }
+
+    #[test]
+    fn same_level_is_the_comparison_of_trimmed_lowercase_copies() {
+        let names = [
+            "Admin",
+            "admin",
+            " ADMIN ",
+            "admi",
+            "Admin2",
+            "",
+            " ",
+            "Éditeur",
+            "éditeur",
+            "EDITEUR",
+            "ΑΣ",
+            "ας",
+            "ασ",
+            "K",
+            "\u{212a}",
+            "k",
+            "\tUser\u{a0}",
+            "user",
+        ];
+        for a in names {
+            for b in names {
+                let copies = a.trim().to_lowercase() == b.trim().to_lowercase();
+                assert_eq!(same_level(a, b), copies, "{a:?} {b:?}");
+            }
+        }
     }
 }
