@@ -16,8 +16,9 @@
 //!
 //! The machine's speed drifts within a run (by a quarter, within seconds, on the 2-core
 //! machine this was written on), so no ratio compares figures taken apart: each workload
-//! runs in [`ROUNDS`] rounds, and each round runs it on its limit, the small tenant and the
-//! big one back to back (the other way round every other round).
+//! runs in rounds ([`ROUNDS`] for writes, [`READ_ROUNDS`] for reads), and each round runs it
+//! on its limit, the small tenant and the big one back to back (the other way round every
+//! other round).
 //!
 //! `cargo build --release && cargo run --release --example loadgen -- [--users N] [--big N]
 //! [--group N] [--requests N] [--cache-mib N]` (the last is passed to the servers). Request
@@ -487,6 +488,12 @@ struct Tenant {
 /// machine's drift within a run falls on all three alike.
 const ROUNDS: usize = 3;
 
+/// Rounds of the reads, each of `--requests` / 2 requests per side. A read round of 6,667
+/// requests took 0.1-0.2 s, and the machine's stalls (its memory reclaim daemon takes up to
+/// 50 ms of CPU a second) moved single runs' read ratios by a quarter; 60,000 requests a
+/// side in six rounds span several seconds.
+const READ_ROUNDS: usize = 6;
+
 /// Which of the three a round step runs.
 #[derive(Clone, Copy)]
 enum Side {
@@ -502,9 +509,9 @@ struct Measured {
     big: Rate,
 }
 
-fn interleaved(mut step: impl FnMut(Side, usize) -> Sample) -> Measured {
+fn interleaved(rounds: usize, mut step: impl FnMut(Side, usize) -> Sample) -> Measured {
     let (mut limit, mut small, mut big) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let order = if round % 2 == 0 {
             [Side::Limit, Side::Small, Side::Big]
         } else {
@@ -625,7 +632,7 @@ fn workloads(
     raw: &mut RawCommits,
     requests: usize,
 ) -> Workloads {
-    let reads = requests / ROUNDS;
+    let reads = requests / 2;
     let writes = requests / 4 / ROUNDS;
     let bare_run = |n: usize| {
         run(
@@ -637,12 +644,12 @@ fn workloads(
             Arc::new(|_| ("GET", "/".to_string(), None)),
         )
     };
-    let get = interleaved(|side, round| match side {
+    let get = interleaved(READ_ROUNDS, |side, round| match side {
         Side::Limit => bare_run(reads),
         Side::Small => get_by_id(small, reads, round),
         Side::Big => get_by_id(big, reads, round),
     });
-    let lookup = interleaved(|side, round| match side {
+    let lookup = interleaved(READ_ROUNDS, |side, round| match side {
         Side::Limit => bare_run(reads),
         Side::Small => lookup(small, reads, round),
         Side::Big => lookup(big, reads, round),
@@ -650,7 +657,7 @@ fn workloads(
     // A burst of raw commits as long as a write run takes, roughly.
     let burst = writes / 3;
     let mut patches = |connections: usize, first: usize| {
-        interleaved(|side, round| match side {
+        interleaved(ROUNDS, |side, round| match side {
             Side::Limit => raw.burst(burst),
             Side::Small => patch(small, writes, connections, first + round * writes),
             Side::Big => patch(big, writes, connections, first + round * writes),
@@ -659,7 +666,7 @@ fn workloads(
     let patch16 = patches(16, 0);
     let patch64 = patches(64, ROUNDS * writes);
     let mut creates = |connections: usize| {
-        interleaved(|side, _| match side {
+        interleaved(ROUNDS, |side, _| match side {
             Side::Limit => raw.burst(burst),
             Side::Small => create(small, writes, connections),
             Side::Big => create(big, writes, connections),
@@ -840,7 +847,7 @@ fn main() {
     println!("  first GET of every user after the restart (cold cache): {cold}");
 
     println!(
-        "\neach workload in {ROUNDS} rounds of limit, {} users, {} users (reversed every other round);",
+        "\neach workload in rounds ({READ_ROUNDS} for reads, {ROUNDS} for writes) of limit, {} users, {} users (reversed every other round);",
         s.users, s.big
     );
     println!(
