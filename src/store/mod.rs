@@ -15,6 +15,7 @@ mod db;
 mod error;
 mod global;
 mod import;
+mod kept;
 mod prepared;
 mod query;
 mod read;

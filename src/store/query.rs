@@ -3,14 +3,16 @@
 use std::ops::Deref;
 
 use redb::{
-    Key, MultimapTableDefinition, ReadOnlyMultimapTable, ReadOnlyTable, ReadableMultimapTable,
-    ReadableTable, TableDefinition, TableError, Value as RedbValue, WriteTransaction,
+    Key, MultimapTableDefinition, MultimapTableHandle, ReadOnlyMultimapTable, ReadOnlyTable,
+    ReadableMultimapTable, ReadableTable, TableDefinition, TableError, TableHandle,
+    Value as RedbValue,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::StoreError;
 use super::db::{Snapshot, Tab};
+use super::kept::{Kept, KeptMultimap, KeptTable, Types};
 use super::tables::{
     ENTITIES, EXTERNAL_IDS, GROUP_NAMES, MEMBER_OF, MEMBERS, OUTBOX, PENDING, RESOURCE_COUNTS,
     RESOURCES, UNIQUE_KEYS, USER_NAMES,
@@ -33,17 +35,22 @@ pub(crate) trait Txn {
     where
         Self: 'a;
 
-    /// Opens a table for reading.
+    /// Opens a table for reading (its key and value types must be listed in
+    /// [`KeptTable`]: a write transaction may hold it open already).
     fn table<'a, K: Key + Send + Sync + 'static, V: RedbValue + Send + Sync + 'static>(
         &'a self,
         def: TableDefinition<'_, K, V>,
-    ) -> Result<Self::Table<'a, K, V>, TableError>;
+    ) -> Result<Self::Table<'a, K, V>, TableError>
+    where
+        Types: KeptTable<K, V>;
 
-    /// Opens a multimap table for reading.
+    /// Opens a multimap table for reading (see [`KeptMultimap`]).
     fn multimap<'a, K: Key + Send + Sync + 'static, V: Key + Send + Sync + 'static>(
         &'a self,
         def: MultimapTableDefinition<'_, K, V>,
-    ) -> Result<Self::Multimap<'a, K, V>, TableError>;
+    ) -> Result<Self::Multimap<'a, K, V>, TableError>
+    where
+        Types: KeptMultimap<K, V>;
 }
 
 impl Txn for Snapshot {
@@ -53,34 +60,58 @@ impl Txn for Snapshot {
     fn table<'a, K: Key + Send + Sync + 'static, V: RedbValue + Send + Sync + 'static>(
         &'a self,
         def: TableDefinition<'_, K, V>,
-    ) -> Result<Self::Table<'a, K, V>, TableError> {
+    ) -> Result<Self::Table<'a, K, V>, TableError>
+    where
+        Types: KeptTable<K, V>,
+    {
         Snapshot::table(self, def)
     }
 
     fn multimap<'a, K: Key + Send + Sync + 'static, V: Key + Send + Sync + 'static>(
         &'a self,
         def: MultimapTableDefinition<'_, K, V>,
-    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
+    ) -> Result<Self::Multimap<'a, K, V>, TableError>
+    where
+        Types: KeptMultimap<K, V>,
+    {
         Snapshot::multimap(self, def)
     }
 }
 
-impl Txn for WriteTransaction {
-    type Table<'a, K: Key + 'static, V: RedbValue + 'static> = Tab<'a, redb::Table<'a, K, V>>;
-    type Multimap<'a, K: Key + 'static, V: Key + 'static> = Tab<'a, redb::MultimapTable<'a, K, V>>;
+impl Txn for Kept<'_> {
+    type Table<'a, K: Key + 'static, V: RedbValue + 'static>
+        = Tab<'a, redb::Table<'a, K, V>>
+    where
+        Self: 'a;
+    type Multimap<'a, K: Key + 'static, V: Key + 'static>
+        = Tab<'a, redb::MultimapTable<'a, K, V>>
+    where
+        Self: 'a;
 
     fn table<'a, K: Key + Send + Sync + 'static, V: RedbValue + Send + Sync + 'static>(
         &'a self,
         def: TableDefinition<'_, K, V>,
-    ) -> Result<Self::Table<'a, K, V>, TableError> {
-        self.open_table(def).map(Tab::Own)
+    ) -> Result<Self::Table<'a, K, V>, TableError>
+    where
+        Types: KeptTable<K, V>,
+    {
+        match <Types as KeptTable<K, V>>::kept(self, def.name()) {
+            Some(table) => Ok(Tab::Kept(table)),
+            None => self.txn.open_table(def).map(Tab::Own),
+        }
     }
 
     fn multimap<'a, K: Key + Send + Sync + 'static, V: Key + Send + Sync + 'static>(
         &'a self,
         def: MultimapTableDefinition<'_, K, V>,
-    ) -> Result<Self::Multimap<'a, K, V>, TableError> {
-        self.open_multimap_table(def).map(Tab::Own)
+    ) -> Result<Self::Multimap<'a, K, V>, TableError>
+    where
+        Types: KeptMultimap<K, V>,
+    {
+        match <Types as KeptMultimap<K, V>>::kept(self, def.name()) {
+            Some(table) => Ok(Tab::Kept(table)),
+            None => self.txn.open_multimap_table(def).map(Tab::Own),
+        }
     }
 }
 

@@ -25,6 +25,11 @@ impl TenantRead {
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }
+
+    /// The snapshot, for the queries.
+    fn snapshot(&self) -> &Snapshot {
+        &self.txn
+    }
 }
 
 /// Methods answered by the [`Queries`] of `self`, one a line:
@@ -44,11 +49,11 @@ macro_rules! forward {
 
 /// The same query methods on a read snapshot and on a write transaction.
 macro_rules! queries {
-    ($ty:ty) => {
+    ($ty:ty => $view:ident) => {
         impl $ty {
             fn q(&self) -> Queries<'_, impl super::query::Txn> {
                 Queries {
-                    txn: &*self.txn,
+                    txn: self.$view(),
                     tenant: self.tenant.as_str(),
                 }
             }
@@ -153,5 +158,5 @@ macro_rules! queries {
     };
 }
 
-queries!(TenantRead);
-queries!(TenantWrite);
+queries!(TenantRead => snapshot);
+queries!(TenantWrite => kept);

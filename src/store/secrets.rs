@@ -14,14 +14,14 @@ impl TenantWrite {
         id: &ResourceId,
         hash: &PasswordHash,
     ) -> Result<(), StoreError> {
-        let mut table = self.txn.open_table(PASSWORD_HASHES)?;
+        let mut table = self.txn().open_table(PASSWORD_HASHES)?;
         table.insert((self.tenant.as_str(), id.as_str()), hash.as_str())?;
         Ok(())
     }
 
     /// Forgets the password of entity `id`, if it has one.
     pub(crate) fn remove_password_hash(&mut self, id: &ResourceId) -> Result<(), StoreError> {
-        let mut table = self.txn.open_table(PASSWORD_HASHES)?;
+        let mut table = self.txn().open_table(PASSWORD_HASHES)?;
         table.remove((self.tenant.as_str(), id.as_str()))?;
         Ok(())
     }

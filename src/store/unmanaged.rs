@@ -29,7 +29,7 @@ impl TenantWrite {
         }
         let tenant = self.tenant.as_str();
         let id = new.id.as_str();
-        let mut table = self.txn.open_table(UNMANAGED)?;
+        let mut table = self.txn().open_table(UNMANAGED)?;
         if let Some(old) = was {
             table.remove((tenant, old.entity_type.as_str(), id))?;
         }

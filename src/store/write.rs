@@ -1,8 +1,9 @@
 //! [`TenantWrite`]: one write transaction scoped to one tenant.
 
-use redb::{Durability, MultimapTableDefinition, ReadableTable};
+use redb::{Durability, MultimapTableDefinition, MultimapTableHandle, ReadableTable, TableHandle};
 
 use super::db::{Db, WriteTxn};
+use super::kept::Kept;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -10,10 +11,7 @@ use super::StoreError;
 use super::prepared::{Encoded, encode_body, time_json};
 use super::query::{ResourceRow, ResourceRowRef, decode, encode, encode_flat, fold, last_seq};
 use super::records::HistoryRecord;
-use super::tables::{
-    ENTITIES, EXTERNAL_IDS, GROUP_NAMES, HISTORY, LOG, MEMBER_OF, MEMBERS, OUTBOX, PENDING,
-    RESOURCE_COUNTS, RESOURCES, UNIQUE_KEYS, USER_NAMES,
-};
+use super::tables::{HISTORY, LOG, MEMBER_OF, MEMBERS};
 use crate::domain::{
     Entity, FieldName, FieldValue, Lifecycle, PendingRef, ResourceId, ResourceKind, StoredResource,
     TenantId, Timestamp, UserName,
@@ -27,7 +25,9 @@ use crate::scim::attr::get_ci;
 /// when it returns. Dropping it without committing discards every write. After any error
 /// from a write method the transaction may hold part of that write: drop it.
 pub struct TenantWrite {
-    pub(crate) txn: WriteTxn,
+    /// The transaction and the tables it keeps open ([`Kept`]): every table access of a
+    /// `TenantWrite` goes through them.
+    cell: WriteCell,
     pub(crate) tenant: TenantId,
     pub(crate) now: Timestamp,
     /// `now` as the JSON text an appended record holds.
@@ -36,6 +36,16 @@ pub struct TenantWrite {
     /// appending many records reads each table's last key once.
     seqs: Vec<(&'static str, TenantId, u64)>,
 }
+
+self_cell::self_cell!(
+    /// A write transaction with its kept tables, which borrow it (the crate keeps the two
+    /// together and drops the tables first).
+    struct WriteCell {
+        owner: WriteTxn,
+        #[covariant]
+        dependent: Kept,
+    }
+);
 
 impl TenantWrite {
     /// A durable write transaction scoped to `tenant`, which must exist.
@@ -46,8 +56,9 @@ impl TenantWrite {
     ) -> Result<TenantWrite, StoreError> {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
+        let cell = WriteCell::try_new(txn, |txn| Kept::open(txn))?;
         let mut write = TenantWrite {
-            txn,
+            cell,
             tenant: tenant.clone(),
             now,
             now_json: time_json(now),
@@ -60,16 +71,21 @@ impl TenantWrite {
     /// Scopes the transaction to `tenant`, which must exist (the writer thread moves one
     /// transaction from tenant to tenant within a batch).
     pub(crate) fn scope(&mut self, tenant: &TenantId) -> Result<(), StoreError> {
-        if self
-            .txn
-            .open_table(super::tables::TENANTS)?
-            .get(tenant.as_str())?
-            .is_none()
-        {
+        if self.kept().tenants.get(tenant.as_str())?.is_none() {
             return Err(StoreError::UnknownTenant(tenant.to_string()));
         }
         self.tenant.clone_from(tenant);
         Ok(())
+    }
+
+    /// The kept tables, for reading.
+    pub(crate) fn kept(&self) -> &Kept<'_> {
+        self.cell.borrow_dependent()
+    }
+
+    /// The transaction, for a table that is not kept.
+    pub(crate) fn txn(&self) -> &WriteTxn {
+        self.cell.borrow_owner()
     }
 
     /// The tenant this transaction is scoped to.
@@ -118,14 +134,15 @@ impl TenantWrite {
         // The body's depth was checked when it was encoded; meta is flat.
         let row = encode_flat("resources", &ResourceRowRef { body: text, meta })?;
         let tenant = self.tenant.as_str();
-        let old_body: Option<Value> = {
-            let mut table = self.txn.open_table(RESOURCES)?;
-            let old = table.insert((tenant, kind.as_str(), id), row.as_slice())?;
-            match old {
+        let old_body: Option<Value> = self.cell.with_dependent_mut(|_, kept| {
+            let old = kept
+                .resources
+                .insert((tenant, kind.as_str(), id), row.as_slice())?;
+            Ok::<_, StoreError>(match old {
                 Some(guard) => Some(decode::<ResourceRow>("resources", guard.value())?.body),
                 None => None,
-            }
-        };
+            })
+        })?;
         if old_body.is_none() {
             self.bump_count(kind, 1)?;
         }
@@ -145,13 +162,17 @@ impl TenantWrite {
     ) -> Result<bool, StoreError> {
         let tenant = self.tenant.as_str();
         let id = id.as_str();
-        let old_body = {
-            let mut table = self.txn.open_table(RESOURCES)?;
-            let old = table.remove((tenant, kind.as_str(), id))?;
+        let old_body = self.cell.with_dependent_mut(|_, kept| {
+            let old = kept.resources.remove((tenant, kind.as_str(), id))?;
             match old {
-                Some(guard) => decode::<ResourceRow>("resources", guard.value())?.body,
-                None => return Ok(false),
+                Some(guard) => {
+                    decode::<ResourceRow>("resources", guard.value()).map(|r| Some(r.body))
+                }
+                None => Ok(None),
             }
+        })?;
+        let Some(old_body) = old_body else {
+            return Ok(false);
         };
         self.bump_count(kind, -1)?;
         self.reindex(kind, id, Some(&old_body), None)?;
@@ -166,18 +187,20 @@ impl TenantWrite {
         Ok(true)
     }
 
-    fn bump_count(&self, kind: ResourceKind, delta: i64) -> Result<(), StoreError> {
-        let mut table = self.txn.open_table(RESOURCE_COUNTS)?;
+    fn bump_count(&mut self, kind: ResourceKind, delta: i64) -> Result<(), StoreError> {
         let key = (self.tenant.as_str(), kind.as_str());
-        let current = table.get(key)?.map_or(0, |g| g.value());
-        let next = current.saturating_add_signed(delta);
-        table.insert(key, next)?;
-        Ok(())
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = &mut kept.resource_counts;
+            let current = table.get(key)?.map_or(0, |g| g.value());
+            let next = current.saturating_add_signed(delta);
+            table.insert(key, next)?;
+            Ok(())
+        })
     }
 
     /// Moves the externalId and group-name index entries of `id` from `old` to `new`.
     fn reindex(
-        &self,
+        &mut self,
         kind: ResourceKind,
         id: &str,
         old: Option<&Value>,
@@ -191,23 +214,29 @@ impl TenantWrite {
                 .map(str::to_owned)
         };
         let (old_ext, new_ext) = (text(old, "externalId"), text(new, "externalId"));
-        if old_ext != new_ext {
-            let mut table = self.txn.open_table(EXTERNAL_IDS)?;
-            if let Some(old_ext) = &old_ext {
-                let key = (tenant, kind.as_str(), old_ext.as_str());
-                if table.get(key)?.is_some_and(|g| g.value() == id) {
-                    table.remove(key)?;
+        let (old_name, new_name) = if kind == ResourceKind::Group {
+            (
+                text(old, "displayName").map(|n| fold(&n)),
+                text(new, "displayName").map(|n| fold(&n)),
+            )
+        } else {
+            (None, None)
+        };
+        self.cell.with_dependent_mut(|_, kept| {
+            if old_ext != new_ext {
+                let table = &mut kept.external_ids;
+                if let Some(old_ext) = &old_ext {
+                    let key = (tenant, kind.as_str(), old_ext.as_str());
+                    if table.get(key)?.is_some_and(|g| g.value() == id) {
+                        table.remove(key)?;
+                    }
+                }
+                if let Some(new_ext) = &new_ext {
+                    table.insert((tenant, kind.as_str(), new_ext.as_str()), id)?;
                 }
             }
-            if let Some(new_ext) = &new_ext {
-                table.insert((tenant, kind.as_str(), new_ext.as_str()), id)?;
-            }
-        }
-        if kind == ResourceKind::Group {
-            let old_name = text(old, "displayName").map(|n| fold(&n));
-            let new_name = text(new, "displayName").map(|n| fold(&n));
             if old_name != new_name {
-                let mut table = self.txn.open_table(GROUP_NAMES)?;
+                let table = &mut kept.group_names;
                 if let Some(old_name) = &old_name {
                     let key = (tenant, old_name.as_str());
                     if table.get(key)?.is_some_and(|g| g.value() == id) {
@@ -218,8 +247,8 @@ impl TenantWrite {
                     table.insert((tenant, new_name.as_str()), id)?;
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Writes an entity, keeping the unique-key index (used by `find_entity`) in step: the
@@ -235,14 +264,13 @@ impl TenantWrite {
         let tenant = self.tenant.as_str();
         let id = entity.id.as_str();
         let bytes = encode("entities", entity)?;
-        let old: Option<Entity> = {
-            let mut table = self.txn.open_table(ENTITIES)?;
-            let old = table.insert((tenant, id), bytes.as_slice())?;
-            match old {
+        let old: Option<Entity> = self.cell.with_dependent_mut(|_, kept| {
+            let old = kept.entities.insert((tenant, id), bytes.as_slice())?;
+            Ok::<_, StoreError>(match old {
                 Some(guard) => Some(decode("entities", guard.value())?),
                 None => None,
-            }
-        };
+            })
+        })?;
         self.index_unmanaged(old.as_ref(), entity)?;
         let wanted: Vec<(&str, String)> = if entity.lifecycle == Lifecycle::Deleted {
             Vec::new()
@@ -255,8 +283,28 @@ impl TenantWrite {
                 })
                 .collect()
         };
-        let mut table = self.txn.open_table(UNIQUE_KEYS)?;
-        if let Some(old) = &old {
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = &mut kept.unique_keys;
+            Self::move_keys(table, tenant, id, entity, old.as_ref(), &wanted)
+        })
+    }
+
+    /// The unique-key index entries of `entity` (id `id`): the entries of `old` that are not
+    /// `wanted` any more are removed, and each of `wanted` is added, unless another entity
+    /// holds it.
+    fn move_keys(
+        table: &mut redb::Table<
+            '_,
+            (&'static str, &'static str, &'static str, &'static str),
+            &'static str,
+        >,
+        tenant: &str,
+        id: &str,
+        entity: &Entity,
+        old: Option<&Entity>,
+        wanted: &[(&str, String)],
+    ) -> Result<(), StoreError> {
+        if let Some(old) = old {
             for (field, value) in &old.fields {
                 let FieldValue::String(value) = value else {
                     continue;
@@ -279,7 +327,7 @@ impl TenantWrite {
                 }
             }
         }
-        for (field, folded) in &wanted {
+        for (field, folded) in wanted {
             let key = (tenant, entity.entity_type.as_str(), *field, folded.as_str());
             if let Some(holder) = table.get(key)? {
                 if holder.value() != id {
@@ -308,29 +356,35 @@ impl TenantWrite {
         user_name: &UserName,
         id: &ResourceId,
     ) -> Result<(), StoreError> {
-        let mut table = self.txn.open_table(USER_NAMES)?;
-        if let Some(holder) = table.get(user_name.key())? {
-            let (tenant, holder_id) = holder.value();
-            if tenant == self.tenant.as_str() && holder_id == id.as_str() {
-                return Ok(());
+        let ours = self.tenant.as_str();
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = &mut kept.user_names;
+            if let Some(holder) = table.get(user_name.key())? {
+                let (tenant, holder_id) = holder.value();
+                if tenant == ours && holder_id == id.as_str() {
+                    return Ok(());
+                }
+                return Err(StoreError::UserNameTaken(user_name.to_string()));
             }
-            return Err(StoreError::UserNameTaken(user_name.to_string()));
-        }
-        table.insert(user_name.key(), (self.tenant.as_str(), id.as_str()))?;
-        Ok(())
+            table.insert(user_name.key(), (ours, id.as_str()))?;
+            Ok(())
+        })
     }
 
     /// Releases a userName held by this tenant. A name held by another tenant is left
     /// alone. Returns whether it was released.
     pub fn release_user_name(&mut self, user_name: &UserName) -> Result<bool, StoreError> {
-        let mut table = self.txn.open_table(USER_NAMES)?;
-        let ours = table
-            .get(user_name.key())?
-            .is_some_and(|holder| holder.value().0 == self.tenant.as_str());
-        if ours {
-            table.remove(user_name.key())?;
-        }
-        Ok(ours)
+        let tenant = self.tenant.as_str();
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = &mut kept.user_names;
+            let ours = table
+                .get(user_name.key())?
+                .is_some_and(|holder| holder.value().0 == tenant);
+            if ours {
+                table.remove(user_name.key())?;
+            }
+            Ok(ours)
+        })
     }
 
     /// Adds `user` to `group` (both directions). Returns false if already a member.
@@ -362,21 +416,19 @@ impl TenantWrite {
     ) -> Result<bool, StoreError> {
         let tenant = self.tenant.as_str();
         let (group, user) = (group.as_str(), user.as_str());
-        let existed = {
-            let mut table = self.txn.open_multimap_table(MEMBERS)?;
-            if member {
-                table.insert((tenant, group), user)?
+        self.cell.with_dependent_mut(|_, kept| {
+            let existed = if member {
+                kept.members.insert((tenant, group), user)?
             } else {
-                table.remove((tenant, group), user)?
+                kept.members.remove((tenant, group), user)?
+            };
+            if member {
+                kept.member_of.insert((tenant, user), group)?;
+            } else {
+                kept.member_of.remove((tenant, user), group)?;
             }
-        };
-        let mut table = self.txn.open_multimap_table(MEMBER_OF)?;
-        if member {
-            table.insert((tenant, user), group)?;
-        } else {
-            table.remove((tenant, user), group)?;
-        }
-        Ok(existed)
+            Ok(existed)
+        })
     }
 
     /// Removes every row of `key` from the `forward` membership multimap and the matching
@@ -388,28 +440,32 @@ impl TenantWrite {
         key: &str,
     ) -> Result<Vec<String>, StoreError> {
         let tenant = self.tenant.as_str();
-        let others: Vec<String> = {
-            let mut table = self.txn.open_multimap_table(forward)?;
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = kept
+                .membership(forward.name())
+                .ok_or_else(|| unkept(forward.name()))?;
             let mut others = Vec::new();
             for value in table.remove_all((tenant, key))? {
                 others.push(value?.value().to_owned());
             }
-            others
-        };
-        let mut table = self.txn.open_multimap_table(backward)?;
-        for other in &others {
-            table.remove((tenant, other.as_str()), key)?;
-        }
-        Ok(others)
+            let table = kept
+                .membership(backward.name())
+                .ok_or_else(|| unkept(backward.name()))?;
+            for other in &others {
+                table.remove((tenant, other.as_str()), key)?;
+            }
+            Ok(others)
+        })
     }
 
     /// Records a reference waiting for an entity (keyed by `entity` and the folded `key`).
     pub fn add_pending(&mut self, pending: &PendingRef) -> Result<(), StoreError> {
         let folded = fold(&pending.key);
         let (key, value) = pending_row(self.tenant.as_str(), pending, &folded);
-        let mut table = self.txn.open_multimap_table(PENDING)?;
-        table.insert(key, value)?;
-        Ok(())
+        self.cell.with_dependent_mut(|_, kept| {
+            kept.pending.insert(key, value)?;
+            Ok(())
+        })
     }
 
     /// Removes a pending reference (as returned by `pending_refs`). Returns whether it
@@ -417,8 +473,8 @@ impl TenantWrite {
     pub fn remove_pending(&mut self, pending: &PendingRef) -> Result<bool, StoreError> {
         let folded = fold(&pending.key);
         let (key, value) = pending_row(self.tenant.as_str(), pending, &folded);
-        let mut table = self.txn.open_multimap_table(PENDING)?;
-        Ok(table.remove(key, value)?)
+        self.cell
+            .with_dependent_mut(|_, kept| Ok(kept.pending.remove(key, value)?))
     }
 
     /// The next sequence number of `table` for this tenant.
@@ -457,10 +513,13 @@ impl TenantWrite {
     /// Appends a notification to the tenant's outbox; returns its sequence number.
     pub fn push_outbox(&mut self, notification: &Value) -> Result<u64, StoreError> {
         let text = notification.to_string();
-        let mut table = self.txn.open_table(OUTBOX)?;
-        let seq = Self::next_seq(&mut self.seqs, "outbox", &self.tenant, &table)?;
-        table.insert((self.tenant.as_str(), seq), text.as_str())?;
-        Ok(seq)
+        let (seqs, tenant) = (&mut self.seqs, &self.tenant);
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = &mut kept.outbox;
+            let seq = Self::next_seq(seqs, "outbox", tenant, table)?;
+            table.insert((tenant.as_str(), seq), text.as_str())?;
+            Ok(seq)
+        })
     }
 
     /// Appends a change to the tenant's history: assigns `seq` (returned) and the
@@ -497,13 +556,16 @@ impl TenantWrite {
         row: &Encoded,
         count: usize,
     ) -> Result<u64, StoreError> {
-        let mut table = self.txn.open_table(HISTORY)?;
-        let first = Self::next_seq(&mut self.seqs, "history", &self.tenant, &table)?;
-        let last = first + count.saturating_sub(1) as u64;
-        Self::reserve_to(&mut self.seqs, "history", &self.tenant, last);
-        let row = row.stamped(first, &self.now_json);
-        table.insert((self.tenant.as_str(), last), row.as_slice())?;
-        Ok(last)
+        let (seqs, tenant, now_json) = (&mut self.seqs, &self.tenant, &self.now_json);
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = &mut kept.history;
+            let first = Self::next_seq(seqs, "history", tenant, table)?;
+            let last = first + count.saturating_sub(1) as u64;
+            Self::reserve_to(seqs, "history", tenant, last);
+            let row = row.stamped(first, now_json);
+            table.insert((tenant.as_str(), last), row.as_slice())?;
+            Ok(last)
+        })
     }
 
     /// Appends records encoded beforehand ([`Encoded`]) to the append-only `table`
@@ -515,26 +577,40 @@ impl TenantWrite {
         name: &'static str,
         records: &[Encoded],
     ) -> Result<u64, StoreError> {
-        let mut table = self.txn.open_table(table)?;
-        let mut seq = 0;
-        for record in records {
-            seq = Self::next_seq(&mut self.seqs, name, &self.tenant, &table)?;
-            let row = record.stamped(seq, &self.now_json);
-            table.insert((self.tenant.as_str(), seq), row.as_slice())?;
-        }
-        Ok(seq)
+        let (seqs, tenant, now_json) = (&mut self.seqs, &self.tenant, &self.now_json);
+        self.cell.with_dependent_mut(|_, kept| {
+            let table = kept
+                .appended(table.name())
+                .ok_or_else(|| unkept(table.name()))?;
+            let mut seq = 0;
+            for record in records {
+                seq = Self::next_seq(seqs, name, tenant, table)?;
+                let row = record.stamped(seq, now_json);
+                table.insert((tenant.as_str(), seq), row.as_slice())?;
+            }
+            Ok(seq)
+        })
     }
 
     /// Commits durably: when this returns `Ok`, every write survives a crash.
     pub fn commit(self) -> Result<(), StoreError> {
-        self.txn.commit()?;
+        // The kept tables close first: each writes its root back to the transaction.
+        self.cell.into_owner().commit()?;
         Ok(())
     }
 
     /// Discards every write (the same as dropping the transaction).
     pub fn abort(self) -> Result<(), StoreError> {
-        self.txn.abort()?;
+        self.cell.into_owner().abort()?;
         Ok(())
+    }
+}
+
+/// A table a `TenantWrite` was asked to write that it does not keep open.
+fn unkept(name: &str) -> StoreError {
+    StoreError::Corrupt {
+        table: "writer",
+        detail: format!("table `{name}` is not kept open by the write transaction"),
     }
 }
 
