@@ -22,13 +22,17 @@ pub fn apply(txn: &mut TenantWrite, write: &PlannedWrite) -> Result<Option<Meta>
     let kind = plan.operation.kind;
     let id = &plan.entity.id;
     let now = txn.now();
-    let before = txn.get_resource(kind, id)?;
-
-    // The operation's own entity: current fields + its writes + its lifecycle.
-    let mut entity = match (&before, txn.get_entity(id)?) {
-        (Some(stored), _) => stored.entity.clone(),
-        (None, Some(existing)) => existing,
-        (None, None) => Entity::new(id.clone(), plan.entity.entity_type.clone()),
+    // The operation's own entity: current fields + its writes + its lifecycle. The body
+    // before is not built: the Plan made the one written.
+    let (before, mut entity) = match txn.get_resource_head(kind, id)? {
+        Some((meta, entity)) => (Some(meta), entity),
+        None => match txn.get_entity(id)? {
+            Some(existing) => (None, existing),
+            None => (
+                None,
+                Entity::new(id.clone(), plan.entity.entity_type.clone()),
+            ),
+        },
     };
     entity.managed = true;
     for write in plan.writes.iter().filter(|w| w.entity == plan.entity) {
@@ -58,10 +62,10 @@ pub fn apply(txn: &mut TenantWrite, write: &PlannedWrite) -> Result<Option<Meta>
     let written = match &plan.resource {
         ResourceWrite::Put { body } => {
             let meta = match &before {
-                Some(stored) => Meta {
-                    created: stored.meta.created,
+                Some(before) => Meta {
+                    created: before.created,
                     last_modified: now,
-                    version: stored.meta.version + 1,
+                    version: before.version + 1,
                 },
                 None => Meta {
                     created: now,
@@ -83,7 +87,7 @@ pub fn apply(txn: &mut TenantWrite, write: &PlannedWrite) -> Result<Option<Meta>
         }
         ResourceWrite::Keep => {
             txn.put_entity(&entity, own_unique)?;
-            before.map(|stored| stored.meta)
+            before
         }
     };
 

@@ -258,21 +258,31 @@ impl<X: Txn> Queries<'_, X> {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<(u64, Entity)>, StoreError> {
+        Ok(self
+            .resource_head(kind, id)?
+            .map(|(meta, entity)| (meta.version, entity)))
+    }
+
+    /// A resource's `meta` and entity, its body skipped unbuilt (what a write of it
+    /// starts from).
+    pub(crate) fn resource_head(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<(Meta, Entity)>, StoreError> {
         #[derive(Deserialize)]
-        struct Versioned {
+        struct Head {
             meta: Meta,
         }
-        let version = {
+        let meta = {
             let table = self.txn.table(RESOURCES)?;
             let Some(guard) = table.get((self.tenant, kind.as_str(), id))? else {
                 return Ok(None);
             };
-            decode::<Versioned>("resources", guard.value())?
-                .meta
-                .version
+            decode::<Head>("resources", guard.value())?.meta
         };
         let entity = self.entity_of(kind, id)?;
-        Ok(Some((version, entity)))
+        Ok(Some((meta, entity)))
     }
 
     /// A resource's body and meta without its entity (what a SCIM read shows).

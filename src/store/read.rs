@@ -76,6 +76,9 @@ macro_rules! queries {
                 /// A resource of this tenant by kind and id, joined with its entity.
                 get_resource(kind: ResourceKind, id: &ResourceId) -> Option<StoredResource>
                     = resource(kind, id.as_str());
+                /// A resource's `meta` and entity, its body not built.
+                get_resource_head(kind: ResourceKind, id: &ResourceId) -> Option<(Meta, Entity)>
+                    = resource_head(kind, id.as_str());
                 /// A resource's body and `meta`, without reading its entity.
                 get_resource_body(kind: ResourceKind, id: &ResourceId) -> Option<(Value, Meta)>
                     = resource_body(kind, id.as_str());

@@ -104,6 +104,29 @@ fn group_patch_answers_204_unless_attributes_are_asked_for() {
     assert_eq!(body["members"][0]["value"], json!(user));
 }
 
+#[test]
+fn a_patch_keeps_created_bumps_the_version_and_writes_the_entity() {
+    let (_server, okta) = Server::with_tenant("acme");
+    let user = okta.create_user("jane@ex.com");
+    let path = format!("/Users/{user}");
+    let first = okta.get_json(&path);
+    let off = json!([{"op": "replace", "path": "active", "value": false}]);
+    let patched = okta.patched(&path, off);
+    assert_eq!(patched["active"], json!(false), "{patched}");
+    let title = json!([{"op": "replace", "path": "title", "value": "Engineer"}]);
+    let response = okta.patch_ops(&path, title);
+    assert_eq!(response.header("etag"), Some("W/\"3\""));
+    let now = okta.get_json(&path);
+    assert_eq!(now["meta"]["created"], first["meta"]["created"], "{now}");
+    assert_eq!(now["meta"]["version"], json!("W/\"3\""), "{now}");
+    assert_eq!(
+        now["active"],
+        json!(false),
+        "the first PATCH is kept: {now}"
+    );
+    assert_eq!(now["title"], json!("Engineer"), "{now}");
+}
+
 /// A bulk operation creating group `name` (bulkId `bulk_id`) with the member created by
 /// the operation of bulkId `member`.
 fn bulk_group(bulk_id: &str, name: &str, member: &str) -> serde_json::Value {
