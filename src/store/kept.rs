@@ -57,31 +57,6 @@ impl<'t> Kept<'t> {
             pending: txn.open_multimap_table(PENDING)?,
         })
     }
-
-    /// The kept membership multimap called `name` (`members` or `member_of`).
-    pub(crate) fn membership(&mut self, name: &str) -> Option<&mut MultimapTable<'t, (S, S), S>> {
-        if name == self.members.name() {
-            Some(&mut self.members)
-        } else if name == self.member_of.name() {
-            Some(&mut self.member_of)
-        } else {
-            None
-        }
-    }
-
-    /// The kept append-only table called `name` (`history` or `provisioning_log`).
-    pub(crate) fn appended(
-        &mut self,
-        name: &str,
-    ) -> Option<&mut Table<'t, (S, u64), &'static [u8]>> {
-        if name == self.history.name() {
-            Some(&mut self.history)
-        } else if name == self.log.name() {
-            Some(&mut self.log)
-        } else {
-            None
-        }
-    }
 }
 
 /// The key and value types of tables: for each, which kept table (by name) has them. A
@@ -90,18 +65,25 @@ impl<'t> Kept<'t> {
 pub(crate) trait KeptTable<K: Key + 'static, V: RedbValue + 'static> {
     /// The kept table called `name`, if it is one of these types.
     fn kept<'a, 't>(kept: &'a Kept<'t>, name: &str) -> Option<&'a Table<'t, K, V>>;
+    /// The same, to write.
+    fn kept_mut<'a, 't>(kept: &'a mut Kept<'t>, name: &str) -> Option<&'a mut Table<'t, K, V>>;
 }
 
 /// [`KeptTable`] for multimaps.
 pub(crate) trait KeptMultimap<K: Key + 'static, V: Key + 'static> {
     /// The kept multimap called `name`, if it is one of these types.
     fn kept<'a, 't>(kept: &'a Kept<'t>, name: &str) -> Option<&'a MultimapTable<'t, K, V>>;
+    /// The same, to write.
+    fn kept_mut<'a, 't>(
+        kept: &'a mut Kept<'t>,
+        name: &str,
+    ) -> Option<&'a mut MultimapTable<'t, K, V>>;
 }
 
 /// The implementor of [`KeptTable`] and [`KeptMultimap`].
 pub(crate) struct Types;
 
-/// `KeptTable<K, V> for Types`: the kept fields of those types.
+/// `KeptTable<K, V> for Types`: the kept fields of those types, found by name.
 macro_rules! kept_types {
     ($trait:ident, $table:ident: $($k:ty, $v:ty => [$($field:ident),*];)*) => {
         $(
@@ -110,6 +92,19 @@ macro_rules! kept_types {
                     $(
                         if name == kept.$field.name() {
                             return Some(&kept.$field);
+                        }
+                    )*
+                    let _ = (kept, name);
+                    None
+                }
+
+                fn kept_mut<'a, 't>(
+                    kept: &'a mut Kept<'t>,
+                    name: &str,
+                ) -> Option<&'a mut $table<'t, $k, $v>> {
+                    $(
+                        if name == kept.$field.name() {
+                            return Some(&mut kept.$field);
                         }
                     )*
                     let _ = (kept, name);
@@ -203,12 +198,14 @@ mod tests {
         {
             let mut kept = Kept::open(&txn).unwrap();
             kept.outbox.insert(("a", 1), "one").unwrap();
-            kept.appended("provisioning_log")
+            <Types as KeptTable<(S, u64), &[u8]>>::kept_mut(&mut kept, "provisioning_log")
                 .unwrap()
                 .insert(("a", 1), b"log".as_slice())
                 .unwrap();
-            assert!(kept.appended("outbox").is_none());
-            assert!(kept.membership("pending_refs").is_none());
+            assert!(<Types as KeptTable<(S, u64), &[u8]>>::kept_mut(&mut kept, "outbox").is_none());
+            assert!(
+                <Types as KeptMultimap<(S, S), S>>::kept_mut(&mut kept, "pending_refs").is_none()
+            );
             let outbox = kept.table(OUTBOX).unwrap();
             assert_eq!(outbox.get(("a", 1)).unwrap().unwrap().value(), "one");
             // A table that is not kept is opened and closed for the query, beside the kept.

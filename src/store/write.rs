@@ -3,7 +3,7 @@
 use redb::{Durability, MultimapTableDefinition, MultimapTableHandle, ReadableTable, TableHandle};
 
 use super::db::{Db, WriteTxn};
-use super::kept::Kept;
+use super::kept::{Kept, KeptMultimap, KeptTable, Types};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -441,16 +441,15 @@ impl TenantWrite {
     ) -> Result<Vec<String>, StoreError> {
         let tenant = self.tenant.as_str();
         self.cell.with_dependent_mut(|_, kept| {
-            let table = kept
-                .membership(forward.name())
+            let table = <Types as KeptMultimap<(&str, &str), &str>>::kept_mut(kept, forward.name())
                 .ok_or_else(|| unkept(forward.name()))?;
             let mut others = Vec::new();
             for value in table.remove_all((tenant, key))? {
                 others.push(value?.value().to_owned());
             }
-            let table = kept
-                .membership(backward.name())
-                .ok_or_else(|| unkept(backward.name()))?;
+            let table =
+                <Types as KeptMultimap<(&str, &str), &str>>::kept_mut(kept, backward.name())
+                    .ok_or_else(|| unkept(backward.name()))?;
             for other in &others {
                 table.remove((tenant, other.as_str()), key)?;
             }
@@ -579,8 +578,7 @@ impl TenantWrite {
     ) -> Result<u64, StoreError> {
         let (seqs, tenant, now_json) = (&mut self.seqs, &self.tenant, &self.now_json);
         self.cell.with_dependent_mut(|_, kept| {
-            let table = kept
-                .appended(table.name())
+            let table = <Types as KeptTable<_, &[u8]>>::kept_mut(kept, table.name())
                 .ok_or_else(|| unkept(table.name()))?;
             let mut seq = 0;
             for record in records {
