@@ -87,7 +87,7 @@ impl Files {
     /// Where a rule starting at `span` was written.
     pub(crate) fn origin(&self, id: FileId, span: Span) -> RuleOrigin {
         RuleOrigin {
-            file: self.name(id).to_string(),
+            file: self.name(id).into(),
             line: self.line(id, span.start),
         }
     }

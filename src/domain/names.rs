@@ -1,22 +1,25 @@
 //! Identifier newtypes. Each wraps the text exactly as it is stored and compared: these
 //! names are case-sensitive (a [`UserName`](super::UserName) is the one that is not).
+//!
+//! The text is shared (`Arc<str>`): a Plan names the same entity, type and field in each
+//! of its writes and history entries, and a clone is a count, not a copy.
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Wraps a text as it is.
-            pub fn new(text: impl Into<String>) -> $name {
-                $name(text.into())
+            pub fn new(text: impl AsRef<str>) -> $name {
+                $name(Arc::from(text.as_ref()))
             }
 
             /// The text.
@@ -26,7 +29,19 @@ macro_rules! name_type {
 
             /// The text, owned.
             pub fn into_string(self) -> String {
-                self.0
+                self.0.to_string()
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                deserializer.deserialize_str(SharedText).map($name)
             }
         }
 
@@ -50,13 +65,13 @@ macro_rules! name_type {
 
         impl From<&str> for $name {
             fn from(text: &str) -> $name {
-                $name(text.to_owned())
+                $name(Arc::from(text))
             }
         }
 
         impl From<String> for $name {
             fn from(text: String) -> $name {
-                $name(text)
+                $name(Arc::from(text))
             }
         }
 
@@ -64,34 +79,49 @@ macro_rules! name_type {
             type Err = std::convert::Infallible;
 
             fn from_str(text: &str) -> Result<$name, Self::Err> {
-                Ok($name(text.to_owned()))
+                Ok($name(Arc::from(text)))
             }
         }
 
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
-                self.0 == other
+                *self.0 == *other
             }
         }
 
         impl PartialEq<String> for $name {
             fn eq(&self, other: &String) -> bool {
-                self.0 == *other
+                *self.0 == **other
             }
         }
 
         impl PartialEq<$name> for String {
             fn eq(&self, other: &$name) -> bool {
-                *self == other.0
+                **self == *other.0
             }
         }
 
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
+                *self.0 == **other
             }
         }
     };
+}
+
+/// Reads a name's text straight into its shared allocation.
+struct SharedText;
+
+impl serde::de::Visitor<'_> for SharedText {
+    type Value = Arc<str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Arc<str>, E> {
+        Ok(Arc::from(text))
+    }
 }
 
 name_type!(

@@ -1,6 +1,7 @@
 //! Where a decision came from: a rule at `file:line`, or the built-in default.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
@@ -8,10 +9,16 @@ use serde::{Serialize, Serializer};
 /// file name) and a 1-based line. Displayed as `file:line` in Plans and history.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct RuleOrigin {
-    /// File name as given to the checker, e.g. `default.rules`.
-    pub file: String,
+    /// File name as given to the checker, e.g. `default.rules`; shared, since every write
+    /// and history entry a rule makes names it.
+    #[serde(serialize_with = "text")]
+    pub file: Arc<str>,
     /// 1-based line of the rule's first token.
     pub line: u32,
+}
+
+fn text<S: Serializer>(file: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(file)
 }
 
 impl fmt::Display for RuleOrigin {

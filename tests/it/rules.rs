@@ -454,7 +454,7 @@ fn overlay_precedence() {
         "phoneNumbers[type eq \"mobile\"].value"
     );
     assert_eq!(office.origin.to_string(), "overlay.rules:3");
-    assert_eq!(users[8].origin.file, "overlay.rules");
+    assert_eq!(&*users[8].origin.file, "overlay.rules");
     // Overlay hooks come after the profile's.
     let hooks = rules.hooks(ResourceKind::User);
     assert_eq!(
