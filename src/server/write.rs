@@ -32,6 +32,18 @@ struct LogEntry {
 impl LogEntry {
     fn record(&self, status: u16, outcome: Outcome, error: Option<&ScimError>) -> LogRecord {
         LogRecord {
+            request: self.request.clone(),
+            ..self.record_without_request(status, outcome, error)
+        }
+    }
+
+    fn record_without_request(
+        &self,
+        status: u16,
+        outcome: Outcome,
+        error: Option<&ScimError>,
+    ) -> LogRecord {
+        LogRecord {
             seq: 0,
             time: crate::domain::Timestamp::EPOCH,
             actor: self.actor.clone(),
@@ -43,8 +55,20 @@ impl LogEntry {
                 .and_then(|e| e.scim_type)
                 .map(|t| t.as_str().to_string()),
             detail: error.map(|e| e.detail.clone()),
-            request: self.request.clone(),
+            request: None,
         }
+    }
+
+    /// The encoded record of the request's success. The request moves into it and comes
+    /// back masked, kept for a failure's record (masked again there, which changes nothing).
+    fn success(&mut self, status: u16) -> Result<Encoded, StoreError> {
+        let record = LogRecord {
+            request: self.request.take(),
+            ..self.record_without_request(status, Outcome::Ok, None)
+        };
+        let (encoded, request) = Encoded::log_giving_back(record);
+        self.request = request;
+        encoded
     }
 
     /// The reply to a failed write, and its record, to write in a transaction of its own
@@ -205,7 +229,7 @@ fn logged(result: Result<u64, StoreError>) {
 /// Parses the call into a write request.
 fn begin(call: &Call, body: Option<Value>) -> Result<Begun, Answer> {
     let (tenant, actor) = tenant(call).map_err(|err| (error_reply(&err), None))?;
-    let entry = LogEntry {
+    let mut entry = LogEntry {
         tenant: tenant.clone(),
         actor: actor.to_owned(),
         method: call.method.to_string(),
@@ -218,7 +242,7 @@ fn begin(call: &Call, body: Option<Value>) -> Result<Begun, Answer> {
         Err(err) => return Err(entry.failed(&err, Outcome::Failed)),
     };
     let status = success_status(&op, &call.query);
-    let success_log = match Encoded::log(entry.record(status, Outcome::Ok, None)) {
+    let success_log = match entry.success(status) {
         Ok(record) => record,
         Err(err) => return Err(entry.failed(&storage(err), Outcome::Failed)),
     };

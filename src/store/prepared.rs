@@ -13,8 +13,9 @@ use serde_json::value::RawValue;
 
 use super::StoreError;
 use super::query::{MAX_ROW_DEPTH, encode, encode_flat};
-use super::records::{HistoryRecord, HistoryRow, LogRecord};
+use super::records::{ChangeView, HistoryRecord, HistoryRow, LogRecord};
 use crate::domain::Timestamp;
+use crate::eval::plan::HistoryEntry;
 
 /// An append-only record encoded but for its `seq` and `time`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +42,48 @@ impl Encoded {
         Encoded::after_stamp("history", bytes)
     }
 
+    /// A Plan's change history (at least one entry) as one row by `actor`, written from
+    /// the Plan's own text: the row [`Encoded::history_row`] makes of the same changes.
+    pub fn plan_history(actor: &str, entries: &[HistoryEntry]) -> Result<Encoded, StoreError> {
+        let changes: Vec<ChangeView<'_>> = entries
+            .iter()
+            .map(|entry| ChangeView {
+                entity_type: &entry.entity.entity_type,
+                entity_id: &entry.entity.id,
+                user_name: entry.user_name.as_deref(),
+                field: entry.field.as_str(),
+                before: entry.before.as_deref(),
+                after: entry.after.as_deref(),
+                rule: &entry.rule,
+            })
+            .collect();
+        let bytes =
+            HistoryRow::changes_json(0, Timestamp::EPOCH, actor, &changes).map_err(|e| {
+                StoreError::Corrupt {
+                    table: "history",
+                    detail: e.to_string(),
+                }
+            })?;
+        Encoded::after_stamp("history", bytes)
+    }
+
     /// A provisioning-log record with every secret its request carries masked; its `seq`
     /// and `time` are ignored (the writer assigns them).
-    pub fn log(mut record: LogRecord) -> Result<Encoded, StoreError> {
+    pub fn log(record: LogRecord) -> Result<Encoded, StoreError> {
+        Encoded::log_giving_back(record).0
+    }
+
+    /// [`Encoded::log`], giving back the record's request as masked, for the caller to
+    /// log it again without another copy.
+    pub fn log_giving_back(
+        mut record: LogRecord,
+    ) -> (Result<Encoded, StoreError>, Option<serde_json::Value>) {
         if let Some(request) = &mut record.request {
             super::mask_secrets(request);
         }
-        Encoded::after_stamp("provisioning_log", encode("provisioning_log", &record)?)
+        let encoded = encode("provisioning_log", &record)
+            .and_then(|bytes| Encoded::after_stamp("provisioning_log", bytes));
+        (encoded, record.request)
     }
 
     /// Keeps what follows the leading `{"seq":N,"time":"T",` of an encoded record.
@@ -174,6 +210,78 @@ mod tests {
         let one: HistoryRow = serde_json::from_slice(&one).unwrap();
         assert_eq!(one.0, vec![history(3, time)]);
         assert!(Encoded::history_row(&[]).is_err());
+    }
+
+    #[test]
+    fn a_plans_history_is_the_row_its_records_make() {
+        use crate::domain::{FieldName, Origin, RuleOrigin};
+        use crate::eval::plan::{EntityRef, HistoryField};
+        let user = EntityRef {
+            entity_type: EntityType::new("User"),
+            id: ResourceId::new("u1"),
+        };
+        let manager = EntityRef {
+            entity_type: EntityType::new("User"),
+            id: ResourceId::new("m\"1"),
+        };
+        let rule = |line| {
+            Origin::Rule(RuleOrigin {
+                file: "default \"x\".rules".into(),
+                line,
+            })
+        };
+        let entries = vec![
+            HistoryEntry {
+                entity: user.clone(),
+                user_name: Some("ann@example.com".into()),
+                field: HistoryField::Field(FieldName::new("Title")),
+                before: None,
+                after: Some("Boss, \\ of \"all\"\n".into()),
+                rule: rule(12),
+            },
+            HistoryEntry {
+                entity: manager,
+                user_name: None,
+                field: HistoryField::Field(FieldName::new("DirectManager")),
+                before: Some("old".into()),
+                after: None,
+                rule: Origin::BuiltIn,
+            },
+            HistoryEntry {
+                entity: user,
+                user_name: Some("ann@example.com".into()),
+                field: HistoryField::Lifecycle,
+                before: Some("Active".into()),
+                after: Some("Suspended".into()),
+                rule: rule(40),
+            },
+        ];
+        let records: Vec<HistoryRecord> = entries
+            .iter()
+            .map(|entry| HistoryRecord {
+                seq: 0,
+                time: Timestamp::EPOCH,
+                actor: "okta \"integration\"".into(),
+                entity_type: entry.entity.entity_type.clone(),
+                entity_id: entry.entity.id.clone(),
+                user_name: entry.user_name.clone(),
+                field: entry.field.as_str().to_owned(),
+                before: entry.before.clone(),
+                after: entry.after.clone(),
+                rule: entry.rule.to_string(),
+            })
+            .collect();
+        let time = Timestamp::parse("2026-12-03T10:00:00Z").unwrap();
+        let planned = Encoded::plan_history("okta \"integration\"", &entries).unwrap();
+        assert_eq!(planned, Encoded::history_row(&records).unwrap());
+        let back: HistoryRow =
+            serde_json::from_slice(&planned.stamped(9, &time_json(time))).unwrap();
+        assert_eq!(back.0.len(), 3);
+        assert_eq!(back.0[1].entity_id, ResourceId::new("m\"1"));
+        assert_eq!(back.0[1].rule, "built-in");
+        assert_eq!(back.0[2].seq, 11);
+        assert_eq!(back.0[2].rule, "default \"x\".rules:40");
+        assert!(Encoded::plan_history("okta", &[]).is_err());
     }
 
     #[test]

@@ -140,40 +140,122 @@ impl HistoryRow {
     /// are the first record's, and every record shares its time and actor.
     pub(crate) fn group_json(records: &[HistoryRecord]) -> Result<Vec<u8>, serde_json::Error> {
         let Some(first) = records.first() else {
-            return Err(serde::ser::Error::custom(
-                "a history row holds at least one change",
-            ));
+            return Err(no_change());
         };
-        let own = |r: &HistoryRecord| Subject {
-            entity_type: r.entity_type.clone(),
-            entity_id: r.entity_id.clone(),
-            user_name: r.user_name.clone(),
-        };
-        let shared = own(first);
-        let changes = records
+        let changes: Vec<ChangeView<'_>> = records
             .iter()
-            .map(|r| Change {
-                subject: Some(own(r)).filter(|s| *s != shared),
-                field: r.field.clone(),
-                before: r.before.clone(),
-                after: r.after.clone(),
-                rule: r.rule.clone(),
+            .map(|r| ChangeView {
+                entity_type: &r.entity_type,
+                entity_id: &r.entity_id,
+                user_name: r.user_name.as_deref(),
+                field: &r.field,
+                before: r.before.as_deref(),
+                after: r.after.as_deref(),
+                rule: &r.rule,
             })
             .collect();
-        serde_json::to_vec(&StoredRow {
-            seq: first.seq,
-            time: first.time,
-            actor: first.actor.clone(),
+        HistoryRow::changes_json(first.seq, first.time, &first.actor, &changes)
+    }
+
+    /// The stored form of `changes` (at least one) by `actor`, numbered from `seq` and made
+    /// at `time`, written from borrowed text: what [`HistoryRow::group_json`] writes of
+    /// records holding the same changes.
+    pub(crate) fn changes_json(
+        seq: u64,
+        time: Timestamp,
+        actor: &str,
+        changes: &[ChangeView<'_>],
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        let Some(first) = changes.first() else {
+            return Err(no_change());
+        };
+        let shared = first.subject();
+        serde_json::to_vec(&GroupOut {
+            seq,
+            time,
+            actor,
             entity_type: shared.entity_type,
             entity_id: shared.entity_id,
             user_name: shared.user_name,
-            field: None,
-            before: None,
-            after: None,
-            rule: None,
-            changes: Some(changes),
+            changes: changes
+                .iter()
+                .map(|change| ChangeOut {
+                    subject: Some(change.subject()).filter(|s| *s != shared),
+                    field: change.field,
+                    before: change.before,
+                    after: change.after,
+                    rule: change.rule,
+                })
+                .collect(),
         })
     }
+}
+
+fn no_change() -> serde_json::Error {
+    serde::ser::Error::custom("a history row holds at least one change")
+}
+
+/// One change of an operation, borrowed from a record or from a Plan, as a history row is
+/// written from it ([`HistoryRow::changes_json`]).
+pub(crate) struct ChangeView<'a> {
+    pub(crate) entity_type: &'a EntityType,
+    pub(crate) entity_id: &'a ResourceId,
+    pub(crate) user_name: Option<&'a str>,
+    pub(crate) field: &'a str,
+    pub(crate) before: Option<&'a str>,
+    pub(crate) after: Option<&'a str>,
+    /// The rule, written as its text (`file:line`).
+    pub(crate) rule: &'a dyn std::fmt::Display,
+}
+
+impl<'a> ChangeView<'a> {
+    fn subject(&self) -> SubjectOut<'a> {
+        SubjectOut {
+            entity_type: self.entity_type,
+            entity_id: self.entity_id,
+            user_name: self.user_name,
+        }
+    }
+}
+
+/// [`Subject`] as written, borrowed.
+#[derive(Serialize, PartialEq)]
+struct SubjectOut<'a> {
+    entity_type: &'a EntityType,
+    entity_id: &'a ResourceId,
+    user_name: Option<&'a str>,
+}
+
+/// [`Change`] as written, borrowed.
+#[derive(Serialize)]
+struct ChangeOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<SubjectOut<'a>>,
+    field: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    #[serde(serialize_with = "as_text")]
+    rule: &'a dyn std::fmt::Display,
+}
+
+/// A grouped [`StoredRow`] as written, borrowed: the fields it skips when they are empty
+/// are left out.
+#[derive(Serialize)]
+struct GroupOut<'a> {
+    seq: u64,
+    time: Timestamp,
+    actor: &'a str,
+    entity_type: &'a EntityType,
+    entity_id: &'a ResourceId,
+    user_name: Option<&'a str>,
+    changes: Vec<ChangeOut<'a>>,
+}
+
+fn as_text<S: serde::Serializer>(
+    value: &&dyn std::fmt::Display,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 impl<'de> Deserialize<'de> for HistoryRow {
@@ -348,5 +430,67 @@ mod tests {
             body,
             json!(["password", {"op": "replace", "Path": "urn:ietf:params:scim:schemas:core:2.0:User:PASSWORD", "value": "********"}, {"path": "title", "value": "boss"}])
         );
+    }
+
+    #[test]
+    fn a_grouped_row_is_written_as_the_stored_row_it_reads_back_as() {
+        let record =
+            |id: &str, name: Option<&str>, field: &str, after: Option<&str>| HistoryRecord {
+                seq: 4,
+                time: Timestamp::parse("2026-12-03T10:00:00Z").unwrap(),
+                actor: "okta".into(),
+                entity_type: EntityType::new("User"),
+                entity_id: ResourceId::new(id),
+                user_name: name.map(str::to_owned),
+                field: field.into(),
+                before: Some("b\u{e9}\"".into()),
+                after: after.map(str::to_owned),
+                rule: "default.rules:3".into(),
+            };
+        let records = [
+            record("u1", Some("ann"), "Title", Some("x")),
+            record("m1", None, "DirectManager", None),
+            record("u1", Some("ann"), "Lifecycle", Some("Suspended")),
+        ];
+        let owned = |r: &HistoryRecord| Subject {
+            entity_type: r.entity_type.clone(),
+            entity_id: r.entity_id.clone(),
+            user_name: r.user_name.clone(),
+        };
+        // The owned form, whose `Deserialize` reads the row back.
+        let stored = StoredRow {
+            seq: 4,
+            time: records[0].time,
+            actor: "okta".into(),
+            entity_type: records[0].entity_type.clone(),
+            entity_id: records[0].entity_id.clone(),
+            user_name: records[0].user_name.clone(),
+            field: None,
+            before: None,
+            after: None,
+            rule: None,
+            changes: Some(
+                records
+                    .iter()
+                    .map(|r| Change {
+                        subject: Some(owned(r)).filter(|s| *s != owned(&records[0])),
+                        field: r.field.clone(),
+                        before: r.before.clone(),
+                        after: r.after.clone(),
+                        rule: r.rule.clone(),
+                    })
+                    .collect(),
+            ),
+        };
+        let written = HistoryRow::group_json(&records).unwrap();
+        assert_eq!(
+            String::from_utf8(written.clone()).unwrap(),
+            serde_json::to_string(&stored).unwrap()
+        );
+        let back: HistoryRow = serde_json::from_slice(&written).unwrap();
+        let numbered: Vec<u64> = back.0.iter().map(|r| r.seq).collect();
+        assert_eq!(numbered, [4, 5, 6]);
+        assert_eq!(back.0[1].user_name, None);
+        assert_eq!(back.0[2].field, "Lifecycle");
     }
 }

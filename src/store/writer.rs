@@ -19,7 +19,7 @@ use super::db::Db;
 use serde_json::value::RawValue;
 
 use super::tables::LOG;
-use super::{Encoded, HistoryRecord, StoreError, TenantWrite, apply, encode_body};
+use super::{Encoded, StoreError, TenantWrite, apply, encode_body};
 use crate::domain::{Clock, Meta, ReadSet, ResourceId, TenantId, Timestamp, UniqueFields};
 use crate::eval::Plan;
 use crate::eval::plan::ResourceWrite;
@@ -65,25 +65,9 @@ impl PlannedWrite {
             ResourceWrite::Put { body } => Some(encode_body(body)?),
             ResourceWrite::Delete | ResourceWrite::Keep => None,
         };
-        let records: Vec<HistoryRecord> = plan
-            .history
-            .iter()
-            .map(|entry| HistoryRecord {
-                seq: 0,
-                time: Timestamp::EPOCH,
-                actor: actor.to_owned(),
-                entity_type: entry.entity.entity_type.clone(),
-                entity_id: entry.entity.id.clone(),
-                user_name: entry.user_name.clone(),
-                field: entry.field.as_str().to_owned(),
-                before: entry.before.clone(),
-                after: entry.after.clone(),
-                rule: entry.rule.to_string(),
-            })
-            .collect();
-        let history = match records.len() {
+        let history = match plan.history.len() {
             0 => None,
-            count => Some((Encoded::history_row(&records)?, count)),
+            count => Some((Encoded::plan_history(actor, &plan.history)?, count)),
         };
         Ok(PlannedWrite {
             tenant,

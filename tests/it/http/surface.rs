@@ -68,8 +68,25 @@ fn provisioning_log_records_failures_without_the_password() {
     assert_eq!(failed[0].status, 409);
     assert_eq!(failed[0].scim_type.as_deref(), Some("uniqueness"));
     assert!(failed[0].detail.is_some());
+    // A failure after the success's record was made keeps the request, masked.
+    let refused = failed[0]
+        .request
+        .as_ref()
+        .expect("the refused create's body");
+    assert_eq!(refused["userName"], json!("jane@ex.com"), "{refused}");
+    assert_eq!(refused["password"], json!("********"), "{refused}");
     assert_eq!(failed[1].method, "PATCH");
     assert_eq!(failed[1].scim_type.as_deref(), Some("invalidPath"));
+    let patch = failed[1]
+        .request
+        .as_ref()
+        .expect("the refused PATCH's body");
+    assert_eq!(
+        patch["Operations"][0]["value"],
+        json!("********"),
+        "{patch}"
+    );
+    assert_eq!(patch["Operations"][1]["path"], json!("nope"), "{patch}");
     let all = server.store.log(&"acme".into(), false).unwrap();
     assert_eq!(all.len(), 3, "the successful create too");
     let text = serde_json::to_string(&all.iter().map(|r| &r.request).collect::<Vec<_>>()).unwrap();
