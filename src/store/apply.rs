@@ -3,12 +3,12 @@
 //! The caller commits (durably) or drops the transaction; any error here leaves the
 //! transaction to be dropped, so an operation is applied whole or not at all.
 
-use serde_json::json;
+use serde::Serialize;
 
 use std::borrow::Cow;
 
-use crate::domain::{Entity, Meta, UniqueFields};
-use crate::eval::plan::{PasswordWrite, PendingChange, Plan, ResourceWrite};
+use crate::domain::{Entity, Meta, Origin, ResourceId, Timestamp, UniqueFields};
+use crate::eval::plan::{Notification, PasswordWrite, PendingChange, Plan, ResourceWrite};
 use crate::store::{PlannedWrite, StoreError, TenantWrite, encode_body};
 
 /// Applies a planned write whose Plan is not a rejection (a rejection writes nothing).
@@ -171,15 +171,80 @@ fn apply_records(txn: &mut TenantWrite, plan: &Plan) -> Result<(), StoreError> {
     }
 
     for notification in &plan.notifications {
-        txn.push_outbox(&json!({
-            "kind": notification.kind.as_str(),
-            "to": notification.to,
-            "status": if notification.sent { "queued" } else { "suppressed" },
-            "rule": notification.rule.to_string(),
-            "entity": plan.entity.id,
-            "time": now,
-        }))?;
+        txn.push_outbox(&OutboxRow::of(notification, id, now))?;
     }
 
     Ok(())
+}
+
+/// A notification as its outbox row holds it, written from the Plan's text.
+#[derive(Debug, Serialize)]
+struct OutboxRow<'a> {
+    kind: &'static str,
+    to: &'a str,
+    status: &'static str,
+    /// Written as its text, `file:line`.
+    rule: &'a Origin,
+    entity: &'a ResourceId,
+    time: Timestamp,
+}
+
+impl<'a> OutboxRow<'a> {
+    fn of(notification: &'a Notification, entity: &'a ResourceId, time: Timestamp) -> Self {
+        OutboxRow {
+            kind: notification.kind.as_str(),
+            to: &notification.to,
+            status: if notification.sent {
+                "queued"
+            } else {
+                "suppressed"
+            },
+            rule: &notification.rule,
+            entity,
+            time,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RuleOrigin;
+    use crate::eval::plan::NotificationKind;
+    use serde_json::json;
+
+    #[test]
+    fn an_outbox_row_is_the_notification_as_it_was_written_as_json() {
+        let time = Timestamp::parse("2026-12-03T10:00:00.25Z").unwrap();
+        let id = ResourceId::new("u\"1");
+        for (sent, rule) in [
+            (
+                true,
+                Origin::Rule(RuleOrigin {
+                    file: "default.rules".into(),
+                    line: 29,
+                }),
+            ),
+            (false, Origin::BuiltIn),
+        ] {
+            let notification = Notification {
+                kind: NotificationKind::Invitation,
+                to: "ann \"a\"@example.com".into(),
+                sent,
+                rule,
+            };
+            // The row as it was made before: a JSON value, in this key order.
+            let before = json!({
+                "kind": notification.kind.as_str(),
+                "to": notification.to,
+                "status": if notification.sent { "queued" } else { "suppressed" },
+                "rule": notification.rule.to_string(),
+                "entity": id,
+                "time": time,
+            })
+            .to_string();
+            let row = serde_json::to_string(&OutboxRow::of(&notification, &id, time)).unwrap();
+            assert_eq!(row, before);
+        }
+    }
 }

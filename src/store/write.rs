@@ -510,8 +510,11 @@ impl TenantWrite {
     }
 
     /// Appends a notification to the tenant's outbox; returns its sequence number.
-    pub fn push_outbox(&mut self, notification: &Value) -> Result<u64, StoreError> {
-        let text = notification.to_string();
+    pub fn push_outbox(&mut self, notification: &impl serde::Serialize) -> Result<u64, StoreError> {
+        let text = serde_json::to_string(notification).map_err(|e| StoreError::Corrupt {
+            table: "outbox",
+            detail: e.to_string(),
+        })?;
         let (seqs, tenant) = (&mut self.seqs, &self.tenant);
         self.cell.with_dependent_mut(|_, kept| {
             let table = &mut kept.outbox;
