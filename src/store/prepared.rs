@@ -33,7 +33,9 @@ impl Encoded {
 
     /// The changes of one operation (at least one), as one history row (see
     /// `HistoryRow`) numbered from the `seq` the writer stamps; they share the time it
-    /// stamps, and the first one's actor.
+    /// stamps, and the first one's actor. The writes go through [`Encoded::plan_history`];
+    /// this is the records' form of it, kept as the tests' reference.
+    #[cfg(test)]
     pub fn history_row(records: &[HistoryRecord]) -> Result<Encoded, StoreError> {
         let bytes = HistoryRow::group_json(records).map_err(|e| StoreError::Corrupt {
             table: "history",
@@ -43,7 +45,7 @@ impl Encoded {
     }
 
     /// A Plan's change history (at least one entry) as one row by `actor`, written from
-    /// the Plan's own text: the row [`Encoded::history_row`] makes of the same changes.
+    /// the Plan's own text, numbered from the `seq` the writer stamps (see `HistoryRow`).
     pub fn plan_history(actor: &str, entries: &[HistoryEntry]) -> Result<Encoded, StoreError> {
         let changes: Vec<ChangeView<'_>> = entries
             .iter()

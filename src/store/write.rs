@@ -551,7 +551,7 @@ impl TenantWrite {
     }
 
     /// Appends the changes of one operation, encoded as one row
-    /// ([`Encoded::history_row`]) of `count` records, to the history: numbered from the next
+    /// ([`Encoded::plan_history`]) of `count` records, to the history: numbered from the next
     /// sequence number on, keyed by the last one (returned).
     pub(crate) fn append_history_row(
         &mut self,
